@@ -1,0 +1,184 @@
+"""The registry of configured channel layers: ``CHANNEL_LAYERS`` made real.
+
+``channel_layers[alias]`` is a :class:`ChannelLayerWrapper` (the layer plus
+its routing), built on first use. Tests swap one with ``channel_layers.set``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from .channel import DEFAULT_CHANNEL_LAYER
+from .deprecation import resolve_backend
+
+__all__ = ["ChannelLayerManager", "ChannelLayerWrapper", "channel_layers", "get_channel_layer"]
+
+_EXAMPLE = """CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
+        "ROUTING": "myproject.routing.channel_routing",
+    },
+}"""
+
+
+class ChannelLayerWrapper:
+    """A channel layer with its alias and routing; other attributes pass to the layer."""
+
+    def __init__(self, channel_layer: Any, alias: str, routing: Any):
+        self.channel_layer = channel_layer
+        self.alias = alias
+        self.routing = routing
+        self._router = None
+
+    @property
+    def router(self):
+        """The :class:`~channels_test.routing.Router` for this layer's routing (built once)."""
+        if self._router is None:
+            from .routing import Router
+
+            if self.routing is _MISSING:
+                raise ImproperlyConfigured(
+                    f"CHANNEL_LAYERS[{self.alias!r}] has no 'ROUTING': add the dotted path of "
+                    "your routing list, e.g. 'ROUTING': 'myproject.routing.channel_routing' "
+                    "(or 'ROUTING': [] for a layer that only sends)."
+                )
+            self._router = Router(self.routing)
+        return self._router
+
+    def local_only(self) -> bool:
+        """Return True if the layer lives in this process only (in-memory)."""
+        from .layers.inmemory import InMemoryChannelLayer
+
+        return isinstance(self.channel_layer, InMemoryChannelLayer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.channel_layer, name)
+
+    def __repr__(self) -> str:
+        return f"<ChannelLayerWrapper {self.alias!r}: {self.channel_layer!r}>"
+
+
+_MISSING = object()
+
+
+class ChannelLayerManager:
+    """Build and hold one :class:`ChannelLayerWrapper` per ``CHANNEL_LAYERS`` alias."""
+
+    def __init__(self):
+        self.backends: dict[str, ChannelLayerWrapper] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def configs(self) -> dict:
+        configs = getattr(settings, "CHANNEL_LAYERS", None)
+        if configs is None:
+            raise ImproperlyConfigured(
+                "CHANNEL_LAYERS is not set. Add it to your settings, for example:\n" + _EXAMPLE
+            )
+        if not isinstance(configs, dict):
+            raise ImproperlyConfigured(
+                f"CHANNEL_LAYERS must be a dict of alias -> config, not {type(configs).__name__}."
+            )
+        return configs
+
+    def config(self, alias: str) -> dict:
+        """Return the settings dict of ``alias``, or say which aliases exist."""
+        configs = self.configs
+        if alias not in configs:
+            known = ", ".join(repr(name) for name in configs) or "none"
+            raise ImproperlyConfigured(
+                f"No channel layer {alias!r} in CHANNEL_LAYERS (configured: {known})."
+            )
+        config = configs[alias]
+        if not isinstance(config, dict) or "BACKEND" not in config:
+            raise ImproperlyConfigured(
+                f"CHANNEL_LAYERS[{alias!r}] has no 'BACKEND': add one, e.g. "
+                "'BACKEND': 'channels_test.layers.sqlite.SQLiteChannelLayer'."
+            )
+        return config
+
+    def make_backend(self, alias: str) -> ChannelLayerWrapper:
+        """Build the layer of ``alias`` from its ``CONFIG``."""
+        return self._make(alias, "CONFIG")
+
+    def make_test_backend(self, alias: str) -> ChannelLayerWrapper:
+        """Build the layer of ``alias`` from its ``TEST_CONFIG`` (ImproperlyConfigured if absent)."""
+        if "TEST_CONFIG" not in self.config(alias):
+            raise ImproperlyConfigured(
+                f"CHANNEL_LAYERS[{alias!r}] has no 'TEST_CONFIG'; add one so tests never touch "
+                "the layer your development or production servers use."
+            )
+        return self._make(alias, "TEST_CONFIG")
+
+    def _make(self, alias: str, config_key: str) -> ChannelLayerWrapper:
+        config = self.config(alias)
+        backend_class = self.backend_class(alias)
+        options = config.get(config_key) or {}
+        try:
+            layer = backend_class(**options)
+        except TypeError as error:
+            raise ImproperlyConfigured(
+                f"CHANNEL_LAYERS[{alias!r}][{config_key!r}] does not fit "
+                f"{backend_class.__name__}: {error}"
+            ) from error
+        return ChannelLayerWrapper(layer, alias, config.get("ROUTING", _MISSING))
+
+    def backend_class(self, alias: str) -> type:
+        """Import and return the BACKEND class of ``alias``."""
+        path = resolve_backend(self.config(alias)["BACKEND"])
+        try:
+            return import_string(path)
+        except ImportError as error:
+            raise ImproperlyConfigured(
+                f"Cannot import BACKEND {path!r} of channel layer {alias!r}: {error}"
+            ) from error
+
+    def __getitem__(self, alias: str) -> ChannelLayerWrapper:
+        try:
+            return self.backends[alias]
+        except KeyError:
+            pass
+        with self._lock:
+            if alias not in self.backends:
+                self.backends[alias] = self.make_backend(alias)
+            return self.backends[alias]
+
+    def __contains__(self, alias: str) -> bool:
+        return alias in self.configs
+
+    def set(self, alias: str, layer: ChannelLayerWrapper | None) -> ChannelLayerWrapper | None:
+        """Put ``layer`` in place for ``alias`` (None: rebuild on next use); return the old one."""
+        with self._lock:
+            old = self.backends.get(alias)
+            if layer is None:
+                self.backends.pop(alias, None)
+            else:
+                self.backends[alias] = layer
+            return old
+
+    def reset(self) -> None:
+        """Forget every built layer; they are rebuilt from settings on next use."""
+        with self._lock:
+            self.backends.clear()
+
+
+channel_layers = ChannelLayerManager()
+
+
+def get_channel_layer(alias: str = DEFAULT_CHANNEL_LAYER) -> Any:
+    """Return the channel layer (not the wrapper) of ``alias``, for scripts."""
+    return channel_layers[alias].channel_layer
+
+
+def _settings_changed(setting: str, **kwargs: Any) -> None:
+    if setting == "CHANNEL_LAYERS":
+        channel_layers.reset()
+
+
+setting_changed.connect(_settings_changed)

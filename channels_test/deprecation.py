@@ -1,0 +1,26 @@
+"""Names kept from Channels 1.x that still work, with a warning naming the new one."""
+
+from __future__ import annotations
+
+import warnings
+
+# Channels 1.x BACKEND paths -> ours.
+LEGACY_BACKENDS = {
+    "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
+    "asgi_redis.RedisChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
+    "asgi_ipc.IPCChannelLayer": "channels_test.layers.sqlite.SQLiteChannelLayer",
+}
+
+
+def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``old`` is deprecated and ``new`` replaces it."""
+    warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=stacklevel)
+
+
+def resolve_backend(path: str) -> str:
+    """Return our BACKEND path for ``path``, warning if it is a 1.x name."""
+    new = LEGACY_BACKENDS.get(path)
+    if new is None:
+        return path
+    warn_renamed(f"BACKEND {path!r}", repr(new), stacklevel=4)
+    return new

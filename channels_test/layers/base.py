@@ -1,0 +1,399 @@
+"""The channel-layer contract every backend shares.
+
+:class:`BaseChannelLayer` does everything that must not differ between
+backends: it validates channel and group names and messages, checks sizes,
+resolves capacities and makes new channel names. A backend subclasses it and
+implements the storage primitives (``_send``, ``_send_group``, ``_receive``,
+``group_add``, ``group_discard``, ``group_channels``, ``flush``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import marshal
+import re
+import secrets
+import string
+import warnings
+from typing import Any, Iterable
+
+__all__ = [
+    "BaseChannelLayer",
+    "ChannelFull",
+    "MessageTooLarge",
+    "encode_message",
+    "decode_message",
+    "validate_message",
+]
+
+
+class ChannelFull(Exception):
+    """The channel holds ``capacity`` messages already; try again later."""
+
+
+class MessageTooLarge(Exception):
+    """The encoded message is larger than the layer's ``max_message_size``."""
+
+
+MAX_NAME_LENGTH = 100
+_NAME_RE = re.compile(r"^[a-zA-Z0-9\-_.]+([!?][a-zA-Z0-9\-_.]*)?$")
+_GROUP_RE = re.compile(r"^[a-zA-Z0-9\-_.]+$")
+_RANDOM_ALPHABET = string.ascii_letters + string.digits
+_SCALARS = (str, bytes, int, float, bool, type(None))
+
+# marshal format 4 is readable by every Python from 3.4 on, so processes on
+# different Python versions can share a SQLite file or a Redis server.
+_MARSHAL_VERSION = 4
+
+_HINTS = {
+    "datetime": "use an ISO string, e.g. value.isoformat()",
+    "date": "use an ISO string, e.g. value.isoformat()",
+    "time": "use an ISO string, e.g. value.isoformat()",
+    "Decimal": "use a str or a float",
+    "UUID": "use str(value)",
+    "set": "use a list",
+    "frozenset": "use a list",
+    "bytearray": "use bytes(value)",
+}
+
+
+def _describe_path(path: list) -> str:
+    return "message" + "".join(f"[{part!r}]" for part in path)
+
+
+def _type_error(value: Any, path: list) -> TypeError:
+    type_name = type(value).__name__
+    hint = _HINTS.get(type_name, "messages hold only dict, list, tuple, str, bytes, "
+                      "int, float, bool and None")
+    return TypeError(f"{_describe_path(path)}: {type_name} is not allowed ({hint})")
+
+
+def _check(value: Any, path: list) -> bool:
+    """Raise TypeError for a disallowed value; return True if a tuple was seen."""
+    if isinstance(value, dict):
+        saw_tuple = False
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"{_describe_path(path)}: dict keys must be str, found "
+                    f"{type(key).__name__} key {key!r}"
+                )
+            if type(item) in _SCALARS:
+                continue
+            path.append(key)
+            saw_tuple = _check(item, path) or saw_tuple
+            path.pop()
+        return saw_tuple
+    if isinstance(value, (list, tuple)):
+        saw_tuple = isinstance(value, tuple)
+        for index, item in enumerate(value):
+            if type(item) in _SCALARS:
+                continue
+            path.append(index)
+            saw_tuple = _check(item, path) or saw_tuple
+            path.pop()
+        return saw_tuple
+    if isinstance(value, _SCALARS):
+        return False
+    raise _type_error(value, path)
+
+
+def _plain(value: Any) -> Any:
+    """Copy ``value`` with every tuple (and dict/list subclass) made plain."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    return float(value)
+
+
+def validate_message(message: Any) -> dict:
+    """Check ``message`` holds only allowed types; return it in plain form.
+
+    The result has tuples turned into lists, so every backend hands back the
+    same thing. Raises TypeError naming the path to the first bad value.
+    """
+    if not isinstance(message, dict):
+        raise TypeError(
+            f"A message must be a dict, not {type(message).__name__}: "
+            "wrap the value, e.g. {'value': ...}."
+        )
+    needs_copy = _check(message, []) or type(message) is not dict
+    return _plain(message) if needs_copy else message
+
+
+def encode_message(message: dict) -> bytes:
+    """Encode a validated message to bytes (the stored form in every backend)."""
+    try:
+        return marshal.dumps(message, _MARSHAL_VERSION)
+    except ValueError:
+        # A str/bytes/dict/list subclass marshal will not take; make it plain.
+        return marshal.dumps(_plain(message), _MARSHAL_VERSION)
+
+
+def decode_message(data: bytes) -> dict:
+    """Decode bytes made by :func:`encode_message` into a fresh dict."""
+    return marshal.loads(data)
+
+
+class BaseChannelLayer:
+    """The shared part of every channel layer.
+
+    Settings (the ``CONFIG`` of a ``CHANNEL_LAYERS`` entry), all keyword-only:
+
+    ``expiry``
+        Seconds an unread message lives (default 60).
+    ``group_expiry``
+        Seconds a group membership lives unless renewed (default 86400).
+    ``capacity``
+        Messages a channel holds before ``send`` raises ``ChannelFull``
+        (default 100).
+    ``channel_capacity``
+        A dict of glob pattern (or compiled regex) -> capacity, checked in
+        order; the first match wins over ``capacity``.
+    ``max_message_size``
+        Bytes an encoded message may take (default 1 MiB) before ``send``
+        raises ``MessageTooLarge``.
+    ``prefix``
+        Namespace of this layer's data in a shared store.
+    """
+
+    extensions: list[str] = ["groups", "flush"]
+    ChannelFull = ChannelFull
+    MessageTooLarge = MessageTooLarge
+
+    def __init__(
+        self,
+        *,
+        prefix: str = "channels_test",
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: dict | None = None,
+        max_message_size: int = 1024 * 1024,
+    ):
+        for name, value in (("expiry", expiry), ("group_expiry", group_expiry)):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}.")
+        for name, value in (("capacity", capacity), ("max_message_size", max_message_size)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}.")
+        if not isinstance(prefix, str) or not _GROUP_RE.match(prefix):
+            raise ValueError(
+                f"prefix must be letters, digits, '-', '_' or '.', not {prefix!r}."
+            )
+        self.prefix = prefix
+        self.expiry = expiry
+        self.group_expiry = group_expiry
+        self.capacity = capacity
+        self.max_message_size = max_message_size
+        self.channel_capacity = self._compile_capacities(channel_capacity or {})
+        self._capacity_cache: dict[str, int] = {}
+        self._receive_cache: tuple | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} prefix={self.prefix!r}>"
+
+    # -- the public API ---------------------------------------------------
+
+    def send(self, channel: str, message: dict) -> None:
+        """Send ``message`` to ``channel``.
+
+        Raises ``ChannelFull`` when the channel is at capacity,
+        ``MessageTooLarge`` above ``max_message_size``, ``TypeError`` for a
+        message that holds anything but plain data.
+        """
+        self.validate_channel_name(channel)
+        self._send(channel, validate_message(message))
+
+    def send_group(self, group: str, message: dict) -> None:
+        """Send ``message`` to every channel in ``group``; full channels miss it."""
+        self.validate_group_name(group)
+        self._send_group(group, validate_message(message))
+
+    def receive(self, channels: Iterable[str], block: bool = False) -> tuple:
+        """Take the next message from any of ``channels``.
+
+        Returns ``(channel, message)``, or ``(None, None)`` when none is waiting
+        (with ``block=True``, after waiting a short, backend-defined time).
+        Receiving on a name ending in ``!`` takes messages sent to any channel
+        made from it by ``new_channel``, and returns that channel's full name.
+        """
+        cached = self._receive_cache
+        if cached is None or cached[0] is not channels:
+            # Workers pass the same tuple on every call: validate it once.
+            if isinstance(channels, str):
+                raise TypeError(
+                    f"receive() takes a list of channel names, not the str {channels!r}: "
+                    f"write receive([{channels!r}])."
+                )
+            channels = tuple(channels)
+            if cached is not None and cached[0] == channels:
+                channels = cached[0]  # the same names again (e.g. a list): validated already
+            else:
+                for name in channels:
+                    self.validate_channel_name(name, receive=True)
+                if not channels:
+                    return None, None
+                self._receive_cache = (channels, frozenset(channels))
+        return self._receive(channels, block)
+
+    def receive_many(self, channels: Iterable[str], block: bool = False) -> tuple:
+        """Deprecated alias of :meth:`receive`."""
+        warnings.warn(
+            "receive_many() is deprecated; use receive(), which takes the same arguments.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.receive(channels, block=block)
+
+    def new_channel(self, pattern: str) -> str:
+        """Return a new, unguessable channel name: ``pattern`` plus random letters.
+
+        ``pattern`` must end in ``!`` (a process-local reply channel) or ``?``
+        (a single-reader channel).
+        """
+        if not isinstance(pattern, str) or not pattern.endswith(("!", "?")):
+            raise ValueError(
+                f"new_channel() needs a pattern ending in '!' or '?', not {pattern!r}: "
+                "e.g. new_channel('http.response!')."
+            )
+        self.validate_channel_name(pattern + "x")
+        while True:
+            name = pattern + "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(12))
+            if not self._channel_exists(name):
+                return name
+
+    def get_capacity(self, channel: str) -> int:
+        """Return how many messages ``channel`` may hold."""
+        try:
+            return self._capacity_cache[channel]
+        except KeyError:
+            pass
+        capacity = self.capacity
+        for pattern, value in self.channel_capacity:
+            if pattern.match(channel):
+                capacity = value
+                break
+        if len(self._capacity_cache) > 10000:
+            self._capacity_cache.clear()
+        self._capacity_cache[channel] = capacity
+        return capacity
+
+    # -- validation -------------------------------------------------------
+
+    def validate_channel_name(self, name: Any, receive: bool = False) -> None:
+        """Raise TypeError/ValueError unless ``name`` is a valid channel name.
+
+        With ``receive=True`` a name ending in ``!`` is allowed (it receives
+        for every channel ``new_channel`` made from it).
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"Channel name must be a str, not {type(name).__name__}: {name!r}")
+        if len(name) >= MAX_NAME_LENGTH:
+            raise ValueError(
+                f"Channel name {name!r} is {len(name)} characters; "
+                f"names must be under {MAX_NAME_LENGTH}."
+            )
+        if not _NAME_RE.match(name):
+            raise ValueError(
+                f"Invalid channel name {name!r}: use ASCII letters, digits, '-', '_' and "
+                "'.', with at most one '!' (process-local) or '?' (single-reader) marker."
+            )
+        if name.endswith("!") and not receive:
+            raise ValueError(
+                f"Cannot send to {name!r}: a name ending in '!' is only for receiving; "
+                "send to a full name made by new_channel()."
+            )
+
+    def validate_group_name(self, name: Any) -> None:
+        """Raise TypeError/ValueError unless ``name`` is a valid group name."""
+        if not isinstance(name, str):
+            raise TypeError(f"Group name must be a str, not {type(name).__name__}: {name!r}")
+        if len(name) >= MAX_NAME_LENGTH or not _GROUP_RE.match(name):
+            raise ValueError(
+                f"Invalid group name {name!r}: use under {MAX_NAME_LENGTH} ASCII letters, "
+                "digits, '-', '_' and '.'."
+            )
+
+    def encode(self, message: dict) -> bytes:
+        """Encode a validated message, raising MessageTooLarge above the limit."""
+        data = encode_message(message)
+        if len(data) > self.max_message_size:
+            raise MessageTooLarge(
+                f"Message is {len(data)} bytes encoded; this layer takes at most "
+                f"{self.max_message_size} (raise max_message_size in its CONFIG, or "
+                "send large bodies in chunks)."
+            )
+        return data
+
+    def _wanted(self, channels: tuple) -> frozenset:
+        """Return ``channels`` as a set, cached for the tuple ``receive`` last saw."""
+        cached = self._receive_cache
+        if cached is not None and cached[0] is channels:
+            return cached[1]
+        return frozenset(channels)
+
+    @staticmethod
+    def non_local_name(channel: str) -> str:
+        """Return the part of ``channel`` up to and including ``!``, or the name."""
+        index = channel.find("!")
+        return channel if index < 0 else channel[: index + 1]
+
+    # -- what a backend implements -----------------------------------------
+
+    def _send(self, channel: str, message: dict) -> None:
+        raise NotImplementedError
+
+    def _send_group(self, group: str, message: dict) -> None:
+        raise NotImplementedError
+
+    def _receive(self, channels: tuple, block: bool) -> tuple:
+        raise NotImplementedError
+
+    def _channel_exists(self, channel: str) -> bool:
+        return False
+
+    def group_add(self, group: str, channel: str) -> None:
+        raise NotImplementedError
+
+    def group_discard(self, group: str, channel: str) -> None:
+        raise NotImplementedError
+
+    def group_channels(self, group: str) -> list[str]:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    # -- helpers ------------------------------------------------------------
+
+    def _check_membership_args(self, group: str, channel: str) -> None:
+        self.validate_group_name(group)
+        self.validate_channel_name(channel)
+
+    @staticmethod
+    def _compile_capacities(channel_capacity: dict) -> list:
+        compiled = []
+        for pattern, value in channel_capacity.items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"channel_capacity[{pattern!r}] must be a positive int, not {value!r}."
+                )
+            if isinstance(pattern, str):
+                pattern = re.compile(fnmatch.translate(pattern))
+            elif not hasattr(pattern, "match"):
+                raise TypeError(
+                    f"channel_capacity keys are glob strings or compiled regexes, "
+                    f"not {pattern!r}."
+                )
+            compiled.append((pattern, value))
+        return compiled

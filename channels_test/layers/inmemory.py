@@ -1,0 +1,222 @@
+"""A channel layer inside one process: what tests swap in, and what
+``runserver`` uses when Daphne and the workers share a process."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+from .base import BaseChannelLayer, ChannelFull, decode_message
+
+__all__ = ["InMemoryChannelLayer"]
+
+
+class InMemoryChannelLayer(BaseChannelLayer):
+    """A thread-safe, in-process channel layer.
+
+    Each channel is a FIFO queue. ``receive`` over several channels serves
+    them round-robin, so a busy channel cannot starve a quiet one, and costs
+    at most O(number of channels asked for). Messages are stored encoded, so
+    what a receiver gets is a fresh copy: mutating a sent dict afterwards, or a
+    received one, changes nothing for anybody else.
+
+    ``blocking_timeout`` is how long ``receive(..., block=True)`` waits before
+    returning ``(None, None)`` (default 1 second).
+    """
+
+    extensions = ["groups", "flush", "introspection"]
+
+    def __init__(self, *, blocking_timeout: float = 1.0, **config):
+        super().__init__(**config)
+        self.blocking_timeout = blocking_timeout
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        # channel name -> deque of (expires_at, encoded message)
+        self._queues: dict[str, collections.deque] = {}
+        # channels holding messages, in the order they will be served;
+        # value: the channel's "prefix!" part, or None for a plain name
+        self._waiting: dict[str, str | None] = {}
+        # "prefix!" -> {full name: None} of its channels holding messages
+        self._local_waiting: dict[str, dict[str, None]] = {}
+        # group -> {channel: membership expires_at}
+        self._groups: dict[str, dict[str, float]] = {}
+        self._next_sweep = time.monotonic() + self.expiry
+
+    # -- sending ------------------------------------------------------------
+
+    def _send(self, channel: str, message: dict) -> None:
+        data = self.encode(message)
+        with self._lock:
+            now = time.monotonic()
+            self._push(channel, data, now)
+            self._arrived.notify_all()
+            if now > self._next_sweep:
+                self._sweep(now)
+
+    def _send_group(self, group: str, message: dict) -> None:
+        data = self.encode(message)
+        with self._lock:
+            members = self._groups.get(group)
+            if not members:
+                return
+            now = time.monotonic()
+            for channel, expires_at in list(members.items()):
+                if expires_at <= now:
+                    del members[channel]
+                    continue
+                try:
+                    self._push(channel, data, now)
+                except ChannelFull:
+                    pass  # a full member misses this message, as the spec says
+            self._arrived.notify_all()
+
+    def _push(self, channel: str, data: bytes, now: float) -> None:
+        queue = self._queues.get(channel)
+        if queue is None:
+            queue = self._queues[channel] = collections.deque()
+        else:
+            while queue and queue[0][0] <= now:
+                queue.popleft()
+        if len(queue) >= self.get_capacity(channel):
+            raise ChannelFull(
+                f"Channel {channel!r} holds {len(queue)} messages, its capacity; "
+                "retry later, or raise 'capacity'/'channel_capacity' in the layer CONFIG."
+            )
+        queue.append((now + self.expiry, data))
+        if channel not in self._waiting:
+            local = self.non_local_name(channel)
+            if local is channel:
+                self._waiting[channel] = None
+            else:
+                self._waiting[channel] = local
+                self._local_waiting.setdefault(local, {})[channel] = None
+
+    # -- receiving ----------------------------------------------------------
+
+    def _receive(self, channels: tuple, block: bool) -> tuple:
+        with self._lock:
+            found = self._take(channels)
+            if found[0] is not None or not block:
+                return found
+            deadline = time.monotonic() + self.blocking_timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None, None
+                self._arrived.wait(remaining)
+                found = self._take(channels)
+                if found[0] is not None:
+                    return found
+
+    def _take(self, channels: tuple) -> tuple:
+        now = time.monotonic()
+        while True:
+            channel = self._choose(channels)
+            if channel is None:
+                return None, None
+            queue = self._queues[channel]
+            expires_at, data = queue.popleft()
+            self._rotate(channel, queue)
+            if expires_at > now:
+                return channel, decode_message(data)
+
+    def _choose(self, channels: tuple) -> str | None:
+        """Pick the channel to serve: the longest-waiting one that was asked for."""
+        waiting = self._waiting
+        if not waiting:
+            return None
+        if len(channels) == 1:
+            name = channels[0]
+            if name[-1] == "!":
+                names = self._local_waiting.get(name)
+                return next(iter(names)) if names else None
+            return name if name in waiting else None
+        wanted = self._wanted(channels)
+        if len(waiting) <= len(channels):
+            for name, local in waiting.items():
+                if name in wanted or (local is not None and local in wanted):
+                    return name
+            return None
+        for name in channels:
+            if name[-1] == "!":
+                names = self._local_waiting.get(name)
+                if names:
+                    return next(iter(names))
+            elif name in waiting:
+                return name
+        return None
+
+    def _rotate(self, channel: str, queue: collections.deque) -> None:
+        """Move ``channel`` to the back of the serving order, or drop it if empty."""
+        local = self._waiting.pop(channel)
+        local_names = self._local_waiting.get(local) if local is not None else None
+        if local_names is not None:
+            del local_names[channel]
+        if queue:
+            self._waiting[channel] = local
+            if local_names is not None:
+                local_names[channel] = None
+        else:
+            del self._queues[channel]
+            if local_names is not None and not local_names:
+                del self._local_waiting[local]
+
+    # -- groups ---------------------------------------------------------------
+
+    def group_add(self, group: str, channel: str) -> None:
+        self._check_membership_args(group, channel)
+        with self._lock:
+            self._groups.setdefault(group, {})[channel] = time.monotonic() + self.group_expiry
+
+    def group_discard(self, group: str, channel: str) -> None:
+        self._check_membership_args(group, channel)
+        with self._lock:
+            members = self._groups.get(group)
+            if members is not None:
+                members.pop(channel, None)
+                if not members:
+                    del self._groups[group]
+
+    def group_channels(self, group: str) -> list[str]:
+        self.validate_group_name(group)
+        now = time.monotonic()
+        with self._lock:
+            members = self._groups.get(group, {})
+            return [channel for channel, expires_at in members.items() if expires_at > now]
+
+    # -- housekeeping -----------------------------------------------------------
+
+    def flush(self) -> None:
+        with self._lock:
+            self._queues.clear()
+            self._waiting.clear()
+            self._local_waiting.clear()
+            self._groups.clear()
+
+    def message_counts(self) -> dict[str, int]:
+        """Return ``{channel: number of unexpired messages}`` for non-empty channels."""
+        now = time.monotonic()
+        with self._lock:
+            counts = {
+                channel: sum(1 for expires_at, _ in queue if expires_at > now)
+                for channel, queue in self._queues.items()
+            }
+        return {channel: count for channel, count in counts.items() if count}
+
+    def _channel_exists(self, channel: str) -> bool:
+        return channel in self._queues
+
+    def _sweep(self, now: float) -> None:
+        """Drop expired messages and memberships everywhere (runs every ``expiry``)."""
+        self._next_sweep = now + self.expiry
+        for channel, queue in list(self._queues.items()):
+            while queue and queue[0][0] <= now:
+                queue.popleft()
+            if not queue:
+                self._rotate(channel, queue)
+        for group, members in list(self._groups.items()):
+            for channel in [c for c, expires_at in members.items() if expires_at <= now]:
+                del members[channel]
+            if not members:
+                del self._groups[group]

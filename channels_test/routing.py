@@ -1,0 +1,215 @@
+"""Routing: which consumer handles a message, chosen by channel and content.
+
+A routing is a list of :func:`route`, :func:`route_class` and
+:func:`include` entries (or a dotted path to such a list). The first entry
+that matches a message wins.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+__all__ = ["Router", "Route", "RouteClass", "Include", "route", "route_class", "include"]
+
+
+def _describe(thing: Any) -> str:
+    module = getattr(thing, "__module__", None)
+    name = getattr(thing, "__qualname__", None) or getattr(thing, "__name__", None)
+    if module and name:
+        return f"{module}.{name}"
+    return repr(thing)
+
+
+def _compile_filters(filters: dict, owner: str) -> dict:
+    compiled = {}
+    for name, pattern in filters.items():
+        if isinstance(pattern, bytes):
+            pattern = pattern.decode("ascii")
+        try:
+            regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        except re.error as error:
+            raise ImproperlyConfigured(f"{owner}: filter {name}={pattern!r} is not a valid regex: {error}")
+        if not hasattr(regex, "match"):
+            raise ImproperlyConfigured(
+                f"{owner}: filter {name}={pattern!r} must be a regex string or a compiled regex."
+            )
+        if regex.groups != len(regex.groupindex):
+            raise ImproperlyConfigured(
+                f"{owner}: filter {name}={regex.pattern!r} has unnamed groups; name them "
+                "(e.g. (?P<room>\\w+)) so they become consumer keyword arguments, or use (?:...)."
+            )
+        compiled[name] = regex
+    return compiled
+
+
+def _filter_value(message: Any, name: str, remainder: dict) -> str | None:
+    """Return the value a filter matches against: a prefix-stripped one, or the message's."""
+    if name in remainder:
+        return remainder[name]
+    value = message.content.get(name)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else None
+
+
+class Route:
+    """Send messages on ``channels`` whose content matches ``filters`` to ``consumer``.
+
+    Each filter is a regex matched (``re.match``) against the message key of
+    the same name; its named groups become keyword arguments of the consumer.
+    """
+
+    def __init__(self, channels: str | list, consumer: Callable | str, **filters: Any):
+        self.channels = [channels] if isinstance(channels, str) else list(channels)
+        if isinstance(consumer, str):
+            try:
+                consumer = import_string(consumer)
+            except ImportError as error:
+                raise ImproperlyConfigured(
+                    f"Route for {self.channels}: cannot import consumer {consumer!r}: {error}"
+                )
+        self.consumer = consumer
+        if not callable(consumer):
+            raise ImproperlyConfigured(
+                f"{self}: the consumer {consumer!r} is not callable; pass a function or a "
+                "consumer class."
+            )
+        if not self.channels or not all(isinstance(c, str) for c in self.channels):
+            raise ImproperlyConfigured(f"{self}: channels must be channel names (str).")
+        self.filters = _compile_filters(filters, str(self))
+
+    def match(self, message: Any, remainder: dict | None = None) -> tuple | None:
+        """Return ``(consumer, kwargs)`` if this route takes ``message``, else None."""
+        if message.channel.name not in self.channels:
+            return None
+        kwargs = {}
+        for name, regex in self.filters.items():
+            value = _filter_value(message, name, remainder or {})
+            if value is None:
+                return None
+            found = regex.match(value)
+            if found is None:
+                return None
+            kwargs.update(found.groupdict())
+        return self.consumer, kwargs
+
+    def channel_names(self) -> set[str]:
+        return set(self.channels)
+
+    def __str__(self) -> str:
+        filters = "".join(f" {name}={regex.pattern!r}" for name, regex in getattr(self, "filters", {}).items())
+        return f"route({', '.join(map(repr, self.channels))} -> {_describe(self.consumer)}{filters})"
+
+
+class RouteClass(Route):
+    """A route to a consumer class, on the channels its ``channel_names()`` gives."""
+
+    def __init__(self, consumer: Any, channels: list | None = None, **filters: Any):
+        if isinstance(consumer, str):
+            consumer = import_string(consumer)
+        if not hasattr(consumer, "channel_names"):
+            raise ImproperlyConfigured(
+                f"route_class({_describe(consumer)}): a class consumer needs a channel_names() "
+                "classmethod (subclass channels_test.generic.BaseConsumer); for a function use route()."
+            )
+        super().__init__(channels or sorted(consumer.channel_names()), consumer, **filters)
+
+
+class Include:
+    """Routes from another routing, tried only when ``prefixes`` match.
+
+    Each prefix regex is matched against the start of its message key; the
+    matched part is stripped before the included routes see the key, and its
+    named groups are passed on to the consumer.
+    """
+
+    def __init__(self, routing: list | str, **prefixes: Any):
+        self.routing = Router.resolve_routing(routing)
+        self.prefixes = _compile_filters(prefixes, f"include({routing!r})")
+
+    def match(self, message: Any, remainder: dict | None = None) -> tuple | None:
+        remainder = dict(remainder or {})
+        kwargs = {}
+        for name, regex in self.prefixes.items():
+            value = _filter_value(message, name, remainder)
+            found = regex.match(value) if value is not None else None
+            if found is None:
+                return None
+            kwargs.update(found.groupdict())
+            remainder[name] = value[found.end():]
+        for entry in self.routing:
+            matched = entry.match(message, remainder)
+            if matched is not None:
+                consumer, entry_kwargs = matched
+                return consumer, {**kwargs, **entry_kwargs}
+        return None
+
+    def channel_names(self) -> set[str]:
+        names: set[str] = set()
+        for entry in self.routing:
+            names.update(entry.channel_names())
+        return names
+
+
+class Router:
+    """Match messages to consumers, given a routing (list or dotted path).
+
+    When the routing has no ``http.request`` route, Django's views answer
+    HTTP through :class:`channels_test.handler.ViewConsumer`.
+    """
+
+    def __init__(self, routing: list | str | None):
+        self.root = Include(routing if routing is not None else [])
+        if "http.request" not in self.root.channel_names():
+            from .handler import ViewConsumer
+
+            self.root.routing.append(Route("http.request", ViewConsumer()))
+        self.channels = self.root.channel_names()
+
+    def add_route(self, entry: Route | Include) -> None:
+        self.root.routing.append(entry)
+        self.channels = self.root.channel_names()
+
+    def match(self, message: Any) -> tuple | None:
+        """Return ``(consumer, kwargs)`` for ``message``, or None if no route takes it."""
+        return self.root.match(message)
+
+    @staticmethod
+    def resolve_routing(routing: Any) -> list:
+        """Turn a routing (list, tuple, single entry or dotted path) into a list of entries."""
+        if isinstance(routing, str):
+            try:
+                routing = import_string(routing)
+            except ImportError as error:
+                raise ImproperlyConfigured(
+                    f"Cannot import the routing {routing!r}: {error}. ROUTING must be the "
+                    "dotted path of a list, e.g. 'myproject.routing.channel_routing'."
+                )
+        if isinstance(routing, (Route, Include)):
+            return [routing]
+        if not isinstance(routing, (list, tuple)):
+            raise ImproperlyConfigured(
+                f"A routing must be a list of route()/route_class()/include() entries, "
+                f"not {type(routing).__name__}: {routing!r}"
+            )
+        entries = []
+        for entry in routing:
+            if isinstance(entry, (list, tuple)):
+                entries.extend(Router.resolve_routing(entry))
+            elif isinstance(entry, (Route, Include)):
+                entries.append(entry)
+            else:
+                raise ImproperlyConfigured(
+                    f"Routing entry {entry!r} is not a route: use route('channel', consumer), "
+                    "route_class(ConsumerClass) or include('dotted.path')."
+                )
+        return entries
+
+
+route = Route
+route_class = RouteClass
+include = Include

@@ -1,0 +1,223 @@
+"""Workers: take messages off the layer and run the consumers routing picks."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import signal
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+from django.conf import settings
+
+from .exceptions import ChannelSocketException, ConsumeLater
+from .message import Message, pending_message_store
+from .signals import consumer_finished, consumer_started, worker_process_ready, worker_ready
+
+__all__ = ["Worker", "WorkerGroup", "run_consumer"]
+
+logger = logging.getLogger("channels_test.worker")
+
+
+def run_consumer(consumer: Callable, message: Message, kwargs: dict, *, sender: Any) -> None:
+    """Call ``consumer(message, **kwargs)`` the way a worker does.
+
+    Sends ``consumer_started``/``consumer_finished`` around the call and holds
+    the consumer's sends until it returns; they are sent if it returns (or
+    raises a :class:`ChannelSocketException`, whose action then runs) and
+    dropped if it raises anything else, which propagates.
+    """
+    consumer_started.send(sender=sender, environ={})
+    pending_message_store.begin()
+    sent = False
+    try:
+        try:
+            consumer(message, **kwargs)
+        except ChannelSocketException as action:
+            pending_message_store.end(send=True)
+            sent = True
+            action.run(message)
+        else:
+            pending_message_store.end(send=True)
+            sent = True
+    finally:
+        if not sent:
+            pending_message_store.end(send=False)
+        consumer_finished.send(sender=sender)
+
+
+def describe_consumer(consumer: Any) -> str:
+    """Return a readable dotted name for a consumer function, class or instance."""
+    target = consumer if hasattr(consumer, "__qualname__") else type(consumer)
+    return f"{target.__module__}.{target.__qualname__}"
+
+
+class Worker:
+    """Receive messages on the routed channels and dispatch them, until stopped.
+
+    ``only_channels``/``exclude_channels`` are glob patterns narrowing the
+    channels listened on. A consumer that raises is logged with its
+    traceback and the worker goes on. ``ConsumeLater`` re-queues the message
+    up to ``message_retries`` times. ``stop()`` (or SIGTERM/SIGINT, with
+    ``signal_handlers=True`` in the main thread) finishes the message in hand,
+    then returns from :meth:`run`.
+    """
+
+    def __init__(
+        self,
+        channel_layer: Any,
+        callback: Callable | None = None,
+        message_retries: int | None = None,
+        signal_handlers: bool = True,
+        only_channels: Iterable[str] | None = None,
+        exclude_channels: Iterable[str] | None = None,
+    ):
+        self.channel_layer = channel_layer
+        self.callback = callback
+        if message_retries is None:
+            message_retries = getattr(settings, "CHANNELS_CONSUME_LATER_RETRIES", 10)
+        self.message_retries = message_retries
+        self.signal_handlers = signal_handlers
+        self.only_channels = list(only_channels or [])
+        self.exclude_channels = list(exclude_channels or [])
+        self.termed = threading.Event()
+        self.in_job = False
+        self._unrouted_channels: set[str] = set()
+
+    def stop(self) -> None:
+        """Ask the worker to exit after the message in hand (thread-safe)."""
+        self.termed.set()
+
+    def install_signal_handler(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        logger.info("Received %s; stopping after the current message.", signal.Signals(signum).name)
+        self.stop()
+
+    def apply_channel_filters(self, channels: Iterable[str]) -> list[str]:
+        """Return ``channels`` narrowed by ``only_channels`` and ``exclude_channels``."""
+        channels = sorted(channels)
+        if self.only_channels:
+            channels = [c for c in channels if any(fnmatch.fnmatchcase(c, p) for p in self.only_channels)]
+        if self.exclude_channels:
+            channels = [c for c in channels if not any(fnmatch.fnmatchcase(c, p) for p in self.exclude_channels)]
+        return channels
+
+    def ready(self) -> None:
+        """Called once the worker listens; sends ``worker_ready``."""
+        worker_ready.send(sender=self)
+
+    def run(self) -> None:
+        """Receive and dispatch messages until :meth:`stop` is called."""
+        if self.signal_handlers and threading.current_thread() is threading.main_thread():
+            self.install_signal_handler()
+        channels = tuple(self.apply_channel_filters(self.channel_layer.router.channels))
+        if not channels:
+            raise ValueError(
+                "This worker has no channels to listen on: the routing is empty or "
+                "--only-channels/--exclude-channels left nothing."
+            )
+        logger.debug("Listening on channels %s", ", ".join(channels))
+        self.ready()
+        while not self.termed.is_set():
+            self.in_job = False
+            channel, content = self.channel_layer.receive(channels, block=True)
+            if channel is None:
+                continue
+            self.in_job = True
+            self.handle(channel, content)
+
+    def handle(self, channel: str, content: dict) -> None:
+        """Dispatch one message received on ``channel``; never raises."""
+        message = Message(content, channel, self.channel_layer)
+        match = self.channel_layer.router.match(message)
+        if match is None:
+            if channel not in self._unrouted_channels:
+                self._unrouted_channels.add(channel)
+                logger.error(
+                    "No route matches a message on %r (path %r); check your routing. "
+                    "Further unrouted messages on this channel are dropped silently.",
+                    channel, content.get("path"),
+                )
+            return
+        consumer, kwargs = match
+        try:
+            run_consumer(consumer, message, kwargs, sender=type(self))
+        except ConsumeLater:
+            self.requeue(channel, content)
+        except Exception:
+            logger.exception("Error in consumer %s handling a message on %r:",
+                             describe_consumer(consumer), channel)
+        if self.callback is not None:
+            self.callback(channel, message)
+
+    def requeue(self, channel: str, content: dict) -> None:
+        """Put a ``ConsumeLater`` message back on its channel, or drop it after too many tries."""
+        retries = content.get("__retries__", 0) + 1
+        if retries > self.message_retries:
+            logger.error(
+                "Dropping a message on %r after %d ConsumeLater retries: %.200r",
+                channel, self.message_retries, content,
+            )
+            return
+        content["__retries__"] = retries
+        for _ in range(10):
+            try:
+                self.channel_layer.send(channel, content)
+                return
+            except self.channel_layer.ChannelFull:
+                time.sleep(0.05)
+        logger.error("Dropping a ConsumeLater message: channel %r stayed full.", channel)
+
+
+class WorkerGroup(Worker):
+    """``n_threads`` workers in one process: this one plus ``n_threads - 1`` threads."""
+
+    def __init__(self, *args: Any, n_threads: int = 1, **kwargs: Any):
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be at least 1, not {n_threads!r}.")
+        super().__init__(*args, **kwargs)
+        kwargs["signal_handlers"] = False
+        self.workers = [Worker(*args, **kwargs) for _ in range(n_threads - 1)]
+        self._ready_count = 0
+        self._ready_lock = threading.Lock()
+        for worker in self.workers:
+            worker.ready = self._one_ready(worker)
+
+    def _one_ready(self, worker: Worker) -> Callable[[], None]:
+        def ready() -> None:
+            Worker.ready(worker)
+            self._count_ready()
+        return ready
+
+    def ready(self) -> None:
+        super().ready()
+        self._count_ready()
+
+    def _count_ready(self) -> None:
+        with self._ready_lock:
+            self._ready_count += 1
+            if self._ready_count == len(self.workers) + 1:
+                worker_process_ready.send(sender=self)
+
+    def stop(self) -> None:
+        super().stop()
+        for worker in self.workers:
+            worker.stop()
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=worker.run, name=f"channels-worker-{index}", daemon=True)
+            for index, worker in enumerate(self.workers, start=1)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            super().run()
+        finally:
+            self.stop()
+            for thread in threads:
+                thread.join()

@@ -1,0 +1,156 @@
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase
+
+from channels_test.layers.inmemory import InMemoryChannelLayer
+from channels_test.message import Message
+from channels_test.routing import Router, include, route, route_class
+
+ROUTED = []
+
+
+def consumer_a(message, **kwargs):
+    pass
+
+
+def consumer_b(message, **kwargs):
+    pass
+
+
+class ClassConsumer:
+    @classmethod
+    def channel_names(cls):
+        return {"websocket.connect", "websocket.receive"}
+
+    def __init__(self, message, **kwargs):
+        pass
+
+
+# A module-level routing list, for dotted-path includes.
+chat_routing = [
+    route("websocket.connect", consumer_a, path=r"^/(?P<room>[a-z]+)/$"),
+    route("websocket.receive", consumer_b),
+]
+
+
+def message(channel, **content):
+    return Message(content, channel, InMemoryChannelLayer())
+
+
+class RouteTests(SimpleTestCase):
+    def test_channel_decides(self):
+        router = Router([route("a", consumer_a), route("b", consumer_b)])
+        self.assertEqual(router.match(message("b")), (consumer_b, {}))
+        self.assertIsNone(router.match(message("c")))
+
+    def test_named_groups_become_kwargs(self):
+        router = Router([route("websocket.connect", consumer_a, path=r"^/chat/(?P<room>\w+)/$")])
+        self.assertEqual(
+            router.match(message("websocket.connect", path="/chat/lobby/")),
+            (consumer_a, {"room": "lobby"}),
+        )
+        self.assertIsNone(router.match(message("websocket.connect", path="/other/")))
+
+    def test_filter_on_missing_key_does_not_match(self):
+        router = Router([route("a", consumer_a, path=r"^/$")])
+        self.assertIsNone(router.match(message("a")))
+
+    def test_filter_matches_bytes_values(self):
+        router = Router([route("a", consumer_a, method=r"^POST$")])
+        self.assertEqual(router.match(message("a", method=b"POST")), (consumer_a, {}))
+
+    def test_first_match_wins(self):
+        router = Router([route("a", consumer_a, path=r"^/x"), route("a", consumer_b)])
+        self.assertEqual(router.match(message("a", path="/x/1"))[0], consumer_a)
+        self.assertEqual(router.match(message("a", path="/y"))[0], consumer_b)
+
+    def test_route_class_listens_on_its_channels(self):
+        router = Router([route_class(ClassConsumer, path=r"^/ws/$")])
+        self.assertEqual(router.match(message("websocket.receive", path="/ws/")), (ClassConsumer, {}))
+        self.assertIn("websocket.connect", router.channels)
+
+    def test_default_http_route_is_django_views(self):
+        from channels_test.handler import ViewConsumer
+
+        router = Router([])
+        consumer, kwargs = router.match(message("http.request", path="/"))
+        self.assertIsInstance(consumer, ViewConsumer)
+        self.assertEqual(router.channels, {"http.request"})
+
+    def test_dotted_path_routing(self):
+        router = Router("tests.test_routing.chat_routing")
+        self.assertEqual(router.match(message("websocket.receive")), (consumer_b, {}))
+
+    def test_string_consumer_is_imported(self):
+        router = Router([route("a", "tests.test_routing.consumer_a")])
+        self.assertEqual(router.match(message("a"))[0], consumer_a)
+
+
+class IncludeTests(SimpleTestCase):
+    def test_prefix_is_stripped_for_included_routes(self):
+        router = Router([include("tests.test_routing.chat_routing", path=r"^/chat")])
+        self.assertEqual(
+            router.match(message("websocket.connect", path="/chat/lobby/")),
+            (consumer_a, {"room": "lobby"}),
+        )
+        self.assertIsNone(router.match(message("websocket.connect", path="/lobby/")))
+
+    def test_prefix_groups_are_passed_on(self):
+        inner = [route("a", consumer_a, path=r"^/(?P<item>\d+)/$")]
+        router = Router([include(inner, path=r"^/shop/(?P<shop>\w+)")])
+        self.assertEqual(
+            router.match(message("a", path="/shop/north/42/")),
+            (consumer_a, {"shop": "north", "item": "42"}),
+        )
+
+    def test_nested_includes_strip_in_turn(self):
+        inner = [route("a", consumer_a, path=r"^/leaf/$")]
+        router = Router([include([include(inner, path=r"^/two")], path=r"^/one")])
+        self.assertEqual(router.match(message("a", path="/one/two/leaf/"))[0], consumer_a)
+
+    def test_failed_include_does_not_leak_stripping_to_siblings(self):
+        router = Router([
+            include([route("a", consumer_a, path=r"^/never$")], path=r"^/x"),
+            route("a", consumer_b, path=r"^/x/y$"),
+        ])
+        self.assertEqual(router.match(message("a", path="/x/y"))[0], consumer_b)
+
+    def test_channels_of_includes(self):
+        router = Router([include(chat_routing)])
+        self.assertEqual(router.channels, {"websocket.connect", "websocket.receive", "http.request"})
+
+
+class BadRoutingTests(SimpleTestCase):
+    def test_not_callable(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "is not callable"):
+            route("a", 42)
+
+    def test_unnamed_group_names_the_route(self):
+        with self.assertRaises(ImproperlyConfigured) as caught:
+            route("websocket.connect", consumer_a, path=r"^/chat/(\w+)/$")
+        self.assertIn("unnamed groups", str(caught.exception))
+        self.assertIn("websocket.connect", str(caught.exception))
+        self.assertIn("consumer_a", str(caught.exception))
+
+    def test_bad_regex(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "not a valid regex"):
+            route("a", consumer_a, path=r"^(?P<x")
+
+    def test_missing_module_attribute(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "Cannot import the routing 'tests.test_routing.nope'"):
+            Router("tests.test_routing.nope")
+
+    def test_missing_consumer_import(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "cannot import consumer 'tests.nothing.here'"):
+            route("a", "tests.nothing.here")
+
+    def test_entry_that_is_not_a_route(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "is not a route"):
+            Router([consumer_a])
+
+    def test_route_class_needs_channel_names(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "needs a channel_names()"):
+            route_class(consumer_a)
+
+    def test_routing_must_be_a_list(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "must be a list"):
+            Router({"a": consumer_a})
