@@ -1,0 +1,361 @@
+"""What only the SQLite layer promises: many processes, killed receivers, its file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import shutil
+import signal
+import sqlite3
+import stat
+import tempfile
+import threading
+import time
+import uuid
+
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase
+
+from channels_test.layers.sqlite import SQLiteChannelLayer, default_path
+
+SPAWN = multiprocessing.get_context("spawn")
+WORK_CHANNELS = ["work.a", "work.b"]
+LOG_TABLE = "CREATE TABLE IF NOT EXISTS test_received (receiver INTEGER, message_id TEXT)"
+
+
+# -- code run in child processes (module level, so "spawn" can import it) ------------
+
+
+def send_many(path: str, sender: int, count: int) -> None:
+    """Send ``count`` messages, ids ``"<sender>-<n>"``, across the work channels."""
+    layer = SQLiteChannelLayer(path=path, capacity=100000)
+    for number in range(count):
+        layer.send(WORK_CHANNELS[number % 2], {"id": f"{sender}-{number}"})
+
+
+def receive_until_stop(path: str, results) -> None:
+    """Receive (blocking) until a stop message; put the list of ids received on ``results``."""
+    layer = SQLiteChannelLayer(path=path, blocking_timeout=0.2)
+    received = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        channel, message = layer.receive(WORK_CHANNELS + ["stop"], block=True)
+        if channel == "stop":
+            break
+        if channel is not None:
+            received.append(message["id"])
+    results.put(received)
+
+
+def receive_and_log(path: str, receiver: int, pause: float) -> None:
+    """Take messages one by one, logging each in the same transaction that takes it.
+
+    Killed at any moment, a message is either logged or still in the layer.
+    """
+    layer = SQLiteChannelLayer(path=path)
+    connection = layer._connection()
+    connection.execute(LOG_TABLE)
+    while True:
+        connection.execute("BEGIN IMMEDIATE")
+        channel, message = layer.receive(WORK_CHANNELS)
+        if channel is not None:
+            connection.execute(
+                "INSERT INTO test_received VALUES (?, ?)", (receiver, message["id"])
+            )
+        connection.execute("COMMIT")
+        time.sleep(pause if channel is not None else 0.005)
+
+
+def send_until_full(path: str, attempts: int, results) -> None:
+    """Try ``attempts`` sends to a channel of capacity 100; put how many were accepted."""
+    from channels_test.layers import ChannelFull
+
+    layer = SQLiteChannelLayer(path=path, capacity=100)
+    accepted = 0
+    for number in range(attempts):
+        try:
+            layer.send("bounded", {"n": number})
+            accepted += 1
+        except ChannelFull:
+            pass
+    results.put(accepted)
+
+
+def take_and_hang(path: str, taken) -> None:
+    """Take a message inside a transaction, report it, and hang before committing."""
+    layer = SQLiteChannelLayer(path=path)
+    layer._connection().execute("BEGIN IMMEDIATE")
+    taken.put(layer.receive(["hang"]))
+    time.sleep(60)
+
+
+def block_forever(path: str, ready) -> None:
+    """Block on a channel nobody sends to, after saying so."""
+    layer = SQLiteChannelLayer(path=path, blocking_timeout=60)
+    ready.put(os.getpid())
+    layer.receive(["never"], block=True)
+
+
+def send_from_child(layer: SQLiteChannelLayer) -> None:
+    """Send with a layer object inherited through fork."""
+    layer.send("from.child", {"pid": os.getpid()})
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+class LayerFileMixin:
+    def make_path(self) -> str:
+        directory = tempfile.mkdtemp(prefix="channels_test_sqlite_")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        return os.path.join(directory, "layer.sqlite3")
+
+    def start(self, target, *args, context=SPAWN):
+        """Start a child process, registering its end right away."""
+        process = context.Process(target=target, args=args, daemon=True)
+        process.start()
+        self.addCleanup(self.stop, process)
+        return process
+
+    @staticmethod
+    def stop(process) -> None:
+        if process.is_alive():
+            process.kill()
+        process.join(10)
+
+    def join_all(self, processes, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                raise AssertionError(f"Child process {process.pid} still running after {timeout} s.")
+            self.assertEqual(process.exitcode, 0, f"child process {process.pid} failed")
+
+
+# -- tests ---------------------------------------------------------------------------
+
+
+class MultiProcessTests(LayerFileMixin, SimpleTestCase):
+    senders, per_sender, receivers = 3, 300, 3
+
+    def expected_ids(self) -> list[str]:
+        return sorted(f"{s}-{n}" for s in range(self.senders) for n in range(self.per_sender))
+
+    def test_every_message_delivered_exactly_once(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        results = SPAWN.Queue()
+        receivers = [self.start(receive_until_stop, path, results) for _ in range(self.receivers)]
+        senders = [
+            self.start(send_many, path, sender, self.per_sender) for sender in range(self.senders)
+        ]
+        self.join_all(senders)
+        for _ in receivers:
+            layer.send("stop", {})
+        received = []
+        for _ in receivers:
+            try:
+                received += results.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError("A receiver process sent no results within 60 s.") from None
+        self.join_all(receivers)
+        self.assertEqual(len(received), len(self.expected_ids()), "messages lost or duplicated")
+        self.assertEqual(sorted(received), self.expected_ids())
+        self.assertEqual(layer.receive(WORK_CHANNELS + ["stop"]), (None, None))
+
+    def test_killed_receiver_loses_nothing(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path, capacity=100000)
+        layer._connection().execute(LOG_TABLE)
+        for sender in range(self.senders):
+            send_many(path, sender, self.per_sender)
+        victim = self.start(receive_and_log, path, 0, 0.001)
+        survivor = self.start(receive_and_log, path, 1, 0.001)
+        self.wait_for_log(layer, receiver=0, count=20)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(10)
+        self.assertEqual(victim.exitcode, -signal.SIGKILL)
+        self.wait_for_log(layer, receiver=None, count=len(self.expected_ids()))
+        rows = layer._connection().execute("SELECT message_id FROM test_received").fetchall()
+        self.assertEqual(sorted(message_id for (message_id,) in rows), self.expected_ids())
+        self.assertTrue(survivor.is_alive())
+
+    def wait_for_log(self, layer, *, receiver, count, timeout: float = 60) -> None:
+        query, params = "SELECT COUNT(*) FROM test_received", ()
+        if receiver is not None:
+            query, params = query + " WHERE receiver = ?", (receiver,)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            (found,) = layer._connection().execute(query, params).fetchone()
+            if found >= count:
+                return
+            time.sleep(0.01)
+        raise AssertionError(
+            f"Expected {count} messages logged by receiver {receiver}, found {found} after "
+            f"{timeout} s."
+        )
+
+    def test_capacity_holds_across_processes(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        results = SPAWN.Queue()
+        senders = [self.start(send_until_full, path, 60, results) for _ in range(4)]
+        self.join_all(senders)
+        accepted = sum(results.get(timeout=10) for _ in senders)
+        self.assertEqual(accepted, 100, "4 processes x 60 sends to a channel of capacity 100")
+        self.assertEqual(layer.message_counts(), {"bounded": 100})
+
+    def test_receiver_dying_before_commit_leaves_the_message(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        layer.send("hang", {"n": 1})
+        taken = SPAWN.Queue()
+        child = self.start(take_and_hang, path, taken)
+        self.assertEqual(taken.get(timeout=60), ("hang", {"n": 1}))
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        self.assertEqual(layer.receive(["hang"]), ("hang", {"n": 1}))
+
+    def test_blocked_receiver_wakes_on_a_send_from_another_process(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path, blocking_timeout=30)
+        child = self.start(send_many, path, 0, 1)
+        started = time.monotonic()
+        channel, message = layer.receive(WORK_CHANNELS, block=True)
+        self.assertEqual((channel, message), ("work.a", {"id": "0-0"}))
+        self.assertLess(time.monotonic() - started, 29, "receive returned by timing out")
+        self.join_all([child])
+
+    def test_killed_blocked_receiver_leaves_no_socket_behind_after_a_send(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        ready = SPAWN.Queue()
+        child = self.start(block_forever, path, ready)
+        ready.get(timeout=60)
+        wake_directory = path + ".wake"
+
+        def sockets() -> list:
+            return os.listdir(wake_directory) if os.path.isdir(wake_directory) else []
+
+        deadline = time.monotonic() + 10
+        while not sockets():
+            self.assertLess(time.monotonic(), deadline, f"no socket appeared in {wake_directory}")
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        layer.send("anything", {})
+        self.assertEqual(os.listdir(wake_directory), [])
+
+    def test_layer_reopens_its_connection_after_fork(self):
+        if "fork" not in multiprocessing.get_all_start_methods():
+            self.skipTest("this platform cannot fork processes")
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        layer.send("warm.up", {})  # the parent's connection exists before the fork
+        child = self.start(send_from_child, layer, context=multiprocessing.get_context("fork"))
+        self.join_all([child])
+        self.assertEqual(layer.receive(["from.child"]), ("from.child", {"pid": child.pid}))
+
+
+class FileTests(LayerFileMixin, SimpleTestCase):
+    def default_layer(self, **config) -> SQLiteChannelLayer:
+        prefix = config.setdefault("prefix", f"test-{uuid.uuid4().hex[:12]}")
+        self.addCleanup(self.remove_files, default_path(prefix))
+        return SQLiteChannelLayer(**config)
+
+    @staticmethod
+    def remove_files(path: str) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        shutil.rmtree(path + ".wake", ignore_errors=True)
+
+    def test_default_path_comes_from_the_prefix(self):
+        layer = self.default_layer(prefix="test-derived-path")
+        expected = os.path.join(tempfile.gettempdir(), "channels_test-test-derived-path.sqlite3")
+        self.assertEqual(layer.path, expected)
+        self.assertEqual(stat.S_IMODE(os.stat(expected).st_mode), 0o600)
+        layer.send("a", {})
+        self.assertEqual(stat.S_IMODE(os.stat(expected + "-wal").st_mode), 0o600)
+        layer.blocking_timeout = 0.01
+        layer.receive(["nothing"], block=True)
+        self.assertEqual(stat.S_IMODE(os.stat(expected + ".wake").st_mode), 0o700)
+
+    def test_shared_wake_directory_is_not_used(self):
+        path = self.make_path()
+        os.mkdir(path + ".wake")
+        os.chmod(path + ".wake", 0o777)
+        layer = SQLiteChannelLayer(path=path, blocking_timeout=10)
+        sender = threading.Timer(0.05, layer.send, ("later", {"n": 1}))
+        sender.start()
+        self.addCleanup(sender.join, 5)
+        self.assertEqual(layer.receive(["later"], block=True), ("later", {"n": 1}))
+        self.assertEqual(os.listdir(path + ".wake"), [])
+
+    def test_default_file_is_made_private(self):
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
+        path = default_path(prefix)
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(descriptor)
+        os.chmod(path, 0o644)
+        self.default_layer(prefix=prefix)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+
+    def test_default_file_of_another_user_is_refused(self):
+        if not hasattr(os, "chown") or os.getuid() != 0:
+            self.skipTest("needs root to make a file owned by another user")
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
+        path = default_path(prefix)
+        self.addCleanup(self.remove_files, path)
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(descriptor)
+        os.chown(path, 65534, 65534)
+        with self.assertRaisesRegex(ImproperlyConfigured, r"belongs to another user.*'path'"):
+            SQLiteChannelLayer(prefix=prefix)
+
+    def test_explicit_path_is_used(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        self.assertEqual(layer.path, path)
+        self.assertEqual(sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0], "wal")
+
+    def test_unwritable_path_is_a_configuration_error(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, r"'/nonexistent-dir/x\.sqlite3'"):
+            SQLiteChannelLayer(path="/nonexistent-dir/x.sqlite3")
+
+    def test_bad_blocking_timeout(self):
+        with self.assertRaisesRegex(ValueError, "blocking_timeout .* not -1"):
+            SQLiteChannelLayer(path=self.make_path(), blocking_timeout=-1)
+
+    def test_prefixes_in_one_file_are_separate(self):
+        path = self.make_path()
+        first = SQLiteChannelLayer(path=path, prefix="first")
+        second = SQLiteChannelLayer(path=path, prefix="second")
+        first.send("shared.name", {"from": "first"})
+        first.group_add("grp", "member")
+        self.assertEqual(second.receive(["shared.name"]), (None, None))
+        self.assertEqual(second.group_channels("grp"), [])
+        second.send("shared.name", {"from": "second"})
+        second.flush()
+        self.assertEqual(first.receive(["shared.name"]), ("shared.name", {"from": "first"}))
+        self.assertEqual(first.group_channels("grp"), ["member"])
+
+    def test_different_files_are_separate(self):
+        first = SQLiteChannelLayer(path=self.make_path())
+        second = SQLiteChannelLayer(path=self.make_path())
+        first.send("shared.name", {"from": "first"})
+        self.assertEqual(second.receive(["shared.name"]), (None, None))
+        self.assertEqual(first.receive(["shared.name"]), ("shared.name", {"from": "first"}))
+
+    def test_two_layer_objects_on_one_file_share_messages(self):
+        path = self.make_path()
+        SQLiteChannelLayer(path=path).send("shared", {"n": 1})
+        self.assertEqual(SQLiteChannelLayer(path=path).receive(["shared"]), ("shared", {"n": 1}))
+
+    def test_message_counts(self):
+        layer = SQLiteChannelLayer(path=self.make_path())
+        layer.send("a", {})
+        layer.send("a", {})
+        layer.send("b", {})
+        self.assertEqual(layer.message_counts(), {"a": 2, "b": 1})
