@@ -1,0 +1,5 @@
+"""Class-based consumers."""
+
+from .base import BaseConsumer
+
+__all__ = ["BaseConsumer"]

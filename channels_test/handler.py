@@ -1,0 +1,269 @@
+"""Django views over ``http.request`` messages.
+
+:class:`AsgiRequest` turns an ASGI 1 ``http.request`` message into a Django
+request; :class:`AsgiHandler` runs Django's request cycle on it and returns
+the ``http.response`` messages to send; :class:`ViewConsumer` is the consumer
+the router uses for ``http.request`` by default.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from typing import Any, Iterable, Iterator
+
+from django import http
+from django.core import signals
+from django.core.handlers import base
+from django.core.handlers.asgi import ASGIRequest
+from django.urls import set_script_prefix
+
+from .exceptions import RequestAborted, RequestTimeout, ResponseLater
+
+__all__ = ["AsgiRequest", "AsgiHandler", "ViewConsumer", "MalformedMessage"]
+
+logger = logging.getLogger("channels_test.handler")
+
+
+class MalformedMessage(ValueError):
+    """An ``http.request`` message lacks a key or has a value of the wrong type."""
+
+
+def _text(value: Any, key: str) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    raise MalformedMessage(
+        f"http.request key {key!r} must be str or bytes, not {type(value).__name__}: {value!r}"
+    )
+
+
+def _headers(value: Any) -> list[tuple[bytes, bytes]]:
+    if not isinstance(value, (list, tuple)):
+        raise MalformedMessage(
+            f"http.request key 'headers' must be a list of [name, value] byte pairs, "
+            f"not {type(value).__name__}: {value!r}"
+        )
+    headers = []
+    for index, pair in enumerate(value):
+        if (
+            not isinstance(pair, (list, tuple))
+            or len(pair) != 2
+            or not all(isinstance(part, bytes) for part in pair)
+        ):
+            raise MalformedMessage(
+                f"http.request key 'headers' item {index} must be a [name, value] pair of "
+                f"bytes, e.g. [b'host', b'example.com'], not {pair!r}"
+            )
+        headers.append((pair[0].lower(), pair[1]))
+    return headers
+
+
+def _address(value: Any, key: str) -> tuple | None:
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise MalformedMessage(f"http.request key {key!r} must be [host, port], not {value!r}")
+    return (_text(value[0], key), value[1])
+
+
+class AsgiRequest(ASGIRequest):
+    """A Django request built from an ASGI 1 ``http.request`` message.
+
+    ``path`` and ``method`` are required; ``root_path`` becomes SCRIPT_NAME
+    and is cut off ``path`` to give ``path_info``. When the message names a
+    ``body_channel``, the rest of the body is read from it: a chunk with
+    ``closed`` raises :class:`RequestAborted`, waiting more than
+    ``body_receive_timeout`` seconds raises :class:`RequestTimeout`.
+    A malformed message raises :class:`MalformedMessage` naming the key.
+    """
+
+    body_receive_timeout = 60
+
+    def __init__(self, message: Any):
+        self.message = message
+        self.reply_channel = getattr(message, "reply_channel", None)
+        content = message.content if hasattr(message, "content") else message
+        scope = self.scope_from_message(content)
+        body = content.get("body", b"")
+        if not isinstance(body, bytes):
+            raise MalformedMessage(f"http.request key 'body' must be bytes, not {body!r}")
+        if content.get("body_channel"):
+            body += self.read_body_channel(message, _text(content["body_channel"], "body_channel"))
+        super().__init__(scope, io.BytesIO(body))
+        self.META["SERVER_PROTOCOL"] = "HTTP/" + str(content.get("http_version") or "1.1")
+        self.META["wsgi.url_scheme"] = self.scheme
+
+    @staticmethod
+    def scope_from_message(content: dict) -> dict:
+        """Return the ASGI 3 HTTP scope equivalent to an ``http.request`` message."""
+        for key in ("path", "method"):
+            if key not in content:
+                raise MalformedMessage(
+                    f"http.request message has no {key!r} key (keys: {sorted(content)}); "
+                    "an interface server must send 'path', 'method' and 'reply_channel'."
+                )
+        query_string = content.get("query_string", b"")
+        return {
+            "type": "http",
+            "path": _text(content["path"], "path"),
+            "root_path": _text(content.get("root_path", ""), "root_path"),
+            "method": _text(content["method"], "method").upper(),
+            "query_string": _text(query_string, "query_string"),
+            "headers": _headers(content.get("headers", [])),
+            "client": _address(content.get("client"), "client"),
+            "server": _address(content.get("server"), "server"),
+            "scheme": _text(content.get("scheme") or "http", "scheme"),
+        }
+
+    def read_body_channel(self, message: Any, body_channel: str) -> bytes:
+        """Read body chunks from ``body_channel`` until one has no ``more_content``."""
+        layer = message.channel_layer
+        deadline = time.monotonic() + self.body_receive_timeout
+        chunks = []
+        while True:
+            channel, chunk = layer.receive([body_channel], block=True)
+            if channel is None:
+                if time.monotonic() > deadline:
+                    raise RequestTimeout(
+                        f"No request body chunk on {body_channel!r} within "
+                        f"{self.body_receive_timeout} seconds."
+                    )
+                continue
+            if chunk.get("closed"):
+                raise RequestAborted(f"The client closed the request while sending its body ({body_channel!r}).")
+            chunks.append(chunk.get("content", b""))
+            if not chunk.get("more_content", False):
+                return b"".join(chunks)
+
+
+class _LaterResponse(http.HttpResponse):
+    """Marks a view that raised :class:`ResponseLater`: nothing is sent now."""
+
+
+class AsgiHandler(base.BaseHandler):
+    """Run Django's request cycle on an ``http.request`` message.
+
+    Calling the handler with a message returns an iterator of ASGI 1
+    ``http.response`` messages: the first has ``status`` and ``headers``;
+    each has ``content`` and ``more_content``. Content longer than
+    ``chunk_size`` and streaming responses come as successive messages.
+    """
+
+    request_class = AsgiRequest
+    chunk_size = 512 * 1024
+
+    def __init__(self):
+        super().__init__()
+        self._load_lock = threading.Lock()
+
+    def __call__(self, message: Any) -> Iterator[dict]:
+        with self._load_lock:
+            if self._middleware_chain is None:
+                self.load_middleware()
+        signals.request_started.send(sender=self.__class__, message=message)
+        try:
+            request = self.request_class(message)
+        except UnicodeDecodeError:
+            logger.warning("Bad request (undecodable text) on %s", message.get("path"), exc_info=True)
+            response = http.HttpResponseBadRequest("Bad Request: the request is not valid UTF-8.")
+        except MalformedMessage as error:
+            logger.error("Malformed http.request message: %s", error)
+            response = http.HttpResponseBadRequest(f"Bad Request: {error}")
+        except RequestTimeout:
+            response = http.HttpResponse("408 Request Timeout (the upload was too slow)", status=408)
+        except RequestAborted:
+            signals.request_finished.send(sender=self.__class__)
+            return iter(())
+        else:
+            set_script_prefix(request.script_name or "/")
+            response = self.get_response(request)
+            if isinstance(response, _LaterResponse):
+                response.close()
+                return iter(())
+        return self._messages_then_close(response)
+
+    def _get_response(self, request: http.HttpRequest) -> http.HttpResponseBase:
+        try:
+            return super()._get_response(request)
+        except ResponseLater:
+            return _LaterResponse()
+
+    def _messages_then_close(self, response: http.HttpResponseBase) -> Iterator[dict]:
+        try:
+            yield from self.encode_response(response)
+        finally:
+            response.close()
+
+    def encode_response(self, response: http.HttpResponseBase) -> Iterator[dict]:
+        """Yield the ``http.response`` messages that carry ``response``."""
+        first = {"status": response.status_code, "headers": self.response_headers(response)}
+        if response.streaming:
+            yield {**first, "content": b"", "more_content": True}
+            for part in response:
+                for chunk, _ in self.chunk_bytes(part):
+                    if chunk:
+                        yield {"content": chunk, "more_content": True}
+            yield {"content": b"", "more_content": False}
+            return
+        for chunk, last in self.chunk_bytes(response.content):
+            yield {**first, "content": chunk, "more_content": not last}
+            first = {}
+
+    @staticmethod
+    def response_headers(response: http.HttpResponseBase) -> list[list[bytes]]:
+        """Return the response's headers and cookies as ``[name, value]`` byte pairs."""
+        headers = []
+        for name, value in response.items():
+            headers.append([name.lower().encode("ascii"), str(value).encode("latin1")])
+        for cookie in response.cookies.values():
+            headers.append([b"set-cookie", cookie.output(header="").strip().encode("latin1")])
+        return headers
+
+    @classmethod
+    def chunk_bytes(cls, data: bytes) -> Iterator[tuple[bytes, bool]]:
+        """Yield ``(chunk, is_last)`` pieces of at most ``chunk_size`` bytes (one for empty data)."""
+        if not data:
+            yield data, True
+            return
+        for start in range(0, len(data), cls.chunk_size):
+            yield data[start:start + cls.chunk_size], start + cls.chunk_size >= len(data)
+
+
+class ViewConsumer:
+    """The default ``http.request`` consumer: answer with Django's views.
+
+    Each reply goes on the message's reply channel at once (not held until
+    the consumer returns), so long and streaming responses flow as they are
+    made. A full reply channel is retried for ``send_timeout`` seconds.
+    """
+
+    handler_class = AsgiHandler
+    send_timeout = 10.0
+
+    def __init__(self):
+        self.handler = self.handler_class()
+
+    def __call__(self, message: Any, **kwargs: Any) -> None:
+        if message.reply_channel is None:
+            raise MalformedMessage(
+                "http.request message has no 'reply_channel'; the response would have nowhere to go."
+            )
+        for reply in self.handler(message):
+            self.send_reply(message, reply)
+
+    def send_reply(self, message: Any, reply: dict) -> None:
+        """Send one response message, waiting (up to ``send_timeout``) while the channel is full."""
+        deadline = time.monotonic() + self.send_timeout
+        while True:
+            try:
+                message.reply_channel.send(reply, immediately=True)
+                return
+            except message.channel_layer.ChannelFull:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+

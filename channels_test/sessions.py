@@ -1,0 +1,284 @@
+"""Sessions for consumers: per-connection channel sessions, HTTP sessions, ordering.
+
+* :func:`channel_session` gives ``message.channel_session``, a session that
+  lives as long as the connection (keyed by the reply channel).
+* :func:`http_session` gives ``message.http_session``, the user's Django
+  session found from the session cookie or a ``session_key`` query parameter.
+* :func:`channel_and_http_session` does both, remembering the HTTP session
+  key at connect so later messages (which carry no cookies) find it.
+* :func:`enforce_ordering` runs a connection's messages strictly in their
+  ``order``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from importlib import import_module
+from typing import Any, Callable
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import CreateError, SessionBase
+from django.core.exceptions import ImproperlyConfigured
+from django.http import QueryDict, parse_cookie
+
+from .exceptions import ConsumeLater
+
+__all__ = [
+    "session_for_reply_channel",
+    "channel_session",
+    "http_session",
+    "channel_and_http_session",
+    "enforce_ordering",
+]
+
+logger = logging.getLogger("channels_test.sessions")
+
+NEXT_ORDER_KEY = "__channels_next_order"
+WORKING_ENGINES = (
+    "django.contrib.sessions.backends.db, .cache, .cached_db or .file"
+)
+
+
+def _engine_path(for_channels: bool) -> str:
+    if for_channels:
+        return getattr(settings, "CHANNEL_SESSION_ENGINE", None) or settings.SESSION_ENGINE
+    return settings.SESSION_ENGINE
+
+
+def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
+    """Return the configured SessionStore class (``CHANNEL_SESSION_ENGINE`` for channel sessions).
+
+    Raises ImproperlyConfigured for an engine with no server-side storage
+    (signed cookies), which cannot hold a channel session.
+    """
+    path = _engine_path(for_channels)
+    try:
+        store = import_module(path).SessionStore
+    except (ImportError, AttributeError) as error:
+        raise ImproperlyConfigured(f"Cannot load the session engine {path!r}: {error}")
+    if for_channels:
+        from django.contrib.sessions.backends.signed_cookies import SessionStore as Signed
+
+        if issubclass(store, Signed):
+            setting = "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
+            raise ImproperlyConfigured(
+                f"{setting} is {path!r}, which keeps sessions in cookies and cannot store "
+                "a channel session (a connection has no cookie to write). Use an engine "
+                f"with server-side storage: {WORKING_ENGINES}; you may set "
+                "CHANNEL_SESSION_ENGINE to one of them and keep SESSION_ENGINE as it is."
+            )
+    return store
+
+
+def session_for_reply_channel(reply_channel: str) -> SessionBase:
+    """Return the session tied to a reply channel name (loaded, maybe empty)."""
+    digest = hashlib.md5(reply_channel.encode("utf-8")).hexdigest()
+    session_key = "chn" + digest[:29]
+    session = session_store_class(for_channels=True)(session_key=session_key)
+    session.keys()  # Load now: a store may replace an unknown key when it loads.
+    session._session_key = session_key
+    return session
+
+
+def _require_reply_channel(message: Any, decorator: str) -> None:
+    if getattr(message, "reply_channel", None) is None:
+        raise ValueError(
+            f"@{decorator} needs a message with a 'reply_channel'; the message on "
+            f"{message.channel.name!r} has none (keys: {sorted(message.content)})."
+        )
+
+
+def channel_session(func: Callable) -> Callable:
+    """Give the consumer ``message.channel_session``, kept per reply channel.
+
+    The session is created on first use and saved after the consumer runs if
+    it was changed. Nested uses share one session.
+    """
+
+    @functools.wraps(func)
+    def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
+        if hasattr(message, "channel_session"):
+            try:
+                return func(message, *args, **kwargs)
+            finally:
+                if message.channel_session.modified:
+                    message.channel_session.save()
+        _require_reply_channel(message, "channel_session")
+        session = session_for_reply_channel(message.reply_channel.name)
+        if not session.exists(session.session_key):
+            try:
+                session.save(must_create=True)
+            except CreateError:
+                # Another worker is creating it at the same moment: try again later.
+                raise ConsumeLater()
+        message.channel_session = session
+        try:
+            return func(message, *args, **kwargs)
+        finally:
+            if session.modified and not session.is_empty():
+                session.save()
+
+    return inner
+
+
+def _wait_channel(reply_channel: str) -> str:
+    return "__wait__." + hashlib.md5(reply_channel.encode("utf-8")).hexdigest()
+
+
+def _message_order(message: Any) -> int:
+    if "order" not in message.content:
+        raise ValueError(
+            f"@enforce_ordering needs an 'order' in each message; the message on "
+            f"{message.channel.name!r} has none (keys: {sorted(message.content)}). "
+            "Interface servers number WebSocket messages; websocket.connect is order 0."
+        )
+    try:
+        return int(message.content["order"])
+    except (TypeError, ValueError):
+        raise ValueError(f"Message 'order' must be an integer, not {message.content['order']!r}")
+
+
+def _send_raw(message: Any, channel: str, content: dict) -> None:
+    try:
+        message.channel_layer.send(channel, content)
+    except message.channel_layer.ChannelFull:
+        raise message.channel_layer.ChannelFull(
+            f"Cannot put an out-of-order message on {channel!r} for "
+            f"{message.reply_channel.name!r}: the channel is full."
+        )
+
+
+def _release_waiting(message: Any) -> None:
+    """Put every message waiting for this connection back on its original channel."""
+    wait_channel = _wait_channel(message.reply_channel.name)
+    while True:
+        channel, content = message.channel_layer.receive([wait_channel], block=False)
+        if channel is None:
+            return
+        _send_raw(message, content.pop("original_channel"), content)
+
+
+def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> Callable:
+    """Run each connection's messages strictly in ``order`` (0, 1, 2, ...).
+
+    The next expected order is kept in the channel session. A message that
+    comes early is set aside: the one due right after the expected one goes
+    back on its own channel, any later one waits on a per-connection wait
+    channel and is put back once a message is handled. Use it on every
+    consumer of the connection's channels (connect, receive, disconnect).
+    ``slight=True`` was removed in Channels 1.0 and raises ValueError.
+    """
+    if slight:
+        raise ValueError(
+            "enforce_ordering(slight=True) is gone: slight ordering is always on now. "
+            "Remove the decorator, or use @enforce_ordering for strict ordering."
+        )
+
+    def decorator(func: Callable) -> Callable:
+        @channel_session
+        @functools.wraps(func)
+        def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
+            order = _message_order(message)
+            next_order = message.channel_session.get(NEXT_ORDER_KEY, 0)
+            if order != next_order:
+                _set_aside(message, order, next_order)
+                return None
+            result = func(message, *args, **kwargs)
+            message.channel_session[NEXT_ORDER_KEY] = order + 1
+            message.channel_session.save()
+            message.channel_session.modified = False
+            _release_waiting(message)
+            return result
+
+        return inner
+
+    return decorator(func) if func is not None else decorator
+
+
+def _set_aside(message: Any, order: int, next_order: int) -> None:
+    logger.debug(
+        "Message %d on %r for %r is early (expecting %d); setting it aside.",
+        order, message.channel.name, message.reply_channel.name, next_order,
+    )
+    content = dict(message.content)
+    if order == next_order + 1:
+        _send_raw(message, message.channel.name, content)
+    else:
+        content["original_channel"] = message.channel.name
+        _send_raw(message, _wait_channel(message.reply_channel.name), content)
+
+
+def _header(message: Any, wanted: bytes) -> str | None:
+    values = []
+    for pair in message.content.get("headers") or []:
+        if len(pair) == 2 and isinstance(pair[0], bytes) and pair[0].lower() == wanted:
+            value = pair[1]
+            values.append(value.decode("latin-1") if isinstance(value, bytes) else str(value))
+    return "; ".join(values) if values else None
+
+
+def http_session_key(message: Any) -> str | None:
+    """Return the session key a message carries (``session_key`` parameter, then cookie)."""
+    query_string = message.content.get("query_string") or ""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    session_key = QueryDict(query_string).get("session_key")
+    if session_key:
+        return session_key
+    cookie = _header(message, b"cookie")
+    if cookie:
+        return parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME) or None
+    return None
+
+
+def http_session(func: Callable) -> Callable:
+    """Give the consumer ``message.http_session``: the user's Django session, or None.
+
+    The session key comes from a ``session_key`` query parameter or the
+    session cookie in the message's headers (``http.request`` and
+    ``websocket.connect`` carry them). No session is created here; changes
+    the consumer makes are saved after it returns.
+    """
+
+    @functools.wraps(func)
+    def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
+        if hasattr(message, "http_session"):
+            try:
+                return func(message, *args, **kwargs)
+            finally:
+                if message.http_session is not None and message.http_session.modified:
+                    message.http_session.save()
+        session_key = http_session_key(message)
+        session = session_store_class()(session_key=session_key) if session_key else None
+        message.http_session = session
+        result = func(message, *args, **kwargs)
+        if session is not None and session.modified:
+            session.save()
+        return result
+
+    return inner
+
+
+def channel_and_http_session(func: Callable) -> Callable:
+    """Give both ``message.channel_session`` and ``message.http_session``.
+
+    At connect the HTTP session key is stored in the channel session; later
+    messages of the connection, which carry no cookies, load the HTTP
+    session from it.
+    """
+
+    @http_session
+    @channel_session
+    @functools.wraps(func)
+    def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
+        cookie_name = settings.SESSION_COOKIE_NAME
+        if message.http_session is not None:
+            if message.channel_session.get(cookie_name) != message.http_session.session_key:
+                message.channel_session[cookie_name] = message.http_session.session_key
+        elif message.channel_session.get(cookie_name):
+            message.http_session = session_store_class()(session_key=message.channel_session[cookie_name])
+        return func(message, *args, **kwargs)
+
+    return inner

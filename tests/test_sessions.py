@@ -1,0 +1,159 @@
+"""channel_session, http_session, channel_and_http_session and enforce_ordering."""
+
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ImproperlyConfigured
+from django.test import TestCase, override_settings
+
+from channels_test import Channel
+from channels_test.routing import route
+from channels_test.sessions import (
+    channel_and_http_session,
+    channel_session,
+    enforce_ordering,
+    http_session,
+    session_for_reply_channel,
+)
+
+from .test_generic import REPLY, LayerMixin
+
+
+@channel_session
+def count_visits(message):
+    message.channel_session["visits"] = message.channel_session.get("visits", 0) + 1
+    Channel("result").send({"visits": message.channel_session["visits"]})
+
+
+@http_session
+def read_http(message):
+    session = message.http_session
+    Channel("result").send({"color": session.get("color") if session is not None else None})
+    if session is not None:
+        session["seen"] = True
+
+
+@channel_and_http_session
+def both(message):
+    Channel("result").send({"color": message.http_session.get("color") if message.http_session else None})
+
+
+@enforce_ordering
+def ordered(message):
+    Channel("result").send({"text": message["text"]})
+
+
+def cookie_header(session_key):
+    return [[b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()]]
+
+
+class ChannelSessionTests(LayerMixin, TestCase):
+    def results(self):
+        return self.replies("result")
+
+    def test_session_persists_per_reply_channel(self):
+        self.consume(count_visits, self.ws("websocket.receive", text="a"))
+        self.consume(count_visits, self.ws("websocket.receive", text="b"))
+        self.consume(count_visits, self.ws("websocket.receive", text="c", reply="websocket.send!other"))
+        self.assertEqual(self.results(), [{"visits": 1}, {"visits": 2}, {"visits": 1}])
+        self.assertEqual(session_for_reply_channel(REPLY)["visits"], 2)
+
+    def test_session_key_is_stable_and_fits(self):
+        key = session_for_reply_channel(REPLY).session_key
+        self.assertEqual(key, session_for_reply_channel(REPLY).session_key)
+        self.assertLessEqual(len(key), 32)
+
+    def test_message_without_reply_channel_is_refused(self):
+        with self.assertRaisesMessage(ValueError, "@channel_session needs a message with a 'reply_channel'"):
+            self.consume(count_visits, self.message("some.channel", value=1))
+
+    @override_settings(SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies")
+    def test_signed_cookie_engine_is_refused_with_the_fix(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "django.contrib.sessions.backends.db"):
+            self.consume(count_visits, self.ws("websocket.receive", text="a"))
+
+    @override_settings(
+        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+        CHANNEL_SESSION_ENGINE="django.contrib.sessions.backends.cache",
+    )
+    def test_channel_session_engine_setting_wins(self):
+        self.consume(count_visits, self.ws("websocket.receive", text="a"))
+        self.consume(count_visits, self.ws("websocket.receive", text="b"))
+        self.assertEqual(self.results(), [{"visits": 1}, {"visits": 2}])
+
+
+class HttpSessionTests(LayerMixin, TestCase):
+    def setUp(self):
+        super().setUp()
+        self.session = SessionStore()
+        self.session["color"] = "blue"
+        self.session.save()
+
+    def test_session_from_cookie_and_changes_are_saved(self):
+        self.consume(read_http, self.ws("websocket.connect", headers=cookie_header(self.session.session_key)))
+        self.assertEqual(self.replies("result"), [{"color": "blue"}])
+        self.assertTrue(SessionStore(session_key=self.session.session_key)["seen"])
+
+    def test_session_from_query_string(self):
+        query = f"session_key={self.session.session_key}".encode()
+        self.consume(read_http, self.ws("websocket.connect", query_string=query))
+        self.assertEqual(self.replies("result"), [{"color": "blue"}])
+
+    def test_no_cookie_means_none(self):
+        self.consume(read_http, self.ws("websocket.connect"))
+        self.assertEqual(self.replies("result"), [{"color": None}])
+
+    def test_http_session_is_remembered_for_later_messages(self):
+        self.consume(both, self.ws("websocket.connect", headers=cookie_header(self.session.session_key)))
+        self.consume(both, self.ws("websocket.receive", text="no cookies here"))
+        self.consume(both, self.ws("websocket.receive", text="x", reply="websocket.send!stranger"))
+        self.assertEqual(self.replies("result"), [{"color": "blue"}, {"color": "blue"}, {"color": None}])
+
+
+class OrderingTests(LayerMixin, TestCase):
+    routing = [route("websocket.receive", ordered), route("websocket.connect", ordered)]
+
+    def send(self, order, text):
+        self.layer.send("websocket.receive", {"reply_channel": REPLY, "path": "/", "order": order, "text": text})
+
+    def consume_next(self):
+        channel, content = self.layer.receive(["websocket.receive"])
+        self.assertIsNotNone(channel, "expected a message on 'websocket.receive'")
+        self.handle(self.message(channel, **content))
+
+    def texts(self):
+        return [reply["text"] for reply in self.replies("result")]
+
+    def test_next_but_one_is_requeued_on_its_channel(self):
+        self.send(0, "1")
+        self.send(2, "2")
+        self.send(1, "3")
+        for _ in range(4):
+            self.consume_next()
+        self.assertEqual(self.texts(), ["1", "3", "2"])
+        self.assertEqual(self.layer.receive(["websocket.receive"]), (None, None))
+
+    def test_later_messages_wait_and_come_back_in_turn(self):
+        for order, text in [(3, "d"), (2, "c"), (0, "a"), (1, "b")]:
+            self.send(order, text)
+        for _ in range(10):
+            channel, content = self.layer.receive(["websocket.receive"])
+            if channel is None:
+                break
+            self.handle(self.message(channel, **content))
+        self.assertEqual(self.texts(), ["a", "b", "c", "d"])
+
+    def test_connect_is_order_zero(self):
+        self.send(1, "after connect")
+        self.consume_next()
+        self.assertEqual(self.texts(), [])
+        self.handle(self.ws("websocket.connect", order=0, text="connect"))
+        self.consume_next()
+        self.assertEqual(self.texts(), ["connect", "after connect"])
+
+    def test_missing_order_is_an_error(self):
+        with self.assertRaisesMessage(ValueError, "'order'"):
+            self.consume(ordered, self.ws("websocket.receive", text="x"))
+
+    def test_slight_ordering_is_refused(self):
+        with self.assertRaisesMessage(ValueError, "slight"):
+            enforce_ordering(slight=True)
