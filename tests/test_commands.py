@@ -1,0 +1,134 @@
+"""``manage.py runworker`` and ``manage.py runserver``, run as real processes."""
+
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import websocket
+from django.core.management import CommandError, call_command
+from django.test import SimpleTestCase, tag
+
+from channels_test.layers.sqlite import SQLiteChannelLayer
+
+from .interface_processes import REPO_ROOT, project_env, start_daphne, start_runserver, start_worker
+from .test_interface import CLIENT_TIMEOUT, make_layer_directory
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def run_command(env: dict, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "django", *argv], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+class RunworkerErrorTests(SimpleTestCase):
+    def test_refuses_the_in_memory_layer(self):
+        with self.assertRaisesMessage(CommandError, "Channel layer 'default' is in-memory"):
+            call_command("runworker")
+
+    def test_names_unknown_layer(self):
+        with self.assertRaisesMessage(CommandError, "No channel layer 'nope' in CHANNEL_LAYERS"):
+            call_command("runworker", "--layer", "nope")
+
+    def test_threads_must_be_positive(self):
+        with self.assertRaisesMessage(CommandError, "--threads must be at least 1, not 0"):
+            call_command("runworker", "--threads", "0")
+
+
+@tag("live")
+class RunworkerTests(SimpleTestCase):
+    def setUp(self):
+        self.env = project_env(make_layer_directory(self))
+
+    def test_channel_filters_and_threads_are_shown(self):
+        worker = start_worker(
+            self.env, self.addCleanup, "--only-channels", "websocket.*",
+            "--exclude-channels", "websocket.disconnect", "--threads", "3",
+        )
+        self.assertIn("Running 3 worker threads on channel layer 'default'", worker.output())
+        worker.wait_for(r"^Listening on channels: websocket\.connect, websocket\.receive$", timeout=1)
+
+    def test_filters_that_leave_nothing_are_an_error(self):
+        result = run_command(self.env, "runworker", "--only-channels", "nothing.*")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("No channels to listen on", result.stderr)
+
+    def test_only_channels_serves_only_those(self):
+        env = project_env(self.env["CHANNELS_INTERFACE_TEST_LAYER"], http_timeout="1")
+        _, port = start_daphne(env, self.addCleanup)
+        start_worker(env, self.addCleanup, "--only-channels", "websocket.*")
+        socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        socket.send(json.dumps("hi"))
+        self.assertEqual(json.loads(socket.recv())["echo"], "hi")
+        self.assertEqual(get(port, "/hello/")[0], 504, "no worker listens on http.request")
+
+    def test_sigterm_finishes_the_message_in_hand(self):
+        _, port = start_daphne(self.env, self.addCleanup)
+        worker = start_worker(self.env, self.addCleanup)
+        result = {}
+        client = threading.Thread(target=lambda: result.update(reply=get(port, "/slow/?seconds=1.5")))
+        client.start()
+        self.addCleanup(client.join, CLIENT_TIMEOUT)
+        self.wait_for_view(worker)
+        worker.signal(signal.SIGTERM)
+        self.assertEqual(worker.wait(10), 0, worker.output())
+        client.join(CLIENT_TIMEOUT)
+        self.assertEqual(result.get("reply"), (200, b"finally"))
+        self.assertIn("Worker stopped.", worker.output())
+
+    def wait_for_view(self, worker, timeout: float = 10.0) -> None:
+        layer = SQLiteChannelLayer(path=self.env["CHANNELS_INTERFACE_TEST_LAYER"])
+        self.addCleanup(layer.close)
+        deadline = time.monotonic() + timeout
+        time.sleep(0.2)
+        while layer.message_counts().get("http.request"):
+            if time.monotonic() > deadline:
+                self.fail(f"The worker did not take the request within {timeout} s:\n{worker.output()}")
+            time.sleep(0.02)
+        time.sleep(0.2)
+
+
+@tag("live")
+class RunserverTests(SimpleTestCase):
+    """runserver with the in-memory layer: Daphne and worker threads in one process."""
+
+    def test_serves_a_view_and_a_websocket(self):
+        server, port = start_runserver(project_env(None), self.addCleanup)
+        status, body = get(port, "/hello/?name=runserver")
+        self.assertEqual(status, 200)
+        self.assertEqual(body.decode().rsplit(" ", 1)[1], str(server.pid), "the view runs in runserver's process")
+        socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        socket.send(json.dumps({"via": "runserver"}))
+        self.assertEqual(json.loads(socket.recv())["echo"], {"via": "runserver"})
+        self.assertIn("InMemoryChannelLayer", server.output())
+
+    def test_serves_static_files_in_debug(self):
+        _, port = start_runserver(project_env(None, debug="1"), self.addCleanup, "--threads", "1")
+        status, body = get(port, "/static/live/echo.js")
+        self.assertEqual(status, 200)
+        with open(f"{REPO_ROOT}/tests/live/static/live/echo.js", "rb") as source:
+            self.assertEqual(body, source.read())
+
+    def test_noworker_leaves_requests_to_other_workers(self):
+        _, port = start_runserver(project_env(None, http_timeout="1"), self.addCleanup, "--noworker")
+        self.assertEqual(get(port, "/hello/")[0], 504)
+
+    def test_is_the_runserver_django_picks(self):
+        result = run_command(project_env(None), "help", "runserver")
+        self.assertIn("--noworker", result.stdout, result.stderr)

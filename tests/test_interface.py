@@ -1,0 +1,347 @@
+"""The interface application served by real Daphne processes, with real worker processes.
+
+Daphne and ``manage.py runworker`` run as separate processes sharing a SQLite
+channel layer in a temp directory; the tests talk to Daphne over loopback
+with real HTTP and WebSocket clients. The project they serve is
+:mod:`tests.interface_project`.
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from importlib.util import find_spec
+from unittest import skipIf
+
+import websocket
+from django.test import SimpleTestCase, tag
+
+from channels_test.interface import InterfaceApplication, check_http_reply, check_websocket_reply
+from channels_test.layers.sqlite import SQLiteChannelLayer
+
+from .interface_processes import project_env, start_daphne, start_uvicorn, start_worker
+
+CLIENT_TIMEOUT = 20.0
+
+
+def make_layer_directory(testcase) -> str:
+    directory = tempfile.mkdtemp(prefix="channels-interface-")
+    testcase.addClassCleanup(shutil.rmtree, directory, ignore_errors=True)
+    return os.path.join(directory, "layer.sqlite3")
+
+
+class ServedTestCase(SimpleTestCase):
+    """One Daphne process and one worker process (4 threads) per class."""
+
+    settings_env: dict = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.layer_path = make_layer_directory(cls)
+        cls.env = project_env(cls.layer_path, **cls.settings_env)
+        cls.daphne, cls.port = start_daphne(cls.env, cls.addClassCleanup)
+        cls.worker = start_worker(cls.env, cls.addClassCleanup, "--threads", "4")
+        cls.layer = SQLiteChannelLayer(path=cls.layer_path)
+        cls.addClassCleanup(cls.layer.close)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def ws(self, path: str, **options) -> websocket.WebSocket:
+        socket = websocket.create_connection(
+            f"ws://127.0.0.1:{self.port}{path}", timeout=CLIENT_TIMEOUT, **options
+        )
+        self.addCleanup(socket.close)
+        return socket
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=CLIENT_TIMEOUT)
+        self.addCleanup(connection.close)
+        connection.request(method, path, body=body)
+        return connection.getresponse()
+
+    def close_code(self, socket: websocket.WebSocket) -> int:
+        """Read frames until the server's close frame; return its code."""
+        while True:
+            opcode, data = socket.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return int.from_bytes(data[:2], "big")
+
+    def assertLogged(self, text: str, timeout: float = 10.0) -> None:
+        self.daphne.wait_for(re.escape(text), timeout=timeout)
+
+
+
+@tag("live")
+class HttpTests(ServedTestCase):
+    def test_django_view_through_the_layer(self):
+        response = self.request("GET", "/hello/?name=layer")
+        self.assertEqual((response.status, response.read()[:17]), (200, b"Hello layer from "))
+
+    def test_view_runs_in_the_worker_process(self):
+        body = self.request("GET", "/hello/").read().decode()
+        self.assertEqual(body.rsplit(" ", 1)[1], str(self.worker.pid))
+
+    def test_plain_consumer_gets_the_1x_message(self):
+        response = self.request("GET", "/raw/?a=1&b=%20")
+        self.assertEqual(response.status, 201)
+        self.assertEqual(response.read(), b"raw:a=1&b=%20")
+        self.assertRegex(response.getheader("x-reply-channel"), r"^http\.response\.[A-Za-z]+![A-Za-z0-9]+$")
+
+    def test_post_of_5_mb_arrives_whole(self):
+        body = os.urandom(5 * 1024 * 1024)
+        response = self.request("POST", "/upload/", body)
+        self.assertEqual(response.status, 200)
+        self.assertEqual(
+            json.loads(response.read()),
+            {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()},
+        )
+
+    def test_streaming_response_arrives_in_chunks(self):
+        response = self.request("GET", "/stream/")
+        self.assertEqual(response.status, 200)
+        first = response.read1()
+        self.assertEqual(first, b"part 0;", "the first chunk should arrive before the view has finished")
+        rest = response.read()
+        self.assertEqual(first + rest, b"".join(b"part %d;" % n for n in range(5)))
+
+    def test_malformed_response_is_500_and_logged(self):
+        response = self.request("GET", "/raw/malformed/")
+        self.assertEqual(response.status, 500)
+        self.assertIn(b"malformed response", response.read())
+        self.assertLogged("'status' must be an int from 100 to 999, not '200'")
+        self.assertRegex(self.daphne.output(), r"Malformed HTTP response reply on 'http\.response\.")
+
+
+@tag("live")
+class WebsocketTests(ServedTestCase):
+    settings_env = {"connect_timeout": "1"}
+
+    def test_json_echo_with_order(self):
+        socket = self.ws("/echo/")
+        for number in range(3):
+            socket.send(json.dumps({"n": number}))
+            reply = json.loads(socket.recv())
+            self.assertEqual((reply["echo"], reply["order"]), ({"n": number}, number + 1))
+        self.assertRegex(reply["reply_channel"], r"^websocket\.send\.[A-Za-z]+!")
+
+    def test_bytes_both_ways(self):
+        socket = self.ws("/echo/")
+        socket.send_binary(b"\x00\x01abc")
+        self.assertEqual(socket.recv(), b"cba\x01\x00")
+
+    def test_rejected_connection_is_403(self):
+        with self.assertRaises(websocket.WebSocketBadStatusException) as caught:
+            self.ws("/reject/")
+        self.assertEqual(caught.exception.status_code, 403)
+
+    def test_server_side_close_with_a_code(self):
+        socket = self.ws("/close/")
+        socket.send("please close")
+        self.assertEqual(self.close_code(socket), 4123)
+
+    def test_connect_without_reply_is_rejected_after_the_timeout(self):
+        with self.assertRaises(websocket.WebSocketBadStatusException) as caught:
+            self.ws("/silent/")
+        self.assertEqual(caught.exception.status_code, 403)
+        self.assertLogged("No reply to websocket.connect on")
+
+    def test_malformed_accept_is_logged_and_rejected(self):
+        with self.assertRaises(websocket.WebSocketBadStatusException) as caught:
+            self.ws("/bad-accept/")
+        self.assertEqual(caught.exception.status_code, 403)
+        self.assertLogged("'accept' must be True or False, not 'yes'")
+
+    def test_malformed_text_is_logged_and_closes_with_1011(self):
+        socket = self.ws("/bad-text/")
+        socket.send("x")
+        self.assertEqual(self.close_code(socket), 1011)
+        self.assertLogged("'text' must be a str, not int 5")
+
+    def test_100_clients_each_get_only_their_replies(self):
+        sockets = [self.ws("/echo/") for _ in range(100)]
+        for index, socket in enumerate(sockets):
+            socket.send(json.dumps({"client": index}))
+        channels = set()
+        for index, socket in enumerate(sockets):
+            reply = json.loads(socket.recv())
+            self.assertEqual(reply["echo"], {"client": index})
+            channels.add(reply["reply_channel"])
+        self.assertEqual(len(channels), 100)
+
+    def test_group_message_reaches_every_member_socket(self):
+        members = [self.ws("/group/") for _ in range(3)]
+        outsider = self.ws("/echo/")
+        self.layer.send_group("room", {"text": "to the room"})
+        self.assertEqual([socket.recv() for socket in members], ["to the room"] * 3)
+        outsider.send(json.dumps("mine"))
+        self.assertEqual(json.loads(outsider.recv())["echo"], "mine")
+
+
+@tag("live")
+class WorkerDeathTests(SimpleTestCase):
+    """A worker killed mid-request: the client gets 504 after the HTTP timeout, not a hang."""
+
+    def test_killed_worker_gives_504(self):
+        layer_path = make_layer_directory(self)
+        env = project_env(layer_path, http_timeout="2")
+        daphne, port = start_daphne(env, self.addCleanup)
+        worker = start_worker(env, self.addCleanup)
+        layer = SQLiteChannelLayer(path=layer_path)
+        self.addCleanup(layer.close)
+        result = {}
+
+        def get_slow():
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+            try:
+                connection.request("GET", "/slow/?seconds=60")
+                response = connection.getresponse()
+                result["status"], result["body"] = response.status, response.read()
+            except Exception as error:  # shown by the assertion below
+                result["error"] = error
+            finally:
+                connection.close()
+
+        client = threading.Thread(target=get_slow)
+        client.start()
+        self.wait_until_taken(layer)
+        worker.signal(signal.SIGKILL)
+        client.join(CLIENT_TIMEOUT + 5)
+        self.assertEqual(result.get("status"), 504, f"client result: {result}")
+        self.assertIn(b"504 Gateway Timeout", result["body"])
+        daphne.wait_for("No response message on .* answering 504")
+
+    def wait_until_taken(self, layer, timeout: float = 10.0) -> None:
+        """Wait until the worker has taken the request off 'http.request'."""
+        deadline = time.monotonic() + timeout
+        seen = False
+        while time.monotonic() < deadline:
+            counts = layer.message_counts()
+            if counts.get("http.request"):
+                seen = True
+            elif seen or time.monotonic() > deadline - timeout + 1.0:
+                return
+            time.sleep(0.02)
+        self.fail(f"The worker did not take the request off 'http.request' within {timeout} s")
+
+
+@tag("live")
+class BackPressureTests(SimpleTestCase):
+    """Full channels: 503 for HTTP, a closed socket for WebSocket frames (capacity 1)."""
+
+    def test_full_http_request_channel_gives_503(self):
+        env = project_env(make_layer_directory(self), capacity="1", http_timeout="3")
+        daphne, port = start_daphne(env, self.addCleanup)  # no worker: the first request stays queued
+        first = threading.Thread(target=lambda: self.get(port, "/hello/"))
+        first.start()
+        self.addCleanup(first.join, CLIENT_TIMEOUT)
+        layer = SQLiteChannelLayer(path=env["CHANNELS_INTERFACE_TEST_LAYER"])
+        self.addCleanup(layer.close)
+        deadline = time.monotonic() + 10
+        while not layer.message_counts().get("http.request"):
+            self.assertLess(time.monotonic(), deadline, "the first request never reached 'http.request'")
+            time.sleep(0.02)
+        status, body = self.get(port, "/hello/")
+        self.assertEqual(status, 503, body)
+        daphne.wait_for(re.escape("Channel 'http.request' is full; answering 503"), timeout=5)
+
+    def test_full_websocket_receive_channel_closes_the_socket(self):
+        env = project_env(make_layer_directory(self), capacity="1")
+        daphne, port = start_daphne(env, self.addCleanup)
+        start_worker(env, self.addCleanup, "--only-channels", "websocket.connect")  # nobody reads frames
+        socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        socket.send("fills the channel")
+        socket.send("finds it full")
+        # 1013 as the spec says; Daphne refuses 1013 from applications and closes with 1011.
+        self.assertIn(ServedTestCase.close_code(self, socket), (1013, 1011))
+        daphne.wait_for(re.escape("Channel 'websocket.receive' is full; closing"), timeout=5)
+
+    @staticmethod
+    def get(port: int, path: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+MISSING_UVICORN = [name for name in ("uvicorn", "wsproto") if find_spec(name) is None]
+
+
+@tag("live")
+@skipIf(MISSING_UVICORN, f"{' and '.join(MISSING_UVICORN)} not installed (both are in the tests extra)")
+class UvicornTests(SimpleTestCase):
+    """The interface is plain ASGI 3: uvicorn serves it as Daphne does, close codes included."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = project_env(make_layer_directory(cls))
+        cls.server, cls.port = start_uvicorn(env, cls.addClassCleanup)
+        start_worker(env, cls.addClassCleanup)
+
+    def test_view_and_websocket(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=CLIENT_TIMEOUT)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/hello/?name=uvicorn")
+        self.assertEqual(connection.getresponse().read()[:14], b"Hello uvicorn ")
+        socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}/echo/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        socket.send(json.dumps([1, 2]))
+        self.assertEqual(json.loads(socket.recv())["echo"], [1, 2])
+
+    def test_malformed_text_closes_with_1011(self):
+        socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}/bad-text/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        socket.send("x")
+        self.assertEqual(ServedTestCase.close_code(self, socket), 1011)
+        self.server.wait_for(re.escape("'text' must be a str, not int 5"), timeout=10)
+
+
+class ReplyCheckTests(SimpleTestCase):
+    """What the interface accepts from consumers (no server needed)."""
+
+    def test_http_replies(self):
+        self.assertIsNone(check_http_reply({"status": 200, "headers": [[b"a", b"b"]], "content": b"x"}, first=True))
+        self.assertIsNone(check_http_reply({"content": b"x", "more_content": True}, first=False))
+        problems = {
+            "the first response message has no 'status'": ({"content": b""}, True),
+            "'status' must be an int from 100 to 999, not True": ({"status": True}, True),
+            "'content' must be bytes, not str": ({"status": 200, "content": "x"}, True),
+            "unknown key(s) 'body'": ({"status": 200, "body": b""}, True),
+        }
+        for problem, (reply, first) in problems.items():
+            with self.subTest(reply=reply):
+                self.assertIn(problem, check_http_reply(reply, first=first))
+
+    def test_websocket_replies(self):
+        for reply in ({"accept": True}, {"text": "x"}, {"bytes": b"x", "close": 4000}, {"close": True}):
+            self.assertIsNone(check_websocket_reply(reply), reply)
+        problems = {
+            "'accept' must be True or False, not 'yes'": {"accept": "yes"},
+            "'text' must be a str, not int 5": {"text": 5},
+            "unknown key(s) 'txt'": {"txt": "x"},
+            "not both": {"text": "x", "bytes": b"x"},
+            "'close' must be True, False or a close code": {"close": 999},
+            "the reply is empty": {},
+        }
+        for problem, reply in problems.items():
+            with self.subTest(reply=reply):
+                self.assertIn(problem, check_websocket_reply(reply))
+
+    def test_options_are_checked(self):
+        with self.assertRaisesMessage(ValueError, "http_timeout must be a positive number of seconds, not 0"):
+            InterfaceApplication(http_timeout=0)
+        with self.assertRaisesMessage(TypeError, "alias must be a CHANNEL_LAYERS name (str), not 5"):
+            InterfaceApplication(5)
+        self.assertEqual(InterfaceApplication(http_timeout=3).http_timeout, 3.0)
