@@ -1,0 +1,1 @@
+"""Pages, static files, routing and consumers the live-server tests serve."""

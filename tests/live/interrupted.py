@@ -1,0 +1,32 @@
+"""A live test that interrupts its own run (``LIVE_SIGNAL``): its children must still end.
+
+SIGINT is sent twice (Ctrl-C pressed twice: an abort, not Django's graceful stop).
+
+Run only by tests/test_live_server.py, in a subprocess; it records the
+children's pids in the file ``LIVE_RECORD``.
+"""
+
+import json
+import os
+import signal
+import time
+
+from django.test import tag
+
+from channels_test.test.live import ChannelLiveServerTestCase
+from tests.test_live_server import live_settings
+
+
+@tag("live")
+@live_settings
+class InterruptedTests(ChannelLiveServerTestCase):
+    def test_interrupt_the_run(self):
+        with open(os.environ["LIVE_RECORD"], "w") as record:
+            json.dump({"pids": [process.pid for process in self._live_processes]}, record)
+        signum = getattr(signal, os.environ["LIVE_SIGNAL"])
+        # Django's runner takes a first Ctrl-C as "stop after this test"; the
+        # second one (like a user pressing it twice) raises KeyboardInterrupt.
+        for _ in range(2 if signum == signal.SIGINT else 1):
+            os.kill(os.getpid(), signum)
+            time.sleep(0.2)
+        time.sleep(30)

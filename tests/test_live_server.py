@@ -1,0 +1,470 @@
+"""ChannelLiveServerTestCase: real Daphne and worker processes, a real browser.
+
+Every class here that starts a live server is tagged "live"
+(``runtests.py --fast`` leaves them out); the browser test also "browser".
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from importlib.util import find_spec
+from unittest import mock, skipIf, skipUnless
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.conf import settings
+from django.test import SimpleTestCase, TransactionTestCase, modify_settings, override_settings, tag
+from websocket import create_connection
+
+from channels_test import Channel, Group
+from channels_test.asgi import channel_layers
+from channels_test.layers.base import BaseChannelLayer
+from channels_test.test._livesetup import settings_overrides
+from channels_test.test.live import ChannelLiveServerTestCase, LiveServerError
+from tests.live import consumers
+from tests.testapp.models import IntegerValue
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+LIVE_LAYERS = {
+    "default": {
+        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+        "ROUTING": "tests.live.routing.channel_routing",
+    },
+    "other": {
+        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+        "ROUTING": "tests.routing.other_routing",
+    },
+}
+
+# Class-level settings every live test class here uses; the children get them too.
+live_settings = override_settings(
+    CHANNEL_LAYERS=LIVE_LAYERS,
+    ROOT_URLCONF="tests.live.urls",
+    STATICFILES_DIRS=[os.path.join(HERE, "live", "static")],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [os.path.join(HERE, "live", "templates")],
+        }
+    ],
+    LIVE_MARKER="set by the test class",
+)
+
+# The interface application Daphne serves and the static files consumer.
+MISSING_PARTS = [name for name in ("channels_test.interface", "channels_test.staticfiles") if find_spec(name) is None]
+needs_interface = skipIf(MISSING_PARTS, f"{' and '.join(MISSING_PARTS)} missing from this checkout")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+NO_CHROMIUM = "Chromium and chromedriver are not installed (Debian packages chromium, chromium-driver)"
+
+
+def gone(pid):
+    """Return True if no process ``pid`` exists (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pids, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(gone(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@needs_interface
+@tag("live")
+@live_settings
+class LiveServerTests(ChannelLiveServerTestCase):
+    def connect(self, path="/ws/echo/"):
+        ws = create_connection(self.live_server_ws_url + path, timeout=10)
+        self.addCleanup(ws.close)
+        return ws
+
+    def test_urls(self):
+        port = self._live_daphne.listening_port
+        self.assertEqual(self.live_server_url, f"http://localhost:{port}")
+        self.assertEqual(self.live_server_ws_url, f"ws://localhost:{port}")
+
+    def test_http_reaches_views_through_daphne_and_a_worker(self):
+        IntegerValue.objects.create(name="created-in-the-test", value=1)
+        with urllib.request.urlopen(self.live_server_url + "/values/", timeout=10) as response:
+            self.assertEqual(response.read().decode(), "created-in-the-test")
+
+    def test_websocket_echo(self):
+        ws = self.connect()
+        ws.send("hi")
+        self.assertEqual(ws.recv(), "echo: hi")
+
+    def test_group_send_in_the_test_reaches_live_sockets(self):
+        ws = self.connect()
+        ws.send("joined")  # the reply proves the connect consumer ran
+        self.assertEqual(ws.recv(), "echo: joined")
+        Group(consumers.ROOM).send({"text": "from the test"}, immediately=True)
+        self.assertEqual(ws.recv(), "from the test")
+
+    def test_binding_in_the_test_reaches_live_sockets(self):
+        ws = self.connect("/values/")
+        deadline = time.monotonic() + 10
+        while not Group(consumers.VALUES).channel_names():
+            self.assertLess(time.monotonic(), deadline, "the /values/ socket never joined its group")
+            time.sleep(0.01)
+        IntegerValue.objects.create(name="bound", value=7)
+        frame = json.loads(ws.recv())
+        self.assertEqual(frame["stream"], "values")
+        self.assertEqual(frame["payload"]["action"], "create")
+        self.assertEqual(frame["payload"]["data"], {"name": "bound", "value": 7})
+
+    def test_workers_see_the_test_database_and_class_settings(self):
+        IntegerValue.objects.create(name="seen", value=1)
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        answer = self.get_next_message("live.answer", require=True).content
+        self.assertEqual(answer["marker"], "set by the test class")
+        self.assertIs(answer["debug"], False)
+        self.assertEqual(answer["database"], str(connection.settings_dict["NAME"]))
+        self.assertEqual(answer["values"], ["seen"])
+        self.assertIn(answer["pid"], [process.pid for process in self._live_processes])
+
+    def test_layer_flushed_before_each_test_1_leave_a_message(self):
+        Channel("live.leftover").send({"n": 1})
+
+    def test_layer_flushed_before_each_test_2_nothing_left(self):
+        self.assertIsNone(self.get_next_message("live.leftover", timeout=0))
+
+    def test_get_next_message_require_says_what_it_waited_for(self):
+        with self.assertRaisesMessage(AssertionError, "Expected a message on channel 'live.nothing' within 0.1 s"):
+            self.get_next_message("live.nothing", require=True, timeout=0.1)
+
+    def test_other_alias_is_refused(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "serve only 'default'"):
+            Channel("x", alias="other").send({"a": 1})
+
+    def test_static_files_are_served(self):
+        with urllib.request.urlopen(self.live_server_url + "/static/live/echo.js", timeout=10) as response:
+            self.assertIn(b"new WebSocket", response.read())
+
+    def test_consumer_errors_reach_the_live_output(self):
+        Channel("live.fail").send({})
+        deadline = time.monotonic() + 10
+        while "consumer broke on purpose" not in self.live_server_output():
+            self.assertLess(time.monotonic(), deadline, self.live_server_output())
+            time.sleep(0.05)
+        self.assertIn("Traceback (most recent call last)", self.live_server_output())
+        # The worker goes on.
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        self.assertIsNotNone(self.get_next_message("live.answer", require=True))
+
+    def test_worker_death_is_reported_with_output_then_restarted(self):
+        worker = self._live_processes[1]
+        old_pid = worker.pid
+        ws = self.connect()
+        ws.send("exit 7")
+        self.assertTrue(wait_gone([old_pid]), "the worker did not exit")
+        with self.assertRaises(LiveServerError) as caught:
+            self._check_live_processes()
+        message = str(caught.exception)
+        self.assertIn(f"The worker process 1 (pid {old_pid}) exited with code 7 during this test", message)
+        self.assertIn("Its last output", message)
+        # The next test gets a fresh worker; the death is not reported twice.
+        self._prepare_live_test()
+        self.assertTrue(worker.is_alive())
+        self.assertNotEqual(worker.pid, old_pid)
+        self._check_live_processes()
+        ws = self.connect()
+        ws.send("back")
+        self.assertEqual(ws.recv(), "echo: back")
+
+
+class SettingsForChildrenTests(SimpleTestCase):
+    """What the children are told about settings (no process started)."""
+
+    def test_overrides_and_runner_changes_are_passed(self):
+        with override_settings(LIVE_ONLY_HERE=[1, 2]), modify_settings(ALLOWED_HOSTS={"append": "example.org"}):
+            module, overrides, deleted = settings_overrides()
+        self.assertEqual(module, os.environ["DJANGO_SETTINGS_MODULE"])
+        self.assertEqual(overrides["LIVE_ONLY_HERE"], [1, 2])
+        self.assertIn("example.org", overrides["ALLOWED_HOSTS"])
+        # Set by the test runner, not the settings module:
+        self.assertEqual(overrides["EMAIL_BACKEND"], "django.core.mail.backends.locmem.EmailBackend")
+        self.assertNotIn("SECRET_KEY", overrides)  # unchanged settings come from the module
+        self.assertEqual(deleted, [])
+
+    def test_deleted_settings_are_passed(self):
+        with override_settings():
+            del settings.STATIC_URL
+            _, overrides, deleted = settings_overrides()
+        self.assertEqual(deleted, ["STATIC_URL"])
+        self.assertNotIn("STATIC_URL", overrides)
+
+
+class NetworkishLayer(BaseChannelLayer):
+    """Stands for any cross-process layer that is neither in-memory nor SQLite."""
+
+
+@needs_interface
+@tag("live")
+@live_settings
+class LiveServerSetUpTests(TransactionTestCase):
+    """Set-up failures, refusals and teardown, by running live classes' set-up here."""
+
+    def run_class(self, klass):
+        """Run klass.setUpClass(), registering its class cleanups to run after this test."""
+        self.addCleanup(klass.doClassCleanups)
+        klass.setUpClass()
+        return klass
+
+    def make(self, **attributes):
+        return live_settings(type("Live", (ChannelLiveServerTestCase,), {"__module__": __name__, **attributes}))
+
+    def test_teardown_ends_every_child(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        klass = self.run_class(self.make(worker_processes=2, worker_threads=2, port=port))
+        self.assertEqual(klass.live_server_url, f"http://localhost:{port}")
+        pids = [process.pid for process in klass._live_processes]
+        self.assertEqual(len(pids), 3)
+        self.assertFalse(any(gone(pid) for pid in pids))
+        klass.doClassCleanups()
+        self.assertTrue(all(gone(pid) for pid in pids), pids)
+
+    def test_serve_static_false_serves_no_static_files(self):
+        klass = self.run_class(self.make(serve_static=False))
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(klass.live_server_url + "/static/live/echo.js", timeout=10)
+        self.assertEqual(caught.exception.code, 404)
+
+    def test_child_that_fails_to_start_shows_its_traceback(self):
+        layers = {**LIVE_LAYERS, "default": {**LIVE_LAYERS["default"], "ROUTING": "tests.live.no_such_routing"}}
+        klass = override_settings(CHANNEL_LAYERS=layers)(self.make())
+        with self.assertRaises(LiveServerError) as caught:
+            self.run_class(klass)
+        message = str(caught.exception)
+        self.assertIn("The worker process 1 (pid", message)
+        self.assertIn("failed to start (exited with code 1)", message)
+        self.assertIn("Traceback (most recent call last)", message)
+        self.assertIn("Cannot import the routing 'tests.live.no_such_routing'", message)
+        klass.doClassCleanups()
+        self.assertTrue(all(gone(process.pid) for process in klass._live_processes))
+
+    def test_startup_timeout_names_what_it_waited_for(self):
+        with self.assertRaises(LiveServerError) as caught:
+            self.run_class(self.make(startup_timeout=0.01))
+        self.assertIn("did not report ready within 0.01 s (startup_timeout)", str(caught.exception))
+
+    def test_in_memory_sqlite_is_refused_showing_the_setting_to_add(self):
+        from django.db.backends.sqlite3.base import DatabaseWrapper
+
+        in_memory = DatabaseWrapper({**connection.settings_dict, "NAME": ":memory:"}, alias="default")
+        with mock.patch("channels_test.test._livesetup.connections", {"default": in_memory}):
+            with self.assertRaises(ImproperlyConfigured) as caught:
+                self.run_class(self.make())
+        self.assertIn("cannot use the in-memory SQLite test database of 'default'", str(caught.exception))
+        self.assertIn("'TEST': {'NAME': 'test_default.sqlite3'}", str(caught.exception))
+
+    def test_network_layer_without_test_config_is_refused(self):
+        layers = {"default": {"BACKEND": f"{__name__}.NetworkishLayer", "ROUTING": []}}
+        with self.assertRaises(ImproperlyConfigured) as caught:
+            self.run_class(override_settings(CHANNEL_LAYERS=layers)(self.make()))
+        self.assertIn("has no 'TEST_CONFIG'", str(caught.exception))
+        self.assertIn("could wipe real data", str(caught.exception))
+
+    def test_unknown_alias_is_refused(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "channel_layer_alias is 'nope', which is not in CHANNEL_LAYERS"):
+            self.run_class(self.make(channel_layer_alias="nope"))
+
+    def test_bad_worker_count_is_refused(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "worker_processes must be an int >= 1, not 0"):
+            self.run_class(self.make(worker_processes=0))
+
+    def test_test_config_prefix_is_made_unique_to_this_process(self):
+        path = os.path.join(tempfile.mkdtemp(), "layer.sqlite3")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path))
+        layers = {
+            **LIVE_LAYERS,
+            "default": {
+                "BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
+                "ROUTING": "tests.live.routing.channel_routing",
+                "CONFIG": {"path": "/nonexistent/never-used.sqlite3"},
+                "TEST_CONFIG": {"path": path, "prefix": "suite"},
+            },
+        }
+        klass = self.run_class(override_settings(CHANNEL_LAYERS=layers)(self.make()))
+        layer = channel_layers["default"].channel_layer
+        self.assertEqual((layer.path, layer.prefix), (path, f"suite-live{os.getpid()}"))
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        deadline = time.monotonic() + 10
+        while layer.receive(["live.answer"])[0] is None:
+            self.assertLess(time.monotonic(), deadline, "no answer from the live worker")
+            time.sleep(0.01)
+        klass.doClassCleanups()
+
+
+@needs_interface
+@tag("live")
+class LiveServerProcessTests(TransactionTestCase):
+    """Whole test runs in a subprocess: interruption and --parallel."""
+
+    def run_tests(self, *args, env=None, timeout=120):
+        """Run runtests.py with ``args`` on test databases of its own."""
+        directory = tempfile.mkdtemp(prefix="live-subprocess-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        if connection.vendor == "sqlite":
+            db_name = os.path.join(directory, "test.sqlite3")
+        else:
+            db_name = "test_channels_live_subprocess"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.live.subprocess_settings",
+            "LIVE_DB_NAME": db_name,
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, os.path.join(ROOT, "runtests.py"), "--noinput", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def test_interrupted_run_leaves_no_process(self):
+        for signal_name in ("SIGINT", "SIGTERM"):
+            with self.subTest(signal_name):
+                record = tempfile.NamedTemporaryFile("r", suffix=".json", delete=False)
+                self.addCleanup(os.unlink, record.name)
+                result = self.run_tests(
+                    "tests.live.interrupted",
+                    env={"LIVE_RECORD": record.name, "LIVE_SIGNAL": signal_name},
+                )
+                self.assertNotEqual(result.returncode, 0, result.stdout + result.stderr)
+                pids = json.load(record)["pids"]
+                self.assertEqual(len(pids), 2, pids)
+                self.assertTrue(wait_gone(pids), f"still running after {signal_name}: {pids}")
+
+    def test_parallel_test_processes_get_their_own_ports_and_layers(self):
+        record = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, record)
+        result = self.run_tests("tests.live.parallel", "--parallel", "2", env={"LIVE_RECORD": record})
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 0, output)
+        self.assertIn("4 passed, 0 failed, 0 skipped", output)
+        names = ["FirstLiveClass.json", "SecondLiveClass.json"]
+        first, second = (json.load(open(os.path.join(record, name))) for name in names)
+        self.assertNotEqual(first["port"], second["port"])
+        for seen in (first, second):
+            self.assertTrue(seen["layer"].endswith(f"-live{seen['test_process']}"), seen)
+
+
+def descendants(pid):
+    """Return the pids of every process below ``pid`` (Linux /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def start_browser(testcase):
+    """Start headless Chromium through the system chromedriver; quit it in a class cleanup."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    testcase.addClassCleanup(shutil.rmtree, profile, ignore_errors=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--no-first-run", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    # An explicit driver path: Selenium Manager looks for and downloads nothing.
+    service = Service(executable_path=CHROMEDRIVER)
+    browser = webdriver.Chrome(service=service, options=options)
+    pids = [service.process.pid, *descendants(service.process.pid)]
+    testcase.addClassCleanup(quit_browser, browser, service, pids)
+    return browser, pids
+
+
+def quit_browser(browser, service, pids):
+    """Quit the browser and its driver; kill whatever of them is still there after 10 s."""
+    try:
+        if service.process is not None and service.process.poll() is None:
+            browser.quit()  # the test may have quit it already
+    finally:
+        service.stop()
+        if not wait_gone(pids):
+            for pid in pids:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+
+
+@needs_interface
+@tag("live", "browser")
+@skipUnless(CHROMIUM and CHROMEDRIVER, NO_CHROMIUM)
+@live_settings
+class BrowserTests(ChannelLiveServerTestCase):
+    """Headless Chromium opens a page whose JavaScript talks to the live server."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.browser, _ = start_browser(cls)
+
+    def text_of(self, element_id):
+        from selenium.webdriver.common.by import By
+
+        return self.browser.find_element(By.ID, element_id).text
+
+    def wait_for_text(self, element_id, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text_of(element_id)
+            if text:
+                return text
+            time.sleep(0.05)
+        self.fail(f"#{element_id} stayed empty for {timeout} s; the page's #status says {self.text_of('status')!r}")
+
+    def test_page_javascript_talks_to_the_live_server_over_a_websocket(self):
+        self.browser.get(self.live_server_url + "/echo/")
+        self.assertEqual(self.wait_for_text("reply"), "echo: hello from the browser")
+        self.assertEqual(self.text_of("status"), "open")
+
+    def test_quitting_ends_the_browser_and_driver_processes(self):
+        browser, pids = start_browser(type(self))
+        self.assertGreater(len(pids), 1, "chromedriver started no browser process")
+        browser.quit()
+        self.assertTrue(wait_gone(pids), [pid for pid in pids if not gone(pid)])
