@@ -30,6 +30,8 @@ setup(
             "psycopg[binary]>=3.1",
             "selenium>=4.11",
             "websocket-client>=1.6",
+            "uvicorn>=0.23",
+            "wsproto>=1.2",
             "sphinx>=7",
         ],
     },
