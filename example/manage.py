@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+"""Django's command-line utility for the chat example."""
+
+import os
+import sys
+
+
+def main():
+    # Works from any directory: the project packages live beside this file.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
