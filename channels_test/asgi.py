@@ -15,7 +15,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .channel import DEFAULT_CHANNEL_LAYER
-from .deprecation import resolve_backend
+from .deprecation import legacy_options, resolve_backend
 
 __all__ = ["ChannelLayerManager", "ChannelLayerWrapper", "channel_layers", "get_channel_layer"]
 
@@ -119,7 +119,7 @@ class ChannelLayerManager:
     def _make(self, alias: str, config_key: str) -> ChannelLayerWrapper:
         config = self.config(alias)
         backend_class = self.backend_class(alias)
-        options = config.get(config_key) or {}
+        options = legacy_options(config["BACKEND"], config.get(config_key) or {})
         try:
             layer = backend_class(**options)
         except TypeError as error:

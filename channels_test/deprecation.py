@@ -12,6 +12,12 @@ LEGACY_BACKENDS = {
 }
 
 
+# CONFIG options of 1.x backends that have no meaning for ours: dropped with a warning.
+LEGACY_IGNORED_OPTIONS = {
+    "asgi_ipc.IPCChannelLayer": ("message_memory", "channel_memory", "group_memory"),
+}
+
+
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     """Warn that ``old`` is deprecated and ``new`` replaces it."""
     warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=stacklevel)
@@ -24,3 +30,16 @@ def resolve_backend(path: str) -> str:
         return path
     warn_renamed(f"BACKEND {path!r}", repr(new), stacklevel=4)
     return new
+
+
+def legacy_options(path: str, options: dict) -> dict:
+    """Return ``options`` without the 1.x-only options of BACKEND ``path``, warning for each."""
+    ignored = [name for name in LEGACY_IGNORED_OPTIONS.get(path, ()) if name in options]
+    for name in ignored:
+        warnings.warn(
+            f"CONFIG option {name!r} of {path} has no meaning for "
+            f"{LEGACY_BACKENDS[path].rsplit('.', 1)[1]} and is ignored; remove it.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+    return {key: value for key, value in options.items() if key not in ignored}

@@ -140,13 +140,12 @@ def _message_order(message: Any) -> int:
         raise ValueError(f"Message 'order' must be an integer, not {message.content['order']!r}")
 
 
-def _send_raw(message: Any, channel: str, content: dict) -> None:
+def _send_raw(message: Any, channel: str, content: dict, what: str) -> None:
     try:
         message.channel_layer.send(channel, content)
     except message.channel_layer.ChannelFull:
         raise message.channel_layer.ChannelFull(
-            f"Cannot put an out-of-order message on {channel!r} for "
-            f"{message.reply_channel.name!r}: the channel is full."
+            f"Cannot {what} for {message.reply_channel.name!r}: channel {channel!r} is full."
         )
 
 
@@ -157,18 +156,27 @@ def _release_waiting(message: Any) -> None:
         channel, content = message.channel_layer.receive([wait_channel], block=False)
         if channel is None:
             return
-        _send_raw(message, content.pop("original_channel"), content)
+        original = content.pop("original_channel")
+        _send_raw(message, original, content, "put a waiting message back")
+
+
+def _stored_next_order(message: Any) -> int:
+    """Return the next expected order as stored now (another worker may have moved it)."""
+    return session_for_reply_channel(message.reply_channel.name).get(NEXT_ORDER_KEY, 0)
 
 
 def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> Callable:
     """Run each connection's messages strictly in ``order`` (0, 1, 2, ...).
 
     The next expected order is kept in the channel session. A message that
-    comes early is set aside: the one due right after the expected one goes
-    back on its own channel, any later one waits on a per-connection wait
-    channel and is put back once a message is handled. Use it on every
-    consumer of the connection's channels (connect, receive, disconnect).
-    ``slight=True`` was removed in Channels 1.0 and raises ValueError.
+    comes early waits on a per-connection wait channel; each time a message
+    is handled in turn, every waiting message goes back on its own channel to
+    be tried again (Channels 1.x's scheme). If the expected order reached the
+    early message while it was being set aside, it is put back at once. A
+    message whose order has already been handled (a duplicate) is dropped
+    with a warning. Use the decorator on every consumer of the connection's
+    channels (connect, receive, disconnect). ``slight=True`` was removed in
+    Channels 1.0 and raises ValueError.
     """
     if slight:
         raise ValueError(
@@ -182,8 +190,17 @@ def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> C
         def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
             order = _message_order(message)
             next_order = message.channel_session.get(NEXT_ORDER_KEY, 0)
-            if order != next_order:
+            if order < next_order:
+                logger.warning(
+                    "Dropping message %d on %r for %r: messages up to %d were handled "
+                    "already (a duplicate order).",
+                    order, message.channel.name, message.reply_channel.name, next_order - 1,
+                )
+                return None
+            if order > next_order:
                 _set_aside(message, order, next_order)
+                if _stored_next_order(message) == order:
+                    _release_waiting(message)
                 return None
             result = func(message, *args, **kwargs)
             message.channel_session[NEXT_ORDER_KEY] = order + 1
@@ -199,15 +216,11 @@ def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> C
 
 def _set_aside(message: Any, order: int, next_order: int) -> None:
     logger.debug(
-        "Message %d on %r for %r is early (expecting %d); setting it aside.",
+        "Message %d on %r for %r is early (expecting %d); it waits for its turn.",
         order, message.channel.name, message.reply_channel.name, next_order,
     )
-    content = dict(message.content)
-    if order == next_order + 1:
-        _send_raw(message, message.channel.name, content)
-    else:
-        content["original_channel"] = message.channel.name
-        _send_raw(message, _wait_channel(message.reply_channel.name), content)
+    content = dict(message.content, original_channel=message.channel.name)
+    _send_raw(message, _wait_channel(message.reply_channel.name), content, "set aside an early message")
 
 
 def _header(message: Any, wanted: bytes) -> str | None:

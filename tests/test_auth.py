@@ -111,6 +111,22 @@ class AuthTests(LayerMixin, TestCase):
         self.consume(WhoAmI, self.ws("websocket.receive", text="{}"))
         self.assertEqual(self.users(), ["ann", None])
 
+    def test_http_user_and_session_consumer(self):
+        class Profile(JsonWebsocketConsumer):
+            http_user_and_session = True
+
+            def receive(self, content, **kwargs):
+                report(self.message)
+                self.send({"color": self.message.http_session.get("color")})
+
+        session = self.client.session
+        session["color"] = "green"
+        session.save()
+        self.consume(Profile, self.ws("websocket.connect", headers=self.headers()))
+        self.consume(Profile, self.ws("websocket.receive", text="{}"))
+        self.assertEqual(self.users(), ["ann"])
+        self.assertEqual(self.replies(), [{"accept": True}, {"text": '{"color": "green"}'}])
+
     def test_reference_room_consumer(self):
         self.consume(RoomConsumer, self.ws("websocket.connect", path="/rooms/", headers=self.headers()))
         self.assertEqual(self.replies(), [{"accept": True}])

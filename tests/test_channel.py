@@ -1,3 +1,6 @@
+import os
+import shutil
+import tempfile
 import threading
 import time
 import warnings
@@ -9,6 +12,7 @@ from channels_test import DEFAULT_CHANNEL_LAYER, Channel, Group
 from channels_test.asgi import ChannelLayerWrapper, channel_layers, get_channel_layer
 from channels_test.exceptions import ConsumeLater, DenyConnection, WebsocketCloseException
 from channels_test.layers.inmemory import InMemoryChannelLayer
+from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.message import Message
 from channels_test.routing import route
 from channels_test.signals import consumer_finished, consumer_started, worker_ready
@@ -229,6 +233,24 @@ class RegistryTests(SimpleTestCase):
         self.assertIn("asgiref.inmemory.ChannelLayer", str(caught[0].message))
         self.assertIs(caught[0].category, DeprecationWarning)
 
+    def test_1x_ipc_backend_is_the_sqlite_layer(self):
+        directory = tempfile.mkdtemp(prefix="channels_test_ipc_")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        config = {"BACKEND": "asgi_ipc.IPCChannelLayer", "ROUTING": [], "CONFIG": {
+            "path": os.path.join(directory, "layer.sqlite3"), "prefix": "mysite",
+            "capacity": 4, "group_memory": 2**20}}
+        with override_settings(CHANNEL_LAYERS={"default": config}):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                layer = get_channel_layer()
+        self.addCleanup(layer.close)
+        self.assertIsInstance(layer, SQLiteChannelLayer)
+        self.assertEqual((layer.prefix, layer.capacity), ("mysite", 4))
+        messages = [str(warning.message) for warning in caught]
+        self.assertTrue(all(w.category is DeprecationWarning for w in caught), messages)
+        self.assertIn("BACKEND 'asgi_ipc.IPCChannelLayer' is deprecated", messages[0])
+        self.assertIn("'group_memory' of asgi_ipc.IPCChannelLayer has no meaning", messages[1])
+
     @override_settings(CHANNEL_LAYERS={"default": {
         "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer", "ROUTING": [],
         "CONFIG": {"capacity": 3}, "TEST_CONFIG": {"capacity": 5}}})
@@ -307,6 +329,16 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
             self.drain(worker, ["flaky"])
         self.assertEqual(RETRIES, [0, 1])
         self.assertIn("after 1 ConsumeLater retries", logs.output[0])
+
+    @override_settings(CHANNELS_CONSUME_LATER_RETRIES=0)
+    def test_consume_later_retries_setting(self):
+        RETRIES.clear()
+        worker = Worker(self.layer, signal_handlers=False)
+        Channel("flaky").send({"n": 1})
+        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+            self.drain(worker, ["flaky"])
+        self.assertEqual(RETRIES, [0])
+        self.assertIn("after 0 ConsumeLater retries", logs.output[0])
 
     def test_failing_consumer_is_logged_and_worker_goes_on(self):
         worker = Worker(self.layer, signal_handlers=False)

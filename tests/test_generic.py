@@ -31,10 +31,11 @@ class LayerMixin:
     """A fresh in-memory layer as 'default' per test, with helpers to drive it."""
 
     routing: list = []
+    layer_class = InMemoryChannelLayer
 
     def setUp(self):
         super().setUp()
-        self.layer = InMemoryChannelLayer()
+        self.layer = self.layer_class()
         self.wrapper = ChannelLayerWrapper(self.layer, "default", list(self.routing))
         old = channel_layers.set("default", self.wrapper)
         self.addCleanup(channel_layers.set, "default", old)

@@ -227,6 +227,15 @@ class MultiProcessTests(LayerFileMixin, SimpleTestCase):
         self.assertLess(time.monotonic() - started, 29, "receive returned by timing out")
         self.join_all([child])
 
+    def test_idle_blocking_receive_does_not_spin(self):
+        layer = SQLiteChannelLayer(path=self.make_path(), blocking_timeout=1.0)
+        layer.receive(["warm.up"], block=False)
+        cpu_before, wall_before = time.thread_time(), time.monotonic()
+        self.assertEqual(layer.receive(["never"], block=True), (None, None))
+        cpu, wall = time.thread_time() - cpu_before, time.monotonic() - wall_before
+        self.assertGreaterEqual(wall, 0.9, "receive(block=True) returned before blocking_timeout")
+        self.assertLess(cpu, 0.1 * wall, f"a blocked receive used {cpu:.3f} s of CPU in {wall:.3f} s")
+
     def test_killed_blocked_receiver_leaves_no_socket_behind_after_a_send(self):
         path = self.make_path()
         layer = SQLiteChannelLayer(path=path)

@@ -212,6 +212,13 @@ class LayerContract:
         self.assertEqual(layer.receive(["size"])[1], {"body": b"x" * 900})
         self.assertEqual(layer.receive(["size"]), (None, None))
 
+    def test_message_size_limit_defaults_to_one_mebibyte(self):
+        self.assertEqual(self.layer.max_message_size, 1024 * 1024)
+        self.layer.send("size", {"body": b"x" * (1024 * 1024 - 100)})
+        with self.assertRaisesRegex(MessageTooLarge, r"takes at most 1048576 \(raise max_message_size"):
+            self.layer.send("size", {"body": b"x" * (1024 * 1024)})
+        self.assertEqual(len(self.layer.receive(["size"])[1]["body"]), 1024 * 1024 - 100)
+
     # -- capacity ---------------------------------------------------------
 
     def test_capacity(self):

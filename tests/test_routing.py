@@ -121,7 +121,7 @@ class IncludeTests(SimpleTestCase):
 
 class BadRoutingTests(SimpleTestCase):
     def test_not_callable(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, "is not callable"):
+        with self.assertRaisesMessage(ImproperlyConfigured, "route('a' -> 42): the consumer 42 is not callable"):
             route("a", 42)
 
     def test_unnamed_group_names_the_route(self):

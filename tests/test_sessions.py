@@ -6,8 +6,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import TestCase, override_settings
 
 from channels_test import Channel
+from channels_test.generic import BaseConsumer
+from channels_test.generic.websockets import WebsocketConsumer
+from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.routing import route
 from channels_test.sessions import (
+    NEXT_ORDER_KEY,
     channel_and_http_session,
     channel_session,
     enforce_ordering,
@@ -110,6 +114,8 @@ class HttpSessionTests(LayerMixin, TestCase):
 
 
 class OrderingTests(LayerMixin, TestCase):
+    """Channels 1.x's scheme: early messages wait on a per-connection channel."""
+
     routing = [route("websocket.receive", ordered), route("websocket.connect", ordered)]
 
     def send(self, order, text):
@@ -123,14 +129,23 @@ class OrderingTests(LayerMixin, TestCase):
     def texts(self):
         return [reply["text"] for reply in self.replies("result")]
 
-    def test_next_but_one_is_requeued_on_its_channel(self):
+    def test_early_message_waits_until_its_predecessor_is_handled(self):
         self.send(0, "1")
         self.send(2, "2")
         self.send(1, "3")
-        for _ in range(4):
-            self.consume_next()
+        self.consume_next()
+        self.consume_next()
+        self.assertEqual(self.waiting(), 1)
+        self.consume_next()
+        self.assertEqual(self.waiting(), 0)
+        self.consume_next()
         self.assertEqual(self.texts(), ["1", "3", "2"])
-        self.assertEqual(self.layer.receive(["websocket.receive"]), (None, None))
+        self.assertEqual(self.layer.message_counts(), {})
+
+    def waiting(self):
+        """Return how many messages wait on set-aside channels."""
+        counts = self.layer.message_counts()
+        return sum(count for name, count in counts.items() if name.startswith("__wait__."))
 
     def test_later_messages_wait_and_come_back_in_turn(self):
         for order, text in [(3, "d"), (2, "c"), (0, "a"), (1, "b")]:
@@ -150,6 +165,16 @@ class OrderingTests(LayerMixin, TestCase):
         self.consume_next()
         self.assertEqual(self.texts(), ["connect", "after connect"])
 
+    def test_duplicate_order_is_dropped_with_a_warning(self):
+        self.send(0, "first")
+        self.send(0, "again")
+        self.consume_next()
+        with self.assertLogs("channels_test.sessions", "WARNING") as logs:
+            self.consume_next()
+        self.assertIn("Dropping message 0 on 'websocket.receive'", logs.output[0])
+        self.assertEqual(self.texts(), ["first"])
+        self.assertEqual(self.layer.message_counts(), {})
+
     def test_missing_order_is_an_error(self):
         with self.assertRaisesMessage(ValueError, "'order'"):
             self.consume(ordered, self.ws("websocket.receive", text="x"))
@@ -157,3 +182,74 @@ class OrderingTests(LayerMixin, TestCase):
     def test_slight_ordering_is_refused(self):
         with self.assertRaisesMessage(ValueError, "slight"):
             enforce_ordering(slight=True)
+
+
+class PredecessorFinishesMeanwhile(InMemoryChannelLayer):
+    """A layer on which, as an early message is set aside, another worker finishes
+    the message before it (it stores the next expected order in the session)."""
+
+    def send(self, channel, message):
+        super().send(channel, message)
+        if channel.startswith("__wait__."):
+            session = session_for_reply_channel(message["reply_channel"])
+            session[NEXT_ORDER_KEY] = message["order"]
+            session.save()
+
+
+class OrderingRaceTests(LayerMixin, TestCase):
+    routing = [route("websocket.receive", ordered)]
+    layer_class = PredecessorFinishesMeanwhile
+
+    def test_message_set_aside_as_its_turn_comes_is_put_back(self):
+        self.handle(self.ws("websocket.receive", order=1, text="early"))
+        self.assertEqual(self.layer.message_counts(), {"websocket.receive": 1})
+        channel, content = self.layer.receive(["websocket.receive"])
+        self.handle(self.message(channel, **content))
+        self.assertEqual(self.replies("result"), [{"text": "early"}])
+
+
+class Visits(BaseConsumer):
+    method_mapping = {"websocket.receive": "visit"}
+    channel_session = True
+
+    def visit(self, message, **kwargs):
+        count_visits.__wrapped__(message)
+
+
+class WhoIsThere(BaseConsumer):
+    method_mapping = {"websocket.receive": "who"}
+    channel_session_user = True
+
+    def who(self, message, **kwargs):
+        Channel("result").send({"anonymous": message.user.is_anonymous})
+
+
+class InOrder(WebsocketConsumer):
+    strict_ordering = True
+
+    def receive(self, text=None, bytes=None, **kwargs):
+        Channel("result").send({"text": text})
+
+
+class ConsumerSessionTests(LayerMixin, TestCase):
+    def test_base_consumer_channel_session(self):
+        self.consume(Visits, self.ws("websocket.receive", text="a"))
+        self.consume(Visits, self.ws("websocket.receive", text="b"))
+        self.assertEqual(self.replies("result"), [{"visits": 1}, {"visits": 2}])
+
+    def test_base_consumer_channel_session_user(self):
+        self.consume(WhoIsThere, self.ws("websocket.receive", text="a"))
+        self.assertEqual(self.replies("result"), [{"anonymous": True}])
+
+    def test_strict_ordering_consumer(self):
+        self.use_routing([InOrder.as_route()])
+        for order, text in [(2, "c"), (1, "b")]:
+            self.layer.send("websocket.receive", {"reply_channel": REPLY, "path": "/", "order": order, "text": text})
+        self.handle(self.ws("websocket.connect", order=0))
+        for _ in range(5):
+            channel, content = self.layer.receive(["websocket.receive"])
+            if channel is None:
+                break
+            self.handle(self.message(channel, **content))
+        self.assertEqual(self.replies(), [{"accept": True}])
+        self.assertEqual(self.replies("result"), [{"text": "b"}, {"text": "c"}])
