@@ -25,6 +25,7 @@ class ChatConsumer(JsonWebsocketConsumer):
         return [Room.group_name(room)] if self.may_enter(room) else []
 
     def may_enter(self, room):
+        """Return True if this socket's user may enter ``room``: logged in, and the room exists."""
         return self.message.user.is_authenticated and Room.objects.filter(name=room).exists()
 
     def connect(self, message, room, **kwargs):
