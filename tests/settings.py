@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels_test",
     "tests.testapp",
+    "tests.reference",
 ]
 
 MIDDLEWARE = [

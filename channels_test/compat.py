@@ -1,0 +1,73 @@
+"""Differences between the Django versions channels_test supports (4.2 to 6.x).
+
+One small function per difference, so the rest of the package reads the
+same on every version. Django is imported inside the functions: importing
+this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+__all__ = [
+    "pre_setup_is_classmethod",
+    "pre_setup_runs_in_setup_class",
+    "pre_setup_ran_eagerly",
+    "receiver_is_connected",
+]
+
+
+def pre_setup_is_classmethod() -> bool:
+    """Return True where ``TransactionTestCase._pre_setup`` is a classmethod (Django 5.2+).
+
+    Django 4.2 runs ``_pre_setup`` (fixtures, ``available_apps``) on the test
+    instance before each test. Django 5.2 made it a classmethod and, for a
+    ``TransactionTestCase`` that is not a ``TestCase``, runs it for the first
+    test from ``setUpClass``. Per-test state therefore cannot live in
+    ``_pre_setup``; the test toolkit hooks ``_setup_and_call`` (an instance
+    method on every supported version) and asks the functions below when
+    the first test's set-up already ran.
+    """
+    from django.test import TransactionTestCase
+
+    return isinstance(inspect.getattr_static(TransactionTestCase, "_pre_setup"), classmethod)
+
+
+def pre_setup_runs_in_setup_class(test_class: type) -> bool:
+    """Return True if Django runs ``test_class._pre_setup()`` from ``setUpClass``.
+
+    True on Django 5.2+ for a ``TransactionTestCase`` that is not a
+    ``TestCase``: its fixtures for the first test load while the class is
+    set up, before any per-test hook runs.
+    """
+    from django.test import TestCase, TransactionTestCase
+
+    return (
+        pre_setup_is_classmethod()
+        and issubclass(test_class, TransactionTestCase)
+        and not issubclass(test_class, TestCase)
+    )
+
+
+def pre_setup_ran_eagerly(test: Any) -> bool:
+    """Return True if this test's ``_pre_setup`` already ran in ``setUpClass`` (Django 5.2+)."""
+    return bool(getattr(type(test), "_pre_setup_ran_eagerly", False))
+
+
+def receiver_is_connected(signal: Any, receiver: Callable, sender: Any = None) -> bool:
+    """Return True if ``receiver`` is connected to ``signal`` for ``sender`` (cheap: no locking).
+
+    Each entry of ``Signal.receivers`` starts with its lookup key on every
+    supported version (4.2 stores ``(key, ref)``, 5.0+ ``(key, ref, sender_ref,
+    is_async)``); the key is ``(id of the receiver, id of the sender)``, with
+    bound methods keyed by ``(id(self), id(function))``.
+    """
+    key = (_make_id(receiver), _make_id(sender))
+    return any(entry[0] == key for entry in signal.receivers)
+
+
+def _make_id(target: Any) -> Any:
+    if hasattr(target, "__func__"):
+        return (id(target.__self__), id(target.__func__))
+    return id(target)

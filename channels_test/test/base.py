@@ -1,0 +1,345 @@
+"""``ChannelTestCase``: Django test cases that run against captive in-memory layers.
+
+Before each test, every alias in ``test_channel_aliases`` is swapped for an
+empty in-memory layer that keeps the alias's routing; after the test (also
+when set-up or the test fails) the previous layer is back. While the class
+runs, ``close_old_connections`` is kept away from the consumer and request
+signals, so consumers run by the test share its database transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import SimpleTestCase, TestCase, TransactionTestCase
+
+from .. import compat
+from ..channel import DEFAULT_CHANNEL_LAYER, Channel
+from ..layers.inmemory import InMemoryChannelLayer
+from ..message import Message
+from ..signals import consumer_finished, consumer_started
+
+__all__ = [
+    "ChannelTestCaseMixin",
+    "ChannelTestCase",
+    "TransactionChannelTestCase",
+    "next_message",
+    "describe_waiting",
+    "LayerSwap",
+]
+
+# Settings every backend shares; the captive layer takes them from the alias's
+# TEST_CONFIG (or CONFIG) so capacities and size limits behave as configured.
+SHARED_LAYER_OPTIONS = ("expiry", "group_expiry", "capacity", "channel_capacity", "max_message_size")
+CONNECTION_SIGNALS = (consumer_started, consumer_finished, request_started, request_finished)
+
+
+# -- reading the layer ----------------------------------------------------------
+
+
+def channel_name(channel: Channel | str) -> str:
+    """Return the name of ``channel`` (a :class:`~channels_test.Channel` or a str)."""
+    return channel.name if isinstance(channel, Channel) else channel
+
+
+def message_counts(wrapper: Any) -> dict[str, int] | None:
+    """Return ``{channel: count}`` of waiting messages, or None if the layer cannot tell."""
+    counts = getattr(wrapper.channel_layer, "message_counts", None)
+    return counts() if counts is not None else None
+
+
+def describe_waiting(wrapper: Any, *, exclude: str | None = None) -> str:
+    """Describe which channels of the layer hold messages, for a failure message."""
+    counts = message_counts(wrapper)
+    if counts is None:
+        return f"{type(wrapper.channel_layer).__name__} cannot list its channels"
+    counts.pop(exclude, None)
+    if not counts:
+        return "no channel of the layer holds a message"
+    listed = ", ".join(f"{name!r} ({count})" for name, count in sorted(counts.items()))
+    return f"messages are waiting on: {listed}"
+
+
+def next_message(channel: Channel | str, alias: str = DEFAULT_CHANNEL_LAYER, require: bool = False) -> Message | None:
+    """Take the next message on ``channel`` of layer ``alias``, as a :class:`Message`.
+
+    Return None when there is none, or with ``require=True`` raise an
+    AssertionError naming the channel and the channels that do hold messages.
+    """
+    from ..asgi import channel_layers
+
+    wrapper = channel_layers[alias]
+    name = channel_name(channel)
+    received, content = wrapper.receive([name], block=False)
+    if received is None:
+        if require:
+            raise AssertionError(f"No message on channel {name!r} of layer {alias!r}; {describe_waiting(wrapper)}.")
+        return None
+    return Message(content, received, wrapper)
+
+
+# -- swapping layers --------------------------------------------------------------
+
+
+class LayerSwap:
+    """Captive layers installed for some aliases, and what to put back afterwards."""
+
+    def __init__(self, layer_class: type, aliases: Iterable[str]):
+        from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
+
+        self.installed: dict[str, Any] = {}
+        self.previous: dict[str, Any] = {}
+        self._layer_class = layer_class
+        try:
+            for alias in aliases:
+                config = channel_layers.config(alias)
+                source = config.get("TEST_CONFIG") or config.get("CONFIG") or {}
+                options = {key: source[key] for key in SHARED_LAYER_OPTIONS if key in source}
+                current = channel_layers.backends.get(alias)
+                routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
+                layer = _layer_pool.take(layer_class, alias, options)
+                wrapper = ChannelLayerWrapper(layer, alias, routing)
+                self.previous[alias] = channel_layers.set(alias, wrapper)
+                self.installed[alias] = (wrapper, options)
+        except BaseException:
+            self.restore()
+            raise
+
+    def wrappers(self) -> dict[str, Any]:
+        return {alias: wrapper for alias, (wrapper, _) in self.installed.items()}
+
+    def restore(self) -> None:
+        """Put the previous layers back (idempotent); keep the captive ones for reuse."""
+        from ..asgi import channel_layers
+
+        installed, self.installed = self.installed, {}
+        for alias, (wrapper, options) in installed.items():
+            if channel_layers.backends.get(alias) is wrapper:
+                channel_layers.set(alias, self.previous[alias])
+            _layer_pool.give_back(self._layer_class, alias, options, wrapper.channel_layer)
+
+
+class _LayerPool:
+    """One idle captive layer per (class, alias): flushed and reused by the next test.
+
+    A layer in use is out of the pool, so a test case run inside another
+    test gets a layer of its own.
+    """
+
+    def __init__(self):
+        self._idle: dict[tuple, tuple] = {}
+
+    def take(self, layer_class: type, alias: str, options: dict) -> Any:
+        entry = self._idle.pop((layer_class, alias), None)
+        if entry is not None and entry[0] == options:
+            layer = entry[1]
+            layer.flush()
+            return layer
+        return layer_class(**options)
+
+    def give_back(self, layer_class: type, alias: str, options: dict, layer: Any) -> None:
+        self._idle[(layer_class, alias)] = (options, layer)
+
+
+_layer_pool = _LayerPool()
+
+
+# -- database connections -----------------------------------------------------------
+
+
+class ConnectionGuard:
+    """Keep ``close_old_connections`` off the consumer and request signals.
+
+    A consumer run in a test sends ``consumer_started``/``consumer_finished``
+    (and a Django view ``request_started``/``request_finished``); their
+    ``close_old_connections`` receiver would end the test's transaction.
+    :meth:`engage` disconnects it and remembers where; :meth:`release`
+    reconnects it there. :meth:`recheck` disconnects it again where Django's
+    test client has put it back after a request.
+    """
+
+    active = 0
+
+    def __init__(self):
+        self.disconnected: list[Any] = []
+
+    def engage(self) -> None:
+        type(self).active += 1
+        for signal in CONNECTION_SIGNALS:
+            if signal.disconnect(close_old_connections):
+                self.disconnected.append(signal)
+
+    def release(self) -> None:
+        type(self).active -= 1
+        for signal in self.disconnected:
+            signal.connect(close_old_connections)
+        self.disconnected = []
+
+    @classmethod
+    def recheck(cls) -> None:
+        if cls.active:
+            for signal in CONNECTION_SIGNALS:
+                if compat.receiver_is_connected(signal, close_old_connections):
+                    signal.disconnect(close_old_connections)
+
+
+# -- the test cases ------------------------------------------------------------
+
+
+class ChannelTestCaseMixin:
+    """Run each test against captive in-memory layers; use with any Django test case.
+
+    * ``test_channel_aliases``: the CHANNEL_LAYERS aliases swapped per test
+      (default: the default alias). Other aliases are left alone.
+    * ``channel_layer_class``: the layer class swapped in.
+    * ``fail_on_unread_messages``: fail a test that leaves messages unread
+      on a captive layer (off by default, as in Channels 1.x).
+    """
+
+    test_channel_aliases: list[str] = [DEFAULT_CHANNEL_LAYER]
+    channel_layer_class: type = InMemoryChannelLayer
+    fail_on_unread_messages = False
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        guard = ConnectionGuard()
+        guard.engage()
+        cls.addClassCleanup(guard.release)
+        cls._eager_layer_swap = None
+        if compat.pre_setup_runs_in_setup_class(cls):
+            # Django runs the first test's _pre_setup (fixtures) in setUpClass:
+            # give it the captive layers that test will use.
+            swap = cls._eager_layer_swap = LayerSwap(cls.channel_layer_class, cls.test_channel_aliases)
+            cls.addClassCleanup(swap.restore)
+        super().setUpClass()
+
+    def _setup_and_call(self, result: Any, debug: bool = False) -> None:
+        cls = type(self)
+        swap = cls.__dict__.get("_eager_layer_swap")
+        if swap is not None and compat.pre_setup_ran_eagerly(self):
+            cls._eager_layer_swap = None
+        else:
+            swap = LayerSwap(self.channel_layer_class, self.test_channel_aliases)
+        self._channel_layer_swap = swap
+        try:
+            ConnectionGuard.recheck()
+            if self.fail_on_unread_messages:
+                self.addCleanup(self._check_unread_messages)
+            super()._setup_and_call(result, debug)
+        finally:
+            swap.restore()
+
+    # -- reading messages -------------------------------------------------
+
+    def get_next_message(
+        self, channel: Channel | str, alias: str = DEFAULT_CHANNEL_LAYER, require: bool = False
+    ) -> Message | None:
+        """Take the next message on ``channel`` (None if there is none).
+
+        With ``require=True`` a missing message fails the test; the failure
+        names the channel and lists the channels that do hold messages.
+        """
+        return next_message(channel, alias, require)
+
+    # -- assertions -----------------------------------------------------------
+
+    def assertMessage(
+        self, channel: Channel | str, expected: dict | None = None, /, *, alias: str = DEFAULT_CHANNEL_LAYER, **items: Any
+    ) -> Message:
+        """Take the next message on ``channel`` and check it holds ``expected`` (a subset).
+
+        ``expected`` is a dict, keyword arguments, or both; keys the message
+        has beyond them are ignored. Return the message. On failure, show the
+        whole message (or, if none came, where messages are waiting).
+        """
+        wanted = {**(expected or {}), **items}
+        message = next_message(channel, alias, require=True)
+        mismatched = {key: value for key, value in wanted.items() if key not in message or message[key] != value}
+        if mismatched:
+            lines = [f"The message on {channel_name(channel)!r} does not match:"]
+            for key, value in mismatched.items():
+                found = repr(message[key]) if key in message else "(missing)"
+                lines.append(f"  {key!r}: expected {value!r}, found {found}")
+            lines.append(f"Whole message: {message.content!r}")
+            self.fail("\n".join(lines))
+        return message
+
+    def assertNoMessages(self, channel: Channel | str | None = None, *, alias: str = DEFAULT_CHANNEL_LAYER) -> None:
+        """Check ``channel`` (None: every channel of the layer) holds no message.
+
+        On failure, show the messages found (they are taken off the layer).
+        """
+        from ..asgi import channel_layers
+
+        wrapper = channel_layers[alias]
+        if channel is not None:
+            name = channel_name(channel)
+            message = next_message(name, alias)
+            if message is not None:
+                self.fail(f"Expected no message on {name!r}, found {message.content!r} (and maybe more).")
+            return
+        counts = message_counts(wrapper)
+        if counts is None:
+            raise TypeError(
+                f"assertNoMessages() without a channel needs a layer that lists its channels; "
+                f"{type(wrapper.channel_layer).__name__} cannot: name the channel."
+            )
+        if counts:
+            self.fail(f"Expected no messages on layer {alias!r}, found:\n{_show_messages(wrapper, counts)}")
+
+    def assertGroupMembers(
+        self, group: str, channels: Iterable[Channel | str], *, alias: str = DEFAULT_CHANNEL_LAYER
+    ) -> None:
+        """Check group ``group`` holds exactly ``channels`` (in any order)."""
+        from ..asgi import channel_layers
+
+        expected = {channel_name(channel) for channel in channels}
+        found = set(channel_layers[alias].group_channels(group))
+        if found != expected:
+            details = []
+            if expected - found:
+                details.append(f"missing {sorted(expected - found)}")
+            if found - expected:
+                details.append(f"unexpected {sorted(found - expected)}")
+            self.fail(
+                f"Group {group!r} has members {sorted(found)}, expected {sorted(expected)} "
+                f"({'; '.join(details)})."
+            )
+
+    def _check_unread_messages(self) -> None:
+        outcome = getattr(self, "_outcome", None)
+        if outcome is not None and not outcome.success:
+            return  # the test failed already; its own failure says more
+        unread = []
+        for alias, wrapper in self._channel_layer_swap.wrappers().items():
+            counts = message_counts(wrapper)
+            if counts:
+                unread.append(f"layer {alias!r}:\n{_show_messages(wrapper, counts)}")
+        if unread:
+            self.fail(
+                "The test left messages unread (fail_on_unread_messages is on):\n"
+                + "\n".join(unread)
+                + "\nRead them (get_next_message, assertMessage), or turn the check off for this class."
+            )
+
+
+def _show_messages(wrapper: Any, counts: dict[str, int], limit: int = 10) -> str:
+    """List the channels in ``counts`` with their first message (taken off the layer)."""
+    lines = []
+    for name, count in sorted(counts.items())[:limit]:
+        _, content = wrapper.receive([name], block=False)
+        lines.append(f"  {name!r} ({count}): first {content!r}")
+    if len(counts) > limit:
+        lines.append(f"  ... and {len(counts) - limit} more channels")
+    return "\n".join(lines)
+
+
+class ChannelTestCase(ChannelTestCaseMixin, TestCase):
+    """A Django ``TestCase`` whose tests run against captive in-memory layers."""
+
+
+class TransactionChannelTestCase(ChannelTestCaseMixin, TransactionTestCase):
+    """A Django ``TransactionTestCase`` whose tests run against captive in-memory layers."""
+

@@ -1,0 +1,366 @@
+"""Test clients: send messages, run the routed consumers, read the replies.
+
+:class:`Client` plays an interface server on one reply channel;
+:class:`WSClient` adds what a WebSocket browser brings: JSON text frames,
+headers, cookies, the Django session and its login.
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
+
+from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
+from ..message import Message
+from ..worker import run_consumer
+from .base import ConnectionGuard, channel_name, describe_waiting, next_message
+
+__all__ = ["Client", "WSClient"]
+
+ACCEPT = {"accept": True}
+
+
+def _check_content(content: Any, path_hint: bool = False) -> dict:
+    """Return a new dict from ``content`` (None: empty); refuse anything but a dict."""
+    if content is None:
+        return {}
+    if isinstance(content, dict):
+        return dict(content)
+    if path_hint and isinstance(content, str) and content.startswith("/"):
+        raise TypeError(f"content must be a dict; to set the path use path={content!r}")
+    raise TypeError(f"content must be a dict, not {type(content).__name__}: {content!r}")
+
+
+class Client:
+    """A client of the channel layer ``alias``, with a reply channel of its own.
+
+    ``send`` puts messages on channels (adding ``reply_channel``), ``consume``
+    runs the routed consumer for the next message the way a worker does
+    (held sends go out when it returns; its exceptions reach the test), and
+    ``receive`` reads what came back on the reply channel.
+    """
+
+    #: Pattern of the reply channel name (process-local, unique per client).
+    reply_channel_pattern = "test.reply!"
+
+    def __init__(self, alias: str = DEFAULT_CHANNEL_LAYER):
+        self.alias = alias
+        self.reply_channel = self.channel_layer.new_channel(self.reply_channel_pattern)
+        self._reply_channels = (self.reply_channel,)
+
+    @property
+    def channel_layer(self) -> Any:
+        """The layer wrapper of ``alias`` now (a test case swaps it per test)."""
+        from ..asgi import channel_layers
+
+        return channel_layers[self.alias]
+
+    def get_next_message(self, channel: Channel | str, require: bool = False) -> Message | None:
+        """Take the next message on ``channel`` of this client's layer (see ChannelTestCase)."""
+        return next_message(channel, self.alias, require)
+
+    def send(self, to: str, content: dict | None = None) -> None:
+        """Send ``content`` (plus this client's ``reply_channel``) to channel ``to``."""
+        content = _check_content(content)
+        content.setdefault("reply_channel", self.reply_channel)
+        self.channel_layer.send(to, content)
+
+    def consume(self, channel: str, fail_on_none: bool = True) -> None:
+        """Run the routed consumer for the next message on ``channel``.
+
+        Without a message, or without a route for it, fail the test
+        (AssertionError saying what was found), or with ``fail_on_none=False``
+        do nothing. ``consumer_started``/``consumer_finished`` are sent; what
+        the consumer sends goes out when it returns; what it raises propagates.
+        """
+        self._consume(channel, fail_on_none)
+
+    def _consume(self, channel: str, fail_on_none: bool) -> bool:
+        """Consume as :meth:`consume` does; return True if a consumer ran."""
+        wrapper = self.channel_layer
+        received, content = wrapper.receive([channel], block=False)
+        if received is None:
+            if fail_on_none:
+                raise AssertionError(
+                    f"No message to consume on {channel!r} (layer {self.alias!r}); "
+                    f"{describe_waiting(wrapper)}."
+                )
+            return False
+        message = Message(content, received, wrapper)
+        match = wrapper.router.match(message)
+        if match is None:
+            if fail_on_none:
+                raise AssertionError(
+                    f"No route matches the message on {channel!r} (layer {self.alias!r}): {content!r}. "
+                    "Add a route for it, e.g. with apply_routes([route(...)])."
+                )
+            return False
+        consumer, kwargs = match
+        ConnectionGuard.recheck()
+        run_consumer(consumer, message, kwargs, sender=type(self))
+        return True
+
+    def send_and_consume(self, channel: str, content: dict | None = None, fail_on_none: bool = True) -> None:
+        """Send ``content`` to ``channel``, then consume it."""
+        self.send(channel, content)
+        self.consume(channel, fail_on_none=fail_on_none)
+
+    def receive_content(self) -> dict | None:
+        """Take the next message on the reply channel: its content, or None."""
+        received, content = self.channel_layer.receive(self._reply_channels, block=False)
+        return content
+
+    def receive(self) -> dict | None:
+        """Take the next message on the reply channel: its content, or None."""
+        return self.receive_content()
+
+    def get_consumer_by_channel(self, channel: str) -> Any:
+        """Return the consumer routed for an empty message on ``channel``, or None."""
+        wrapper = self.channel_layer
+        match = wrapper.router.match(Message({"text": ""}, channel, wrapper))
+        return match[0] if match is not None else None
+
+    def join_group(self, group: str) -> None:
+        """Add this client's reply channel to ``group``."""
+        Group(group, alias=self.alias).add(self.reply_channel)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.reply_channel!r} on {self.alias!r}>"
+
+
+class WSClient(Client):
+    """A WebSocket client: JSON text frames, headers, cookies, session and login.
+
+    ``send(to, content=None, text=None, path='/')`` fills in ``path``,
+    ``headers`` (with the cookies, and the session cookie when
+    ``django.contrib.sessions`` is installed) and, on ``websocket.connect``,
+    the ``query_string`` from ``path``. A ``text`` that is not a str is sent
+    as JSON. With ``ordered=True`` messages are numbered in ``order`` from 0.
+    """
+
+    def __init__(self, alias: str = DEFAULT_CHANNEL_LAYER, *, ordered: bool = False):
+        super().__init__(alias)
+        self.ordered = ordered
+        self.order = 0
+        self._headers: dict[str, bytes] = {}
+        self._cookies: dict[str, str] = {}
+        self._session: Any = None
+        self._header_cache: tuple | None = None
+
+    # -- headers, cookies, session ------------------------------------------
+
+    def set_header(self, name: str, value: str | bytes) -> None:
+        """Send header ``name`` (case-insensitive) with every message."""
+        name = name.lower()
+        if name == "cookie":
+            raise ValueError(
+                "Set cookies with set_cookie(name, value), not set_header('cookie', ...): "
+                "the client builds the cookie header from them and the session."
+            )
+        self._headers[name] = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        self._header_cache = None
+
+    def set_cookie(self, name: str, value: str) -> None:
+        """Send cookie ``name`` with every message."""
+        self._cookies[name] = value
+        self._header_cache = None
+
+    def get_cookies(self) -> dict[str, str]:
+        """Return the cookies sent, the session cookie included."""
+        cookies = dict(self._cookies)
+        if _sessions_installed():
+            cookies[settings.SESSION_COOKIE_NAME] = self.session.session_key
+        return cookies
+
+    @property
+    def headers(self) -> dict[str, bytes]:
+        """The headers sent, by lower-case name (``cookie`` built from the cookies)."""
+        headers = dict(self._headers)
+        cookies = self.get_cookies()
+        if cookies:
+            headers["cookie"] = _encode_cookies(cookies)
+        return headers
+
+    def _header_list(self) -> list:
+        """Return the ``headers`` of a message: ``[[name, value], ...]`` byte pairs (cached)."""
+        session_key = self.session.session_key if _sessions_installed() else None
+        cache = self._header_cache
+        if cache is None or cache[0] != session_key:
+            headers = [[name.encode("latin-1"), value] for name, value in self.headers.items()]
+            cache = self._header_cache = (session_key, headers)
+        return cache[1]
+
+    @property
+    def session(self) -> Any:
+        """The client's Django session (a SESSION_ENGINE store, saved so consumers can load it)."""
+        if self._session is None:
+            if not _sessions_installed():
+                raise ImproperlyConfigured(
+                    "WSClient.session needs 'django.contrib.sessions' in INSTALLED_APPS."
+                )
+            from ..sessions import session_store_class
+
+            session = session_store_class()()
+            session.save()
+            self._session = session
+        return self._session
+
+    def login(self, **credentials: Any) -> bool:
+        """Log a user in as ``django.test.Client.login`` does; return False if the credentials fail."""
+        from django.contrib.auth import authenticate
+
+        user = authenticate(**credentials)
+        if user is None:
+            return False
+        self._login(user)
+        return True
+
+    def force_login(self, user: Any, backend: str | None = None) -> None:
+        """Log ``user`` in without credentials, as ``django.test.Client.force_login`` does."""
+        if backend is None:
+            backend = _first_backend_with_get_user()
+        user.backend = backend
+        self._login(user, backend)
+
+    def logout(self) -> None:
+        """Log out and start a new, empty session."""
+        from django.contrib.auth import get_user, logout
+        from django.http import HttpRequest
+
+        request = HttpRequest()
+        request.session = self.session
+        request.user = get_user(request)
+        logout(request)
+        self._session = None
+
+    def _login(self, user: Any, backend: str | None = None) -> None:
+        from django.contrib.auth import login
+        from django.http import HttpRequest
+
+        request = HttpRequest()
+        request.session = self.session
+        login(request, user, backend)
+        request.session.save()
+
+    # -- messages -------------------------------------------------------------
+
+    def send(self, to: str, content: dict | None = None, text: Any = None, path: str = "/") -> None:
+        """Send a message to ``to`` as a WebSocket interface server would (see the class)."""
+        self.channel_layer.send(to, self._message(to, content, text, path))
+
+    def _message(self, to: str, content: Any, text: Any, path: str) -> dict:
+        content = _check_content(content, path_hint=True)
+        content.setdefault("reply_channel", self.reply_channel)
+        path, _, query_string = path.partition("?")
+        content.setdefault("path", path)
+        if to == "websocket.connect":
+            content.setdefault("query_string", query_string.encode("latin-1"))
+        content.setdefault("headers", self._header_list())
+        if self.ordered:
+            if "order" in content:
+                raise ValueError(
+                    f"This client numbers messages itself (ordered=True) but content has "
+                    f"'order': {content['order']!r}; drop one of the two."
+                )
+            content["order"] = self.order
+            self.order += 1
+        if text is None:
+            text = content.get("text")
+        if text is not None:
+            content["text"] = text if isinstance(text, str) else json.dumps(text, cls=DjangoJSONEncoder)
+        return content
+
+    def send_and_consume(
+        self,
+        channel: str,
+        content: dict | None = None,
+        text: Any = None,
+        path: str = "/",
+        fail_on_none: bool = True,
+        check_accept: bool = True,
+    ) -> None:
+        """Send a message to ``channel``, then consume it (see :meth:`consume`)."""
+        self.send(channel, content, text, path)
+        self.consume(channel, fail_on_none=fail_on_none, check_accept=check_accept)
+
+    def consume(self, channel: str, fail_on_none: bool = True, check_accept: bool = True) -> None:
+        """Run the routed consumer for the next message on ``channel``.
+
+        For ``websocket.connect`` with ``check_accept``, the consumer's reply
+        must be ``{"accept": True}`` (taken off the reply channel); anything
+        else fails the test, showing what came instead. Pass
+        ``check_accept=False`` for a consumer meant to refuse or close.
+        """
+        ran = self._consume(channel, fail_on_none)
+        if ran and check_accept and channel == "websocket.connect":
+            reply = self.receive_content()
+            if reply is None or reply.get("accept") is not True:
+                found = "nothing" if reply is None else repr(reply)
+                raise AssertionError(
+                    f"websocket.connect was not accepted: the consumer sent {found} on "
+                    f"{self.reply_channel!r} instead of {ACCEPT!r}. For a consumer meant to "
+                    "refuse or close the connection, pass check_accept=False."
+                )
+
+    def receive_text(self) -> str:
+        """Take the next reply, which must be a text frame, and return its text."""
+        content = self.receive_content()
+        if content is None or not isinstance(content.get("text"), str):
+            found = "nothing" if content is None else repr(content)
+            raise AssertionError(f"Expected a text frame on {self.reply_channel!r}, found {found}.")
+        return content["text"]
+
+    def receive_json(self) -> Any:
+        """Take the next reply, which must be a JSON text frame, and return it decoded."""
+        text = self.receive_text()
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise AssertionError(f"The text frame on {self.reply_channel!r} is not JSON ({error}): {text!r}")
+
+    def receive(self, json: bool = True) -> Any:
+        """Take the next reply, the Channels 1.x way (prefer receive_json/receive_text).
+
+        Return None if there is none; for a text frame its text, decoded as
+        JSON unless ``json=False``; for anything else (``{"close": True}``,
+        ``{"bytes": ...}``) the whole content dict.
+        """
+        content = self.receive_content()
+        if content is None:
+            return None
+        text = content.get("text")
+        if isinstance(text, str):
+            return _decode_json(text) if json else text
+        return content
+
+
+def _decode_json(text: str) -> Any:
+    return json.loads(text)
+
+
+def _sessions_installed() -> bool:
+    return apps.is_installed("django.contrib.sessions")
+
+
+def _encode_cookies(cookies: dict[str, str]) -> bytes:
+    """Return a ``Cookie`` header value (quoted where needed, as Django parses it)."""
+    jar = SimpleCookie()
+    for name, value in cookies.items():
+        jar[name] = value
+    return "; ".join(morsel.OutputString() for morsel in jar.values()).encode("ascii")
+
+
+def _first_backend_with_get_user() -> str:
+    """Return the first AUTHENTICATION_BACKENDS entry that can load users (as Django's client)."""
+    from django.contrib.auth import load_backend
+
+    for path in settings.AUTHENTICATION_BACKENDS:
+        if hasattr(load_backend(path), "get_user"):
+            return path
+    raise ImproperlyConfigured("No AUTHENTICATION_BACKENDS entry has get_user(); force_login needs one.")
