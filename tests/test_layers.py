@@ -26,6 +26,7 @@ from django.test import SimpleTestCase
 from channels_test.layers import ChannelFull, MessageTooLarge
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
+from tests.test_layer_redis import IsolatedRedisLayer
 
 
 def layer_factory(layer_class: type, **defaults):
@@ -465,3 +466,7 @@ class InMemoryLayerTests(LayerContract, SimpleTestCase):
 
 class SQLiteLayerTests(LayerContract, SimpleTestCase):
     make_layer = sqlite_factory()
+
+
+class RedisLayerTests(LayerContract, SimpleTestCase):
+    make_layer = layer_factory(IsolatedRedisLayer)

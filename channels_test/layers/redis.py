@@ -1,0 +1,703 @@
+"""A channel layer on Redis: the distributed engine for production and several machines.
+
+Daphne and worker processes on any number of machines share one Redis server
+(or several, sharded). Needs the ``redis`` package (``pip install
+channels_test[redis]``); encryption needs ``cryptography``
+(``channels_test[encryption]``).
+
+Storage, under ``<prefix>:`` on each server:
+
+``<prefix>:c:<channel>``
+    A list per channel; each entry is ``b"<expires at, ms> "`` + the encoded
+    message. Sends and receives run as Lua scripts, so checking the capacity
+    and pushing (or skipping expired entries and popping) is one step.
+``<prefix>:l:<name>!``
+    For process-local channels (``name!xyz``): the names of channels that
+    were sent a message, in order. Receiving on ``name!`` pops a name here,
+    then that channel's oldest message, so one ``BLPOP`` waits for the
+    replies of every connection an interface process holds.
+``<prefix>:g:<group>`` and ``<prefix>:gc:<group>``
+    A group's members (sorted by membership expiry) and their capacities.
+
+Times come from the Redis server (``TIME``), so machines with skewed clocks
+agree on what has expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import hashlib
+import logging
+import math
+import time
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import BaseChannelLayer, ChannelFull, decode_message
+
+__all__ = ["RedisChannelLayer", "RedisUnavailable"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "redis://127.0.0.1:6379"
+# Points per host on the hash ring: enough to spread channels evenly.
+_RING_POINTS = 160
+# With channels on several servers, a blocking receive waits this long on
+# each in turn (a wait on the server, not a poll).
+SHARD_WAIT = 0.05
+# How long a blocking receive retries a lost connection before raising.
+_RECONNECT_PAUSE = 0.1
+
+_LUA_HELPERS = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function expires_of(entry)
+  return tonumber(string.sub(entry, 1, string.find(entry, ' ', 1, true) - 1))
+end
+
+-- Push entry onto a channel's list unless it holds capacity unexpired
+-- messages; record the channel on its local index (if any). 1 if pushed.
+local function push(list, index, name, capacity, entry, ttl, now)
+  local length = redis.call('LLEN', list)
+  if length >= capacity then
+    while length > 0 do
+      if expires_of(redis.call('LINDEX', list, 0)) > now then break end
+      redis.call('LPOP', list)
+      length = length - 1
+    end
+    if length >= capacity then return 0 end
+  end
+  redis.call('RPUSH', list, entry)
+  redis.call('EXPIRE', list, ttl)
+  if index then
+    redis.call('RPUSH', index, name)
+    redis.call('EXPIRE', index, ttl)
+  end
+  return 1
+end
+
+-- Pop the oldest unexpired entry of a list, dropping expired ones.
+local function pop_fresh(list, now)
+  while true do
+    local entry = redis.call('LPOP', list)
+    if not entry then return nil end
+    if expires_of(entry) > now then return entry end
+  end
+end
+
+local function expire_members(members, capacities, now)
+  local old = redis.call('ZRANGEBYSCORE', members, '-inf', now)
+  if #old > 0 then
+    for _, name in ipairs(old) do redis.call('HDEL', capacities, name) end
+    redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
+  end
+end
+
+-- Push one entry to each named channel below its capacity; return how many got it.
+-- args: data, expiry ms, ttl, channel key prefix, local index prefix.
+local function deliver(names, capacities, data, expiry, ttl, channel_prefix, index_prefix, now)
+  local entry = string.format('%d ', now + tonumber(expiry)) .. data
+  local sent = 0
+  for i, name in ipairs(names) do
+    local bang = string.find(name, '!', 1, true)
+    local index = false
+    if bang then index = index_prefix .. string.sub(name, 1, bang) end
+    sent = sent + push(channel_prefix .. name, index, name, tonumber(capacities[i]), entry, ttl, now)
+  end
+  return sent
+end
+"""
+
+# KEYS: channel list [, local index]; ARGV: data, capacity, expiry ms, ttl s, channel name.
+_SEND = _LUA_HELPERS + """
+local now = now_ms()
+local entry = string.format('%d ', now + tonumber(ARGV[3])) .. ARGV[1]
+return push(KEYS[1], KEYS[2] or false, ARGV[5], tonumber(ARGV[2]), entry, ARGV[4], now)
+"""
+
+# KEYS: lists to take from, in order; ARGV: channel key prefix, then per key
+# 'c' (a channel list) or 'l' (a local index). Returns {key number, channel
+# name or '', entry} or nil.
+_RECEIVE = _LUA_HELPERS + """
+local now = now_ms()
+for i = 1, #KEYS do
+  if ARGV[i + 1] == 'l' then
+    while true do
+      local name = redis.call('LPOP', KEYS[i])
+      if not name then break end
+      local entry = pop_fresh(ARGV[1] .. name, now)
+      if entry then return {i, name, entry} end
+    end
+  else
+    local entry = pop_fresh(KEYS[i], now)
+    if entry then return {i, '', entry} end
+  end
+end
+return nil
+"""
+
+# KEYS: one channel list. Returns its oldest unexpired entry or nil.
+_POP = _LUA_HELPERS + """
+return pop_fresh(KEYS[1], now_ms())
+"""
+
+# KEYS: members, capacities; ARGV: data, expiry ms, ttl, channel prefix, index prefix.
+_SEND_GROUP = _LUA_HELPERS + """
+local now = now_ms()
+expire_members(KEYS[1], KEYS[2], now)
+local names = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+local capacities = {}
+for i, name in ipairs(names) do capacities[i] = redis.call('HGET', KEYS[2], name) or 1 end
+return deliver(names, capacities, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
+"""
+
+# ARGV: data, expiry ms, ttl, channel prefix, index prefix, then name, capacity pairs.
+_SEND_MANY = _LUA_HELPERS + """
+local now = now_ms()
+local names, capacities = {}, {}
+for i = 6, #ARGV, 2 do
+  names[#names + 1] = ARGV[i]
+  capacities[#capacities + 1] = ARGV[i + 1]
+end
+return deliver(names, capacities, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
+"""
+
+# KEYS: members, capacities. Returns {name, capacity, name, capacity, ...}.
+_GROUP_MEMBERS = _LUA_HELPERS + """
+local now = now_ms()
+expire_members(KEYS[1], KEYS[2], now)
+local result = {}
+for _, name in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
+  result[#result + 1] = name
+  result[#result + 1] = redis.call('HGET', KEYS[2], name) or '1'
+end
+return result
+"""
+
+# KEYS: members, capacities; ARGV: channel, capacity, group expiry ms, ttl.
+_GROUP_ADD = _LUA_HELPERS + """
+local now = now_ms()
+expire_members(KEYS[1], KEYS[2], now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+"""
+
+# KEYS: members, capacities; ARGV: channel.
+_GROUP_DISCARD = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+"""
+
+# KEYS: channel lists. Returns the number of unexpired entries in each.
+_COUNT = _LUA_HELPERS + """
+local now = now_ms()
+local counts = {}
+for i, list in ipairs(KEYS) do
+  local count = 0
+  for _, entry in ipairs(redis.call('LRANGE', list, 0, -1)) do
+    if expires_of(entry) > now then count = count + 1 end
+  end
+  counts[i] = count
+end
+return counts
+"""
+
+
+class RedisUnavailable(ConnectionError):
+    """A Redis server of the layer cannot be reached; the message names it."""
+
+
+class RedisChannelLayer(BaseChannelLayer):
+    """A channel layer on one or more Redis servers, shared by every process using them.
+
+    Settings, besides the base ones (all keyword-only; ``asgi_redis`` names
+    and meanings):
+
+    ``hosts``
+        Redis servers: URLs (``"redis://:password@host:6379/0"``,
+        ``"rediss://..."``, ``"unix:///path?db=0"``) or ``(host, port)``
+        pairs. Default: ``["redis://127.0.0.1:6379"]``. With several, channels
+        are spread over them by consistent hashing of their names (a
+        process-local ``name!xyz`` by ``name!``, a group and its membership by
+        the group name). Every process must list the same hosts in the same
+        order.
+    ``prefix``
+        Namespace of this layer's keys (default ``"channels_test"``); one
+        trailing ``:``, as asgi_redis prefixes had, is dropped.
+    ``symmetric_encryption_keys``
+        A list of secrets. Messages are encrypted with the first (Fernet,
+        from ``cryptography``) and decrypted with any of them, so keys can
+        be rotated by putting the new one first.
+    ``blocking_timeout``
+        Seconds ``receive(..., block=True)`` waits on the server before
+        returning ``(None, None)`` (default 1).
+    ``connect_timeout``, ``socket_timeout``
+        Seconds to open a connection (default 5) and to wait for any answer
+        (default 10); a server that does not answer raises
+        :class:`RedisUnavailable` naming it instead of hanging.
+    ``connection_kwargs``
+        Further options for each ``redis.ConnectionPool`` (``max_connections``,
+        ``ssl_ca_certs``, ...); they win over the two timeouts above.
+
+    Each host has one thread-safe connection pool. Connections lost (a server
+    restarted) are replaced on the next call. Nothing is retried after a
+    command may have reached the server, so a message is never delivered
+    twice; a blocking receive does retry a lost connection until its timeout.
+    """
+
+    extensions = ["groups", "flush", "introspection"]
+    Unavailable = RedisUnavailable
+
+    def __init__(
+        self,
+        *,
+        hosts: list | tuple | None = None,
+        symmetric_encryption_keys: list | tuple | None = None,
+        blocking_timeout: float = 1.0,
+        connect_timeout: float | None = 5.0,
+        socket_timeout: float | None = 10.0,
+        connection_kwargs: dict | None = None,
+        **config: Any,
+    ):
+        prefix = config.get("prefix")
+        if isinstance(prefix, str) and prefix.endswith(":"):
+            config["prefix"] = prefix[:-1]
+        super().__init__(**config)
+        if not isinstance(blocking_timeout, (int, float)) or blocking_timeout < 0:
+            raise ValueError(
+                f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}."
+            )
+        self.blocking_timeout = blocking_timeout
+        self.hosts = _parse_hosts(DEFAULT_HOST if hosts is None else hosts)
+        self._crypter = _make_crypter(symmetric_encryption_keys)
+        options = {
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": socket_timeout,
+            **(connection_kwargs or {}),
+        }
+        self._clients = [_make_client(host, options) for host in self.hosts]
+        self._labels = [_label(client) for client in self._clients]
+        read_timeout = options.get("socket_timeout")
+        # A BLPOP must answer before the socket times out.
+        self._longest_wait = None if read_timeout is None else max(0.1, read_timeout * 0.8)
+        self._ring = _Ring(len(self.hosts))
+        self._clock_offsets: dict[int, float] = {}
+        self._turn = 0
+        self._plan_cache: tuple | None = None
+        self._expiry_ms = int(self.expiry * 1000)
+        self._ttl = math.ceil(self.expiry) + 1
+        self._group_ttl = math.ceil(self.group_expiry) + 1
+        self._channel_prefix = f"{self.prefix}:c:"
+        self._index_prefix = f"{self.prefix}:l:"
+        script = _Script
+        self._send_script = script(_SEND)
+        self._receive_script = script(_RECEIVE)
+        self._pop_script = script(_POP)
+        self._send_group_script = script(_SEND_GROUP)
+        self._send_many_script = script(_SEND_MANY)
+        self._members_script = script(_GROUP_MEMBERS)
+        self._group_add_script = script(_GROUP_ADD)
+        self._group_discard_script = script(_GROUP_DISCARD)
+        self._count_script = script(_COUNT)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} prefix={self.prefix!r} hosts={self._labels!r}>"
+
+    # -- where things live ------------------------------------------------------------
+
+    def host_of(self, channel: str) -> int:
+        """Return the index in ``hosts`` of the server holding ``channel``."""
+        if len(self._clients) == 1:
+            return 0
+        return self._ring.find(self.non_local_name(channel))
+
+    def group_host(self, group: str) -> int:
+        """Return the index in ``hosts`` of the server holding ``group``."""
+        return 0 if len(self._clients) == 1 else self._ring.find("group:" + group)
+
+    def _call(self, index: int, script: Any, keys: list, args: list) -> Any:
+        """Run ``script`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
+        import redis
+
+        try:
+            return script(keys, args, client=self._clients[index])
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise self._unavailable(index, error) from error
+
+    def _unavailable(self, index: int, error: Exception) -> RedisUnavailable:
+        return RedisUnavailable(
+            f"Cannot reach the Redis server {self._labels[index]} of the channel layer "
+            f"({error}). Start it, or fix 'hosts' in the layer CONFIG."
+        )
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _send(self, channel: str, message: dict) -> None:
+        data = self._seal(self.encode(message))
+        keys = [self._channel_prefix + channel]
+        local = self.non_local_name(channel)
+        if local is not channel:
+            keys.append(self._index_prefix + local)
+        capacity = self.get_capacity(channel)
+        args = [data, capacity, self._expiry_ms, self._ttl, channel]
+        if not self._call(self.host_of(channel), self._send_script, keys, args):
+            raise ChannelFull(
+                f"Channel {channel!r} holds {capacity} messages, its capacity; retry later, "
+                "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
+            )
+
+    def _send_group(self, group: str, message: dict) -> None:
+        data = self._seal(self.encode(message))
+        head = [data, self._expiry_ms, self._ttl, self._channel_prefix, self._index_prefix]
+        group_index = self.group_host(group)
+        keys = self._group_keys(group)
+        if len(self._clients) == 1:
+            self._call(0, self._send_group_script, keys, head)
+            return
+        members = self._call(group_index, self._members_script, keys, [])
+        by_host: dict[int, list] = {}
+        for position in range(0, len(members), 2):
+            name = members[position].decode()
+            by_host.setdefault(self.host_of(name), []).extend((name, members[position + 1]))
+        for index, pairs in by_host.items():
+            self._call(index, self._send_many_script, [], head + pairs)
+
+    # -- receiving --------------------------------------------------------------------
+
+    def _receive(self, channels: tuple, block: bool) -> tuple:
+        plan = self._plan(channels)
+        self._turn += 1
+        found = self._take_any(plan)
+        if found[0] is not None or not block:
+            return found
+        deadline = time.monotonic() + self.blocking_timeout
+        wait_cap = SHARD_WAIT if len(plan) > 1 else self._longest_wait
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, None
+            shard = plan[self._turn % len(plan)]
+            self._turn += 1
+            wait = remaining if wait_cap is None else min(remaining, wait_cap)
+            try:
+                found = self._block_on(shard, wait)
+            except RedisUnavailable:
+                if deadline - time.monotonic() <= _RECONNECT_PAUSE:
+                    raise
+                time.sleep(_RECONNECT_PAUSE)
+                continue
+            if found[0] is not None:
+                return found
+
+    def _take_any(self, plan: list) -> tuple:
+        """Take a waiting message from any shard of ``plan`` without waiting."""
+        count = len(plan)
+        for step in range(count):
+            shard = plan[(self._turn + step) % count]
+            keys, kinds = shard.rotated(self._turn)
+            result = self._call(shard.index, self._receive_script, keys,
+                                [self._channel_prefix, *kinds])
+            if result is not None:
+                position, name, entry = result
+                channel = name.decode() if name else shard.channel_of(keys[position - 1])
+                return self._open(channel, entry)
+        return None, None
+
+    def _block_on(self, shard: "_Shard", wait: float) -> tuple:
+        """Wait up to ``wait`` seconds on one server for a message on ``shard``'s keys."""
+        import redis
+
+        keys, _ = shard.rotated(self._turn)
+        client = self._clients[shard.index]
+        try:
+            popped = client.blpop(keys, timeout=max(wait, 0.01))
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise self._unavailable(shard.index, error) from error
+        if popped is None:
+            return None, None
+        key, value = popped
+        if shard.is_index(key):
+            channel = value.decode()
+            entry = self._call(shard.index, self._pop_script, [self._channel_prefix + channel], [])
+            return (None, None) if entry is None else self._open(channel, entry)
+        if self._expires_of(value) <= self._server_now(shard.index):
+            return None, None
+        return self._open(shard.channel_of(key), value)
+
+    def _open(self, channel: str, entry: bytes) -> tuple:
+        data = entry[entry.index(b" ") + 1:]
+        if self._crypter is not None:
+            from cryptography.fernet import InvalidToken
+
+            try:
+                data = self._crypter.decrypt(data)
+            except InvalidToken:
+                logger.error(
+                    "Dropped a message on %r that none of symmetric_encryption_keys decrypts: "
+                    "give every process of this layer the same keys.", channel,
+                )
+                return None, None
+        return channel, decode_message(data)
+
+    @staticmethod
+    def _expires_of(entry: bytes) -> int:
+        return int(entry[: entry.index(b" ")])
+
+    def _server_now(self, index: int) -> float:
+        """Return the server's clock in ms, estimated from ours and an offset measured once."""
+        offset = self._clock_offsets.get(index)
+        if offset is None:
+            before = time.time()
+            seconds, microseconds = self._clients[index].time()
+            after = time.time()
+            offset = seconds + microseconds / 1e6 - (before + after) / 2
+            self._clock_offsets[index] = offset
+        return (time.time() + offset) * 1000
+
+    def _plan(self, channels: tuple) -> list:
+        cached = self._plan_cache
+        if cached is not None and cached[0] is channels:
+            return cached[1]
+        shards: dict[int, _Shard] = {}
+        for name in channels:
+            index = self.host_of(name)
+            shard = shards.get(index)
+            if shard is None:
+                shard = shards[index] = _Shard(index)
+            if name[-1] == "!":
+                shard.add(self._index_prefix + name, "l", name)
+            else:
+                shard.add(self._channel_prefix + name, "c", name)
+        plan = list(shards.values())
+        self._plan_cache = (channels, plan)
+        return plan
+
+    # -- groups -----------------------------------------------------------------------
+
+    def _group_keys(self, group: str) -> list:
+        return [f"{self.prefix}:g:{group}", f"{self.prefix}:gc:{group}"]
+
+    def group_add(self, group: str, channel: str) -> None:
+        self._check_membership_args(group, channel)
+        args = [channel, self.get_capacity(channel), int(self.group_expiry * 1000), self._group_ttl]
+        self._call(self.group_host(group), self._group_add_script, self._group_keys(group), args)
+
+    def group_discard(self, group: str, channel: str) -> None:
+        self._check_membership_args(group, channel)
+        self._call(self.group_host(group), self._group_discard_script,
+                   self._group_keys(group), [channel])
+
+    def group_channels(self, group: str) -> list[str]:
+        self.validate_group_name(group)
+        members = self._call(self.group_host(group), self._members_script,
+                             self._group_keys(group), [])
+        return [name.decode() for name in members[::2]]
+
+    # -- housekeeping -----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Delete every key under this layer's prefix, on every host (and nothing else)."""
+        import redis
+
+        for index, client in enumerate(self._clients):
+            try:
+                batch = []
+                for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
+                    batch.append(key)
+                    if len(batch) >= 500:
+                        client.unlink(*batch)
+                        batch = []
+                if batch:
+                    client.unlink(*batch)
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                raise self._unavailable(index, error) from error
+
+    def message_counts(self) -> dict[str, int]:
+        """Return ``{channel: number of unexpired messages}`` for non-empty channels."""
+        counts = {}
+        start = len(self._channel_prefix)
+        for index, client in enumerate(self._clients):
+            keys = list(client.scan_iter(match=f"{self._channel_prefix}*", count=1000))
+            if not keys:
+                continue
+            found = self._call(index, self._count_script, keys, [])
+            for key, count in zip(keys, found):
+                if count:
+                    counts[key[start:].decode()] = count
+        return counts
+
+    def close(self) -> None:
+        """Close every pooled connection (the layer stays usable; new ones open on demand)."""
+        for client in self._clients:
+            client.connection_pool.disconnect()
+
+    # -- encryption -------------------------------------------------------------------
+
+    def _seal(self, data: bytes) -> bytes:
+        return data if self._crypter is None else self._crypter.encrypt(data)
+
+
+class _Script:
+    """A Lua script run by its SHA1, loaded into a server the first time it is missing there."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    def __call__(self, keys: list, args: list, *, client: Any) -> Any:
+        from redis.exceptions import NoScriptError
+
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # A new or restarted server: the script did not run; load it and run it once.
+            client.script_load(self.source)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+
+
+class _Shard:
+    """The keys one receive waits on at one server, and the channel each key stands for."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.keys: list[str] = []
+        self.kinds: list[str] = []
+        self.channels: dict[bytes, str] = {}
+        self.index_keys: set[bytes] = set()
+
+    def add(self, key: str, kind: str, channel: str) -> None:
+        self.keys.append(key)
+        self.kinds.append(kind)
+        self.channels[key.encode()] = channel
+        if kind == "l":
+            self.index_keys.add(key.encode())
+
+    def rotated(self, turn: int) -> tuple[list, list]:
+        """Return keys and kinds starting at a different key each turn (fairness)."""
+        count = len(self.keys)
+        if count == 1:
+            return self.keys, self.kinds
+        start = turn % count
+        return self.keys[start:] + self.keys[:start], self.kinds[start:] + self.kinds[:start]
+
+    def channel_of(self, key: bytes | str) -> str:
+        return self.channels[key if isinstance(key, bytes) else key.encode()]
+
+    def is_index(self, key: bytes) -> bool:
+        return key in self.index_keys
+
+
+class _Ring:
+    """Consistent hashing of names onto host positions 0..n-1.
+
+    Each host owns many points on a ring of CRC32 values; a name belongs to
+    the host owning the first point at or after its hash. Adding a host
+    moves only the names that now fall to it. Points come from the host's
+    position in ``hosts``, so every process listing the same hosts agrees.
+    """
+
+    def __init__(self, count: int):
+        points = sorted(
+            (binascii.crc32(f"host-{index}-{point}".encode()), index)
+            for index in range(count)
+            for point in range(_RING_POINTS)
+        )
+        self._hashes = [value for value, _ in points]
+        self._owners = [index for _, index in points]
+        self._cache: dict[str, int] = {}
+
+    def find(self, name: str) -> int:
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        position = bisect.bisect_left(self._hashes, binascii.crc32(name.encode()))
+        owner = self._owners[position % len(self._owners)]
+        if len(self._cache) > 10000:
+            self._cache.clear()
+        self._cache[name] = owner
+        return owner
+
+
+def _parse_hosts(hosts: Any) -> list:
+    """Return ``hosts`` as a list of URL strings and ``(host, port)`` tuples, checked."""
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    if not isinstance(hosts, (list, tuple)) or not hosts:
+        raise ImproperlyConfigured(
+            f"'hosts' must be a non-empty list of Redis URLs or (host, port) pairs, not {hosts!r}: "
+            "e.g. ['redis://127.0.0.1:6379'] or [('127.0.0.1', 6379)]."
+        )
+    if len(hosts) == 2 and isinstance(hosts[0], str) and isinstance(hosts[1], int):
+        hosts = [tuple(hosts)]  # a single ("host", port) pair written without the list
+    parsed = []
+    for host in hosts:
+        if isinstance(host, str) and "://" in host:
+            parsed.append(host)
+        elif (isinstance(host, (list, tuple)) and len(host) == 2 and isinstance(host[0], str)
+              and isinstance(host[1], int)):
+            parsed.append((host[0], host[1]))
+        else:
+            raise ImproperlyConfigured(
+                f"Cannot use {host!r} in 'hosts': give a URL like 'redis://127.0.0.1:6379/0' "
+                "or a (host, port) pair like ('127.0.0.1', 6379)."
+            )
+    return parsed
+
+
+def _make_client(host: Any, options: dict) -> Any:
+    try:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            "RedisChannelLayer needs the 'redis' package: pip install channels_test[redis]"
+        ) from error
+    # No automatic retry: a retried send whose first try reached the server
+    # would deliver the message twice. A stale pooled connection is still
+    # replaced before use.
+    options = {"retry": Retry(NoBackoff(), 0), **options}
+    if isinstance(host, str):
+        pool = redis.ConnectionPool.from_url(host, **options)
+    else:
+        pool = redis.ConnectionPool(host=host[0], port=host[1], **options)
+    return redis.Redis(connection_pool=pool)
+
+
+def _label(client: Any) -> str:
+    """Describe a client's server for error messages (never its password)."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix:{kwargs['path']}"
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+
+
+def _make_crypter(keys: Any) -> Any:
+    if not keys:
+        return None
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, (list, tuple)):
+        raise ImproperlyConfigured(
+            "symmetric_encryption_keys must be a list of secrets (the first encrypts, any "
+            f"decrypts), not {type(keys).__name__}: write [key]."
+        )
+    try:
+        from cryptography.fernet import Fernet, MultiFernet
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            "symmetric_encryption_keys needs the 'cryptography' package: "
+            "pip install channels_test[encryption]"
+        ) from error
+    fernets = []
+    for key in keys:
+        secret = key.encode() if isinstance(key, str) else key
+        fernets.append(Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret).digest())))
+    return MultiFernet(fernets)

@@ -1,0 +1,475 @@
+"""Redis layer behaviour beyond the shared contract (which tests/test_layers.py runs on it).
+
+Runs against the Redis server at ``CHANNELS_TEST_REDIS_URL`` (default
+``redis://127.0.0.1:6379/0``), each test under a prefix of its own, and
+against ``redis-server`` processes the tests start on free loopback ports.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import unittest
+import uuid
+
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase, override_settings
+
+from channels_test.layers import ChannelFull
+from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
+
+REDIS_URL = os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SPAWN = multiprocessing.get_context("spawn")
+_reachable: dict[str, str | None] = {}
+
+
+def require_redis(url: str = REDIS_URL) -> None:
+    """Skip the current test, naming the server, if Redis at ``url`` does not answer."""
+    if url not in _reachable:
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+            _reachable[url] = None
+        except redis.RedisError as error:
+            _reachable[url] = f"needs a Redis server at {url} ({error}); set CHANNELS_TEST_REDIS_URL"
+    if _reachable[url] is not None:
+        raise unittest.SkipTest(_reachable[url])
+
+
+class IsolatedRedisLayer(RedisChannelLayer):
+    """The Redis layer under a prefix no other test process uses (skips without Redis)."""
+
+    run = uuid.uuid4().hex[:10]
+
+    def __init__(self, *, prefix: str = "layer", **config):
+        require_redis()
+        config.setdefault("hosts", [REDIS_URL])
+        super().__init__(prefix=f"test{self.run}-{prefix}", **config)
+
+
+def make_isolated_layer(test: SimpleTestCase, **config) -> RedisChannelLayer:
+    layer = IsolatedRedisLayer(**config)
+    layer.flush()
+    test.addCleanup(layer.close)
+    test.addCleanup(layer.flush)
+    return layer
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A ``redis-server`` process of the test's own on a loopback port, without persistence."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        import redis
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise unittest.SkipTest("needs the redis-server program on PATH to start test servers")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"redis-server on port {self.port} exited with {self.process.returncode}: "
+                    f"{self.process.stderr.read().decode(errors='replace')}"
+                )
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"redis-server (pid {self.process.pid}) did not answer on port "
+                        f"{self.port} within {timeout} s."
+                    ) from None
+                time.sleep(0.02)
+            finally:
+                client.connection_pool.disconnect()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        if self.process is not None:
+            self.process.stderr.close()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def own_servers(test_class, count: int) -> list[RedisServer]:
+    """Start ``count`` servers for a test class, each stopped by its pid at class clean-up."""
+    servers = []
+    for _ in range(count):
+        server = RedisServer()
+        server.start()
+        test_class.addClassCleanup(server.stop)
+        servers.append(server)
+    return servers
+
+
+# -- processes for the cross-process tests ----------------------------------------------
+
+
+def send_numbered(url: str, prefix: str, sender: int, count: int) -> None:
+    layer = RedisChannelLayer(hosts=[url], prefix=prefix, capacity=100000)
+    for number in range(count):
+        layer.send(f"work.{number % 3}", {"id": f"{sender}-{number}"})
+
+
+def receive_until_stop(url: str, prefix: str, results) -> None:
+    layer = RedisChannelLayer(hosts=[url], prefix=prefix, blocking_timeout=0.2)
+    channels = ["work.0", "work.1", "work.2", "stop"]
+    received = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        channel, message = layer.receive(channels, block=True)
+        if channel == "stop":
+            break
+        if channel is not None:
+            received.append(message["id"])
+    results.put(received)
+
+
+def send_until_full(url: str, prefix: str, attempts: int, results) -> None:
+    layer = RedisChannelLayer(hosts=[url], prefix=prefix, capacity=100)
+    accepted = 0
+    for number in range(attempts):
+        try:
+            layer.send("bounded", {"n": number})
+            accepted += 1
+        except ChannelFull:
+            pass
+    results.put(accepted)
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+class SharedServerTests(SimpleTestCase):
+    """On the shared Redis server, under this test's prefix."""
+
+    def layer(self, **config) -> RedisChannelLayer:
+        return make_isolated_layer(self, **config)
+
+    def test_flush_deletes_only_this_prefix(self):
+        import redis
+
+        layer = self.layer()
+        client = redis.Redis.from_url(REDIS_URL)
+        self.addCleanup(client.connection_pool.disconnect)
+        others = [f"{layer.prefix}x:c:kept", f"{layer.prefix}-other:kept", f"not{layer.prefix}:c:a"]
+        for key in others:
+            client.set(key, b"theirs", ex=60)
+            self.addCleanup(client.delete, key)
+        layer.send("mine", {"n": 1})
+        layer.group_add("grp", "mine")
+        layer.flush()
+        self.assertEqual(client.keys(f"{layer.prefix}:*"), [])
+        for key in others:
+            self.assertEqual(client.get(key), b"theirs", key)
+
+    def test_capacity_holds_across_processes(self):
+        layer = self.layer()
+        results = SPAWN.Queue()
+        senders = [SPAWN.Process(target=send_until_full, args=(REDIS_URL, layer.prefix, 60, results),
+                                 daemon=True) for _ in range(4)]
+        for process in senders:
+            process.start()
+            self.addCleanup(process.kill)
+        accepted = sum(results.get(timeout=60) for _ in senders)
+        self.assertEqual(accepted, 100, "4 processes x 60 sends to a channel of capacity 100")
+        self.assertEqual(layer.message_counts(), {"bounded": 100})
+
+    def test_every_message_delivered_once_across_processes(self):
+        layer = self.layer()
+        results = SPAWN.Queue()
+        receivers = [SPAWN.Process(target=receive_until_stop, args=(REDIS_URL, layer.prefix, results),
+                                   daemon=True) for _ in range(3)]
+        senders = [SPAWN.Process(target=send_numbered, args=(REDIS_URL, layer.prefix, sender, 300),
+                                 daemon=True) for sender in range(2)]
+        for process in receivers + senders:
+            process.start()
+            self.addCleanup(process.kill)
+        for process in senders:
+            process.join(60)
+            self.assertEqual(process.exitcode, 0, f"sender {process.pid} failed")
+        for _ in receivers:
+            layer.send("stop", {})
+        received = []
+        for _ in receivers:
+            try:
+                received += results.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError("A receiver process sent no results within 60 s.") from None
+        expected = sorted(f"{s}-{n}" for s in range(2) for n in range(300))
+        self.assertEqual(len(received), len(expected), "messages lost or duplicated")
+        self.assertEqual(sorted(received), expected)
+
+    def test_blocking_receive_drops_expired_messages(self):
+        layer = self.layer(expiry=0.2, blocking_timeout=0.5)
+        layer.send("short", {"old": True})
+        time.sleep(0.3)
+        self.assertEqual(layer.receive(["short"], block=True), (None, None))
+        reply = layer.new_channel("reply!")
+        layer.send(reply, {"old": True})
+        time.sleep(0.3)
+        self.assertEqual(layer.receive(["reply!"], block=True), (None, None))
+
+    def test_message_sent_while_blocked_arrives(self):
+        layer = self.layer(blocking_timeout=10)
+        reply = layer.new_channel("http.response!")
+        sender = threading.Timer(0.1, layer.send, (reply, {"late": True}))
+        sender.start()
+        self.addCleanup(sender.join, 5)
+        started = time.monotonic()
+        self.assertEqual(layer.receive(["http.response!", "websocket.send!"], block=True),
+                         (reply, {"late": True}))
+        self.assertLess(time.monotonic() - started, 9, "receive returned by timing out")
+
+    def test_local_capacity_is_per_channel(self):
+        layer = self.layer(capacity=2)
+        first, second = layer.new_channel("reply!"), layer.new_channel("reply!")
+        for _ in range(2):
+            layer.send(first, {})
+            layer.send(second, {})
+        with self.assertRaisesRegex(ChannelFull, repr(first)):
+            layer.send(first, {})
+
+    def test_encryption(self):
+        import redis
+
+        layer = self.layer(symmetric_encryption_keys=["new secret", "old secret"])
+        layer.send("secret", {"text": "plain words"})
+        raw = redis.Redis.from_url(REDIS_URL).lrange(f"{layer.prefix}:c:secret", 0, -1)
+        self.assertEqual(len(raw), 1)
+        self.assertNotIn(b"plain words", raw[0])
+        self.assertEqual(layer.receive(["secret"]), ("secret", {"text": "plain words"}))
+        # A sender still on the old key alone is read by a receiver knowing both.
+        old = RedisChannelLayer(hosts=[REDIS_URL], prefix=layer.prefix,
+                                symmetric_encryption_keys=["old secret"])
+        old.send("secret", {"from": "old"})
+        self.assertEqual(layer.receive(["secret"]), ("secret", {"from": "old"}))
+        stranger = RedisChannelLayer(hosts=[REDIS_URL], prefix=layer.prefix,
+                                     symmetric_encryption_keys=["other"])
+        stranger.send("secret", {"from": "stranger"})
+        with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+            self.assertEqual(layer.receive(["secret"]), (None, None))
+        self.assertIn("symmetric_encryption_keys", logs.output[0])
+
+    def test_encryption_keys_must_be_a_list(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, r"list of secrets.*write \[key\]"):
+            RedisChannelLayer(symmetric_encryption_keys="one key")
+
+    def test_hosts_forms(self):
+        host, port = "127.0.0.1", int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+        for hosts in ([(host, port)], [[host, port]], (host, port), REDIS_URL):
+            with self.subTest(hosts=hosts):
+                layer = self.layer(hosts=hosts)
+                layer.send("form", {"ok": True})
+                self.assertEqual(layer.receive(["form"]), ("form", {"ok": True}))
+                self.assertIn(f":{port}", repr(layer))
+        with self.assertRaisesRegex(ImproperlyConfigured, r"Cannot use 'localhost' in 'hosts'"):
+            RedisChannelLayer(hosts=["localhost"])
+        with self.assertRaisesRegex(ImproperlyConfigured, "non-empty list"):
+            RedisChannelLayer(hosts=[])
+
+    def test_asgi_redis_prefix_with_a_colon(self):
+        self.assertEqual(RedisChannelLayer(prefix="myproject:").prefix, "myproject")
+
+    @override_settings(CHANNEL_LAYERS={"default": {
+        "BACKEND": "asgi_redis.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:"},
+        "ROUTING": [],
+    }})
+    def test_asgi_redis_backend_path_resolves_here(self):
+        from channels_test.asgi import channel_layers
+
+        with self.assertWarnsRegex(DeprecationWarning, r"'asgi_redis\.RedisChannelLayer'.*"
+                                   r"channels_test\.layers\.redis\.RedisChannelLayer"):
+            layer = channel_layers.make_backend("default").channel_layer
+        self.assertIsInstance(layer, RedisChannelLayer)
+        self.assertEqual(layer.prefix, "asgi")
+
+
+class FaultTests(SimpleTestCase):
+    """Servers that are not there, and a server restarted under a running layer."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        (cls.server,) = own_servers(cls, 1)
+
+    def layer(self, url: str, **config) -> RedisChannelLayer:
+        config.setdefault("prefix", f"fault{uuid.uuid4().hex[:8]}")
+        layer = RedisChannelLayer(hosts=[url], **config)
+        self.addCleanup(layer.close)
+        return layer
+
+    def test_unreachable_server_is_named_quickly(self):
+        port = free_port()  # nothing listens there
+        layer = self.layer(f"redis://127.0.0.1:{port}/0", blocking_timeout=1)
+        for action in (lambda: layer.send("a", {}), lambda: layer.receive(["a"]),
+                       lambda: layer.receive(["a"], block=True), lambda: layer.group_add("g", "a"),
+                       lambda: layer.send_group("g", {}), layer.flush):
+            started = time.monotonic()
+            with self.assertRaisesRegex(RedisUnavailable, rf"127\.0\.0\.1:{port}.*'hosts'"):
+                action()
+            self.assertLess(time.monotonic() - started, 5, "no error within a few seconds")
+
+    def test_restarted_server_is_reconnected(self):
+        layer = self.layer(self.server.url)
+        layer.send("before", {"n": 1})
+        self.assertEqual(layer.receive(["before"]), ("before", {"n": 1}))
+        layer.group_add("grp", "member")
+        self.server.restart()
+        # The pooled connections died with the server; the layer opens new ones.
+        layer.send("after", {"n": 2})
+        self.assertEqual(layer.receive(["after"]), ("after", {"n": 2}))
+        layer.group_add("grp", "member")
+        layer.send_group("grp", {"n": 3})
+        self.assertEqual(layer.receive(["member"], block=True), ("member", {"n": 3}))
+        self.assertEqual(layer.receive(["after", "member"]), (None, None))
+
+    def test_blocked_receiver_survives_a_restart(self):
+        layer = self.layer(self.server.url, blocking_timeout=10)
+        sender = self.layer(self.server.url, prefix=layer.prefix)
+        results: list = []
+        receiver = threading.Thread(target=lambda: results.append(layer.receive(["wait"], block=True)))
+        receiver.start()
+        self.addCleanup(receiver.join, 15)
+        time.sleep(0.2)
+        self.server.restart()
+        sender.send("wait", {"n": 1})
+        receiver.join(15)
+        self.assertFalse(receiver.is_alive(), "the receive did not return within 15 s")
+        self.assertEqual(results, [("wait", {"n": 1})])
+        self.assertEqual(layer.receive(["wait"]), (None, None), "delivered twice")
+
+    def test_blocking_receive_waits_on_the_server(self):
+        import redis
+
+        layer = self.layer(self.server.url, blocking_timeout=1)
+        layer.receive(["idle"])  # connect and load the scripts first
+        client = redis.Redis.from_url(self.server.url)
+        self.addCleanup(client.connection_pool.disconnect)
+
+        def calls() -> dict:
+            stats = client.info("commandstats")
+            return {name: stats[name]["calls"] for name in stats if "info" not in name}
+
+        before = calls()
+        started = time.monotonic()
+        self.assertEqual(layer.receive(["idle"], block=True), (None, None))
+        self.assertGreaterEqual(time.monotonic() - started, 0.9)
+        after = calls()
+        made = {name: after[name] - before.get(name, 0) for name in after
+                if after[name] != before.get(name, 0)}
+        # One script call that finds nothing (its TIME and LPOP counted too), then
+        # one BLPOP that waits: no polling.
+        self.assertEqual(made, {"cmdstat_evalsha": 1, "cmdstat_time": 1, "cmdstat_lpop": 1,
+                                "cmdstat_blpop": 1})
+
+
+class ShardingTests(SimpleTestCase):
+    """Two servers the test starts; channels and groups spread over them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.servers = own_servers(cls, 2)
+
+    def setUp(self):
+        self.layer = RedisChannelLayer(hosts=[server.url for server in self.servers],
+                                       prefix=f"shard{uuid.uuid4().hex[:8]}", blocking_timeout=2)
+        self.addCleanup(self.layer.close)
+        self.addCleanup(self.layer.flush)
+
+    def keys_per_server(self) -> list[set]:
+        import redis
+
+        found = []
+        for server in self.servers:
+            client = redis.Redis.from_url(server.url)
+            found.append({key.decode() for key in client.keys(f"{self.layer.prefix}:*")})
+            client.connection_pool.disconnect()
+        return found
+
+    def test_channels_spread_over_both_servers(self):
+        names = [f"spread.{number}" for number in range(40)]
+        for name in names:
+            self.layer.send(name, {"name": name})
+        first, second = self.keys_per_server()
+        self.assertTrue(first and second, "every channel landed on one server")
+        self.assertEqual(len(first) + len(second), 40)
+        for name in names:
+            index = self.layer.host_of(name)
+            self.assertIn(f"{self.layer.prefix}:c:{name}", (first, second)[index])
+        received = {self.layer.receive(names)[0] for _ in names}
+        self.assertEqual(received, set(names))
+        self.assertEqual(self.layer.receive(names), (None, None))
+
+    def test_same_hosts_same_placement(self):
+        other = RedisChannelLayer(hosts=[server.url for server in self.servers],
+                                  prefix=self.layer.prefix)
+        names = [f"place.{number}" for number in range(200)]
+        self.assertEqual([self.layer.host_of(n) for n in names], [other.host_of(n) for n in names])
+        self.assertEqual({self.layer.host_of(n) for n in names}, {0, 1})
+
+    def test_local_channels_of_one_prefix_share_a_server(self):
+        prefix = "http.response.abc!"
+        replies = [self.layer.new_channel(prefix) for _ in range(20)]
+        self.assertEqual({self.layer.host_of(name) for name in replies}, {self.layer.host_of(prefix)})
+        for number, reply in enumerate(replies):
+            self.layer.send(reply, {"n": number})
+        got = sorted(self.layer.receive([prefix])[1]["n"] for _ in replies)
+        self.assertEqual(got, list(range(20)))
+
+    def test_group_lives_on_one_server_and_reaches_members_on_both(self):
+        members = [f"member.{number}" for number in range(20)]
+        self.assertEqual({self.layer.host_of(m) for m in members}, {0, 1})
+        for member in members:
+            self.layer.group_add("room", member)
+        group_keys = {f"{self.layer.prefix}:g:room", f"{self.layer.prefix}:gc:room"}
+        placed = self.keys_per_server()
+        self.assertTrue(group_keys <= placed[self.layer.group_host("room")])
+        self.assertFalse(group_keys & placed[1 - self.layer.group_host("room")])
+        self.assertEqual(sorted(self.layer.group_channels("room")), sorted(members))
+        self.layer.send_group("room", {"hello": True})
+        for member in members:
+            self.assertEqual(self.layer.receive([member]), (member, {"hello": True}))
+
+    def test_blocking_receive_over_both_servers(self):
+        names = [f"wait.{number}" for number in range(10)]
+        late = next(name for name in names if self.layer.host_of(name) == 1)
+        sender = threading.Timer(0.2, self.layer.send, (late, {"late": True}))
+        sender.start()
+        self.addCleanup(sender.join, 5)
+        self.assertEqual(self.layer.receive(names, block=True), (late, {"late": True}))
+
