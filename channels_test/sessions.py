@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 
 from .exceptions import ConsumeLater
+from .message import Message
 
 __all__ = [
     "session_for_reply_channel",
@@ -94,14 +95,16 @@ def channel_session(func: Callable) -> Callable:
     """Give the consumer ``message.channel_session``, kept per reply channel.
 
     The session is created on first use and saved after the consumer runs if
-    it was changed. Nested uses share one session.
+    it was changed. Nested uses share one session. It decorates functions
+    and methods alike (``def connect(self, message, **kwargs)``).
     """
 
     @functools.wraps(func)
-    def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        message = _find_message(args, "channel_session")
         if hasattr(message, "channel_session"):
             try:
-                return func(message, *args, **kwargs)
+                return func(*args, **kwargs)
             finally:
                 if message.channel_session.modified:
                     message.channel_session.save()
@@ -115,12 +118,23 @@ def channel_session(func: Callable) -> Callable:
                 raise ConsumeLater()
         message.channel_session = session
         try:
-            return func(message, *args, **kwargs)
+            return func(*args, **kwargs)
         finally:
             if session.modified and not session.is_empty():
                 session.save()
 
     return inner
+
+
+def _find_message(args: tuple, decorator: str) -> Any:
+    """Return the Message among a consumer's first two arguments (a function's, or a method's)."""
+    for argument in args[:2]:
+        if isinstance(argument, Message):
+            return argument
+    raise TypeError(
+        f"@{decorator} decorates consumers: the first argument (or the second, after self) "
+        f"must be a Message, not {', '.join(type(a).__name__ for a in args[:2]) or 'nothing'}."
+    )
 
 
 def _wait_channel(reply_channel: str) -> str:

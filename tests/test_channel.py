@@ -272,6 +272,15 @@ class RegistryTests(SimpleTestCase):
         finally:
             self.assertIs(channel_layers.set("default", old), wrapper)
 
+    def test_1x_top_level_names(self):
+        import channels_test
+        from channels_test import routing
+
+        self.assertIs(channels_test.channel_layers, channel_layers)
+        self.assertIs(channels_test.route, routing.route)
+        self.assertIs(channels_test.route_class, routing.route_class)
+        self.assertIs(channels_test.include, routing.include)
+
     def test_built_once(self):
         self.assertIs(channel_layers["other"], channel_layers["other"])
 

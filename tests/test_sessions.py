@@ -231,7 +231,28 @@ class InOrder(WebsocketConsumer):
         Channel("result").send({"text": text})
 
 
+class DecoratedMethod(WebsocketConsumer):
+    @channel_session
+    def connect(self, message, **kwargs):
+        message.channel_session["room"] = "blue"
+        super().connect(message, **kwargs)
+
+    @channel_session
+    def disconnect(self, message, **kwargs):
+        Channel("result").send({"room": message.channel_session["room"]})
+
+
 class ConsumerSessionTests(LayerMixin, TestCase):
+    def test_channel_session_on_a_method(self):
+        self.consume(DecoratedMethod, self.ws("websocket.connect"))
+        self.consume(DecoratedMethod, self.ws("websocket.disconnect"))
+        self.assertEqual(self.replies(), [{"accept": True}])
+        self.assertEqual(self.replies("result"), [{"room": "blue"}])
+
+    def test_channel_session_needs_a_message(self):
+        with self.assertRaisesMessage(TypeError, "must be a Message, not dict"):
+            count_visits({"reply_channel": REPLY})
+
     def test_base_consumer_channel_session(self):
         self.consume(Visits, self.ws("websocket.receive", text="a"))
         self.consume(Visits, self.ws("websocket.receive", text="b"))
