@@ -204,6 +204,12 @@ class JsonConsumerTests(LayerMixin, SimpleTestCase):
         self.consume(JsonEcho, self.ws("websocket.receive", text="[1]"))
         self.assertEqual(json.loads(self.replies()[0]["text"])["got"], [1])
 
+    def test_binary_frame_is_logged_and_skipped(self):
+        with self.assertLogs("channels_test.generic.websockets", "ERROR") as logs:
+            self.consume(JsonEcho, self.ws("websocket.receive", bytes=b"\x00"))
+        self.assertIn("binary frame", logs.output[0])
+        self.assertEqual(self.replies(), [])
+
     def test_group_send_encodes(self):
         self.layer.group_add("g", REPLY)
         JsonWebsocketConsumer.group_send("g", {"at": datetime.date(2021, 5, 6)})

@@ -82,6 +82,15 @@ class OriginTests(LayerMixin, SimpleTestCase):
         with self.assertLogs("channels_test.security", "WARNING"):
             self.assertEqual(self.connect_from("https://example.com", OnlyHttps(connect.inner)), [{"accept": False}])
 
+    @override_settings(ALLOWED_HOSTS=["*"])
+    def test_star_allows_any_origin_but_not_none(self):
+        for origin in ["https://anything.example", "http://10.1.2.3:8080"]:
+            with self.subTest(origin=origin):
+                self.assertEqual(self.connect_from(origin), [{"accept": True}])
+        with self.assertLogs("channels_test.security", "WARNING") as logs:
+            self.assertEqual(self.connect_from(None), [{"accept": False}])
+        self.assertIn("no Origin header", logs.output[0])
+
     def test_alias(self):
         self.assertIs(allowed_hosts_only, AllowedHostsOnlyOriginValidator)
 
