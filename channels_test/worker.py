@@ -57,8 +57,10 @@ class Worker:
     """Receive messages on the routed channels and dispatch them, until stopped.
 
     ``only_channels``/``exclude_channels`` are glob patterns narrowing the
-    channels listened on. A consumer that raises is logged with its
-    traceback and the worker goes on. ``ConsumeLater`` re-queues the message
+    channels listened on. ``callback(channel, message)``, if given, is
+    called as each routed message is about to be dispatched (as in Channels
+    1.x). A consumer that raises is logged with its traceback and the
+    worker goes on. ``ConsumeLater`` re-queues the message
     up to ``message_retries`` times. ``stop()`` (or SIGTERM/SIGINT, with
     ``signal_handlers=True`` in the main thread) finishes the message in hand,
     then returns from :meth:`run`.
@@ -144,6 +146,8 @@ class Worker:
                 )
             return
         consumer, kwargs = match
+        if self.callback is not None:
+            self.callback(channel, message)
         try:
             run_consumer(consumer, message, kwargs, sender=type(self))
         except ConsumeLater:
@@ -151,8 +155,6 @@ class Worker:
         except Exception:
             logger.exception("Error in consumer %s handling a message on %r:",
                              describe_consumer(consumer), channel)
-        if self.callback is not None:
-            self.callback(channel, message)
 
     def requeue(self, channel: str, content: dict) -> None:
         """Put a ``ConsumeLater`` message back on its channel, or drop it after too many tries."""

@@ -323,6 +323,17 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
         self.drain(worker, ["work"])
         self.assertEqual(self.layer.receive(["done"]), ("done", {"got": 1, "slug": "abc"}))
 
+    def test_callback_runs_before_each_routed_consumer(self):
+        seen = []
+        worker = Worker(self.layer, signal_handlers=False,
+                        callback=lambda channel, message: seen.append((channel, message["n"], self.layer.receive(["done"]))))
+        Channel("other.work").send({"n": 1})
+        Channel("unrouted").send({"n": 2})
+        with self.assertLogs("channels_test.worker", "ERROR"):
+            self.drain(worker, ["other.work", "unrouted"])
+        self.assertEqual(seen, [("other.work", 1, (None, None))])
+        self.assertEqual(self.layer.receive(["done"]), ("done", {"got": 1}))
+
     def test_consume_later_requeues_with_a_bound(self):
         RETRIES.clear()
         worker = Worker(self.layer, signal_handlers=False)
