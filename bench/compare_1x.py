@@ -1,14 +1,20 @@
-"""Run one in-memory layer workload on Channels 1.x's stack and on ours, side by side.
+"""Run layer workloads on Channels 1.x's stack and on ours, side by side.
 
-Channels 1.1.8 used asgiref 1.1.2's ``asgiref.inmemory.ChannelLayer``. That
-needs its own virtualenv (never add it to this project's dependencies)::
+Channels 1.1.8 used asgiref 1.1.2's ``asgiref.inmemory.ChannelLayer`` and,
+across machines, asgi_redis 1.4.3. They need a virtualenv of their own
+(never add them to this project's dependencies)::
 
     python3 -m venv /tmp/venv1x
-    /tmp/venv1x/bin/pip install asgiref==1.1.2
+    /tmp/venv1x/bin/pip install channels==1.1.8 Django==2.2.28 asgiref==1.1.2 \
+        asgi_redis==1.4.3 "msgpack<1"
     python bench/compare_1x.py --python-1x /tmp/venv1x/bin/python
 
-(or set CHANNELS_TEST_PYTHON_1X). Each side runs in its own process; this
-script only prints figures.
+(or set CHANNELS_TEST_PYTHON_1X). asgi_redis calls msgpack with an argument
+msgpack 1.0 removed, hence ``msgpack<1``. Each side runs in its own process;
+the Redis figures of both use the same server (``--redis-url``, default
+``$CHANNELS_TEST_REDIS_URL`` or ``redis://127.0.0.1:6379/0``) in the same
+run, each under a prefix of its own that it deletes afterwards. This script
+only prints figures.
 """
 
 from __future__ import annotations
@@ -19,18 +25,32 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPACITY = 100000  # high enough that no workload fills a channel
+# How the parent tells a child which Redis server and prefix to use.
+REDIS_URL = "CHANNELS_TEST_COMPARE_REDIS_URL"
+REDIS_PREFIX = "CHANNELS_TEST_COMPARE_REDIS_PREFIX"
 
 
 def make_layer(kind: str):
-    """Build the in-memory layer of ``kind`` ("ours" or "1x")."""
+    """Build the layer of ``kind``: "ours" or "1x" (in-memory), "redis-ours" or "redis-1x"."""
     if kind == "1x":
         from asgiref.inmemory import ChannelLayer
 
         return ChannelLayer(capacity=CAPACITY)
+    if kind == "redis-1x":
+        from asgi_redis import RedisChannelLayer
+
+        return RedisChannelLayer(hosts=[os.environ[REDIS_URL]], prefix=os.environ[REDIS_PREFIX] + "-1x:",
+                                 capacity=CAPACITY)
     sys.path.insert(0, os.path.dirname(HERE))
+    if kind == "redis-ours":
+        from channels_test.layers.redis import RedisChannelLayer
+
+        return RedisChannelLayer(hosts=[os.environ[REDIS_URL]], prefix=os.environ[REDIS_PREFIX] + "-ours",
+                                 capacity=CAPACITY)
     from channels_test.layers.inmemory import InMemoryChannelLayer
 
     return InMemoryChannelLayer(capacity=CAPACITY)
@@ -82,11 +102,24 @@ def workload(kind: str) -> dict:
     }
 
 
-def run_side(python: str, kind: str) -> dict:
+def redis_workload(kind: str) -> dict:
+    """Run the Redis measurements on a layer of ``kind``; delete its keys after."""
+    layer = make_layer(kind)
+    try:
+        return {
+            "Python": sys.version.split()[0],
+            "send+receive, one channel (pairs/s)": pairs_per_second(layer, 10000),
+            "send_group to 100 members (µs)": send_group_microseconds(layer, 100, 50),
+        }
+    finally:
+        layer.flush()
+
+
+def run_side(python: str, kind: str, env: dict | None = None) -> dict:
     """Run the workload with ``python`` in a child process and return its figures."""
     result = subprocess.run(
         [python, os.path.abspath(__file__), "--child", kind],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env=env,
     )
     if result.returncode != 0:
         raise SystemExit(f"The {kind} run with {python} failed:\n{result.stderr}")
@@ -99,10 +132,17 @@ def main() -> None:
         "--python-1x", default=os.environ.get("CHANNELS_TEST_PYTHON_1X"),
         help="python of a virtualenv with asgiref==1.1.2 (default: $CHANNELS_TEST_PYTHON_1X)",
     )
-    parser.add_argument("--child", choices=["ours", "1x"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="Redis server both sides' Redis layers use (default: $CHANNELS_TEST_REDIS_URL or "
+        "redis://127.0.0.1:6379/0)",
+    )
+    parser.add_argument("--child", choices=["ours", "1x", "redis-ours", "redis-1x"],
+                        help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        print(json.dumps(workload(options.child)))
+        run = redis_workload if options.child.startswith("redis-") else workload
+        print(json.dumps(run(options.child)))
         return
     ours = run_side(sys.executable, "ours")
     if options.python_1x:
@@ -110,12 +150,26 @@ def main() -> None:
     else:
         print("No 1.x python given (--python-1x or CHANNELS_TEST_PYTHON_1X); see --help.\n")
         old = {}
-    print(f"{'in-memory layer':38} {'Channels 1.x':>14} {'channels_test':>14}")
+    print_table("in-memory layer", old, ours)
+    env = {**os.environ, REDIS_URL: options.redis_url,
+           REDIS_PREFIX: f"compare-{uuid.uuid4().hex[:12]}"}
+    ours = run_side(sys.executable, "redis-ours", env)
+    old = run_side(options.python_1x, "redis-1x", env) if options.python_1x else {}
+    print()
+    print_table(f"Redis layer ({options.redis_url})", old, ours)
+
+
+def print_table(title: str, old: dict, ours: dict) -> None:
+    """Print the figures of both sides, and ours over theirs where both have one."""
+    print(f"{title:38} {'Channels 1.x':>14} {'channels_test':>14} {'ratio':>7}")
     for name, figure in ours.items():
-        before = old.get(name, "-")
+        before, ratio = old.get(name, "-"), ""
         if isinstance(figure, float):
+            if name in old:
+                faster = figure / before if "/s" in name else before / figure
+                ratio = f"{faster:.1f}x"
             before, figure = (f"{before:,.1f}" if name in old else "-"), f"{figure:,.1f}"
-        print(f"{name:38} {before:>14} {figure:>14}")
+        print(f"{name:38} {before:>14} {figure:>14} {ratio:>7}")
 
 
 if __name__ == "__main__":

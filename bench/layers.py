@@ -45,16 +45,32 @@ def make_sqlite(**config):
     return SQLiteChannelLayer(**config)
 
 
+def make_redis(**config):
+    from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
+
+    # One prefix per run (from the run's directory), so runs never flush each other.
+    url = os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = "bench-" + os.path.basename(os.environ[BENCH_DIR]).replace("_", "-")
+    layer = RedisChannelLayer(hosts=[url], prefix=prefix, **config)
+    try:
+        layer.receive(["bench.ping"])
+    except RedisUnavailable as error:
+        raise Unavailable(f"no Redis server at {url}; set CHANNELS_TEST_REDIS_URL") from error
+    return layer
+
+
 @dataclass
 class Backend:
     make: Callable  # (**config) -> layer; must be importable by a "spawn" child
     cross_process: bool = False
     scale: int = 1  # divide iteration counts by this (slow backends)
+    group_sizes: tuple = (1000,)  # members of the groups send_group is timed on
 
 
 BACKENDS: dict[str, Backend] = {
     "in-memory": Backend(make_inmemory),
     "sqlite": Backend(make_sqlite, cross_process=True, scale=10),
+    "redis": Backend(make_redis, cross_process=True, scale=10, group_sizes=(100, 1000)),
 }
 
 
@@ -215,8 +231,10 @@ def bench_backend(name: str) -> None:
     many = receive_microseconds(layer, 1000, 20000 // scale)
     print(f"  receive over 1 channel:        {one:>10.1f} µs")
     print(f"  receive over 1,000 channels:   {many:>10.1f} µs ({many / one:.1f}x)")
-    group = send_group_microseconds(layer, 1000, max(5, 100 // scale))
-    print(f"  send_group to 1,000 members:   {group:>10.1f} µs")
+    for members in backend.group_sizes:
+        group = send_group_microseconds(layer, members, max(5, 100 // scale))
+        print(f"  send_group to {members:,} members:{' ' * (6 - len(f'{members:,}'))}  "
+              f"{group:>10.1f} µs")
     layer.flush()
     if backend.cross_process:
         p50, p95 = cross_process_latency(name, 1000)
