@@ -7,7 +7,12 @@ import sys
 
 def main():
     # Works from any directory: the project packages live beside this file.
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    if sys.argv[1:2] == ["test"]:
+        # Test discovery starts in the current directory; start it here, not
+        # in the repository around this example (which has tests of its own).
+        os.chdir(here)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
     from django.core.management import execute_from_command_line
 
