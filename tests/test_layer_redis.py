@@ -13,10 +13,12 @@ import queue
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 import uuid
+import warnings
 
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
@@ -316,6 +318,25 @@ class SharedServerTests(SimpleTestCase):
             layer = channel_layers.make_backend("default").channel_layer
         self.assertIsInstance(layer, RedisChannelLayer)
         self.assertEqual(layer.prefix, "asgi")
+
+    @override_settings(CHANNEL_LAYERS={"default": {
+        "BACKEND": "asgi_redis.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "production:"},
+        "TEST_CONFIG": {"hosts": [REDIS_URL], "prefix": "tests:"},
+        "ROUTING": [],
+    }})
+    def test_live_server_layer_comes_from_test_config_with_a_prefix_per_process(self):
+        from channels_test.test._livesetup import live_layer_spec
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            spec = live_layer_spec("default", tempfile.gettempdir())
+        self.assertEqual(spec.backend, "channels_test.layers.redis.RedisChannelLayer")
+        self.assertEqual(spec.options, {"hosts": [REDIS_URL], "prefix": f"tests-live{os.getpid()}"})
+        layer = spec.make_wrapper().channel_layer
+        self.addCleanup(layer.flush)
+        layer.send("from.test", {"n": 1})
+        self.assertEqual(layer.receive(["from.test"]), ("from.test", {"n": 1}))
 
 
 class FaultTests(SimpleTestCase):

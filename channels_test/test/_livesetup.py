@@ -167,7 +167,8 @@ def live_layer_spec(alias: str, directory: str) -> LayerSpec:
         options = dict(config["TEST_CONFIG"] or {})
         if _accepts(backend_class, "prefix"):
             prefix = options.get("prefix") or _default(backend_class, "prefix") or "channels_test"
-            options["prefix"] = f"{prefix}-live{os.getpid()}"
+            # An asgi_redis-style prefix ends in ":"; the suffix goes before it.
+            options["prefix"] = f"{str(prefix).rstrip(':')}-live{os.getpid()}"
         return LayerSpec(alias, backend, options, config)
     if issubclass(backend_class, (InMemoryChannelLayer, SQLiteChannelLayer)):
         base_options = set(inspect.signature(BaseChannelLayer.__init__).parameters) - {"self"}
