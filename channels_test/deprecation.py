@@ -15,6 +15,7 @@ LEGACY_BACKENDS = {
 # CONFIG options of 1.x backends that have no meaning for ours: dropped with a warning.
 LEGACY_IGNORED_OPTIONS = {
     "asgi_ipc.IPCChannelLayer": ("message_memory", "channel_memory", "group_memory"),
+    "asgi_redis.RedisChannelLayer": ("stats_prefix",),
 }
 
 

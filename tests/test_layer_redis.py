@@ -307,15 +307,22 @@ class SharedServerTests(SimpleTestCase):
 
     @override_settings(CHANNEL_LAYERS={"default": {
         "BACKEND": "asgi_redis.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:"},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:", "stats_prefix": "asgi-meta:"},
         "ROUTING": [],
     }})
     def test_asgi_redis_backend_path_resolves_here(self):
         from channels_test.asgi import channel_layers
 
-        with self.assertWarnsRegex(DeprecationWarning, r"'asgi_redis\.RedisChannelLayer'.*"
-                                   r"channels_test\.layers\.redis\.RedisChannelLayer"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             layer = channel_layers.make_backend("default").channel_layer
+        messages = [str(warning.message) for warning in caught
+                    if warning.category is DeprecationWarning]
+        self.assertTrue(any("'asgi_redis.RedisChannelLayer' is deprecated" in text
+                            and "channels_test.layers.redis.RedisChannelLayer" in text
+                            for text in messages), messages)
+        self.assertTrue(any("'stats_prefix'" in text and "ignored" in text for text in messages),
+                        messages)
         self.assertIsInstance(layer, RedisChannelLayer)
         self.assertEqual(layer.prefix, "asgi")
 
