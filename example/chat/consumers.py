@@ -4,9 +4,11 @@
 ``{"message": "hello"}``; everyone in the room, sender included, gets
 ``{"room": "lobby", "user": "alice", "message": "hello"}``. A frame that is
 not such an object gets ``{"error": "..."}`` back, to the sender only.
+Anonymous users, unknown rooms and pages from other sites are refused.
 """
 
 from channels_test.generic.websockets import JsonWebsocketConsumer, WebsocketConsumer
+from channels_test.security.websockets import allowed_hosts_only
 
 from .bindings import ROOM_LIST_GROUP
 from .models import Room
@@ -28,6 +30,9 @@ class ChatConsumer(JsonWebsocketConsumer):
         """Return True if this socket's user may enter ``room``: logged in, and the room exists."""
         return self.message.user.is_authenticated and Room.objects.filter(name=room).exists()
 
+    # Pages of other sites could open sockets with our users' cookies: accept
+    # only an Origin in ALLOWED_HOSTS.
+    @allowed_hosts_only
     def connect(self, message, room, **kwargs):
         if self.may_enter(room):
             message.reply_channel.send({"accept": True})

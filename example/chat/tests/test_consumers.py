@@ -7,15 +7,19 @@ a browser would cause on the layer and runs the consumer the routing picks.
 
 from django.contrib.auth.models import User
 
-from channels_test.test import ChannelTestCase, WSClient
+from channels_test.test import ChannelTestCase, WSClient, apply_routes
 from chat.bindings import ROOM_LIST_GROUP
-from chat.consumers import MAX_MESSAGE_LENGTH
+from chat.consumers import MAX_MESSAGE_LENGTH, ChatConsumer
 from chat.models import Room
 
 LOBBY = Room.group_name("lobby")
+# Browsers send the page's origin with the handshake; ChatConsumer checks it.
+ORIGIN = "http://localhost:8000"
 
 
 class ChatConsumerTests(ChannelTestCase):
+    fail_on_unread_messages = True  # every reply a test causes must be checked
+
     @classmethod
     def setUpTestData(cls):
         cls.alice = User.objects.create_user("alice")
@@ -27,10 +31,17 @@ class ChatConsumerTests(ChannelTestCase):
         Room.objects.create(name="lobby", title="Lobby")
         Room.objects.create(name="random", title="Random")
 
-    def connect(self, user, room="lobby"):
-        """Return a WSClient logged in as ``user``, connected to ``room`` (failing if refused)."""
+    def browser(self, user=None, origin=ORIGIN):
+        """Return a WSClient sending what a page of ``origin`` would, logged in as ``user``."""
         client = WSClient()
-        client.force_login(user)
+        client.set_header("origin", origin)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    def connect(self, user, room="lobby"):
+        """Return a client of ``user`` connected to ``room`` (the test fails if it is refused)."""
+        client = self.browser(user)
         client.send_and_consume("websocket.connect", path=f"/chat/{room}/")
         return client
 
@@ -43,21 +54,29 @@ class ChatConsumerTests(ChannelTestCase):
         self.assertGroupMembers(LOBBY, [client.reply_channel])
 
     def test_anonymous_user_is_refused(self):
-        client = WSClient()
+        client = self.browser()
         client.send_and_consume("websocket.connect", path="/chat/lobby/", check_accept=False)
         self.assertMessage(client.reply_channel, close=True)
         self.assertGroupMembers(LOBBY, [])
 
     def test_unknown_room_is_refused(self):
-        client = WSClient()
-        client.force_login(self.alice)
+        client = self.browser(self.alice)
         client.send_and_consume("websocket.connect", path="/chat/nowhere/", check_accept=False)
         self.assertMessage(client.reply_channel, close=True)
         self.assertGroupMembers(Room.group_name("nowhere"), [])
 
+    def test_socket_from_another_site_is_refused(self):
+        client = self.browser(self.alice, origin="http://evil.example")
+        with self.assertLogs("channels_test.security", "WARNING"):
+            client.send_and_consume("websocket.connect", path="/chat/lobby/", check_accept=False)
+        self.assertMessage(client.reply_channel, accept=False)
+        # The interface server follows a refusal with a disconnect.
+        client.send_and_consume("websocket.disconnect", {"code": 1006}, path="/chat/lobby/")
+        self.assertGroupMembers(LOBBY, [])
+
     def test_users_in_a_room_get_each_others_messages(self):
         alice = self.connect(self.alice)
-        bob = WSClient()
+        bob = self.browser()
         bob.login(username="bob", password="bob-password")
         bob.send_and_consume("websocket.connect", path="/chat/lobby/")
 
@@ -114,8 +133,19 @@ class ChatConsumerTests(ChannelTestCase):
         self.assertIsNone(alice.receive())
 
 
+    @apply_routes([ChatConsumer.as_route(path=r"^/(?P<room>\w+)$")])
+    def test_consumer_works_wherever_it_is_routed(self):
+        # apply_routes puts these routes in place of the project's for this test.
+        alice = self.browser(self.alice)
+        alice.send_and_consume("websocket.connect", path="/lobby")
+        alice.send_and_consume("websocket.receive", text={"message": "hi"}, path="/lobby")
+        self.assertEqual(alice.receive(), {"room": "lobby", "user": "alice", "message": "hi"})
+
+
 class RoomListTests(ChannelTestCase):
     """RoomBinding tells the sockets on /chat/ about every change to a room."""
+
+    fail_on_unread_messages = True
 
     def test_room_changes_reach_the_room_list(self):
         client = WSClient()
