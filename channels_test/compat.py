@@ -64,7 +64,10 @@ def receiver_is_connected(signal: Any, receiver: Callable, sender: Any = None) -
     bound methods keyed by ``(id(self), id(function))``.
     """
     key = (_make_id(receiver), _make_id(sender))
-    return any(entry[0] == key for entry in signal.receivers)
+    for entry in signal.receivers:
+        if entry[0] == key:
+            return True
+    return False
 
 
 def _make_id(target: Any) -> Any:

@@ -16,6 +16,7 @@ from django.db import close_old_connections
 from django.test import SimpleTestCase, TestCase, TransactionTestCase
 
 from .. import compat
+from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel
 from ..layers.inmemory import InMemoryChannelLayer
 from ..message import Message
@@ -33,7 +34,8 @@ __all__ = [
 # Settings every backend shares; the captive layer takes them from the alias's
 # TEST_CONFIG (or CONFIG) so capacities and size limits behave as configured.
 SHARED_LAYER_OPTIONS = ("expiry", "group_expiry", "capacity", "channel_capacity", "max_message_size")
-CONNECTION_SIGNALS = (consumer_started, consumer_finished, request_started, request_finished)
+REQUEST_SIGNALS = (request_started, request_finished)
+CONNECTION_SIGNALS = (consumer_started, consumer_finished, *REQUEST_SIGNALS)
 
 
 # -- reading the layer ----------------------------------------------------------
@@ -68,8 +70,6 @@ def next_message(channel: Channel | str, alias: str = DEFAULT_CHANNEL_LAYER, req
     Return None when there is none, or with ``require=True`` raise an
     AssertionError naming the channel and the channels that do hold messages.
     """
-    from ..asgi import channel_layers
-
     wrapper = channel_layers[alias]
     name = channel_name(channel)
     received, content = wrapper.receive([name], block=False)
@@ -87,60 +87,61 @@ class LayerSwap:
     """Captive layers installed for some aliases, and what to put back afterwards."""
 
     def __init__(self, layer_class: type, aliases: Iterable[str]):
-        from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
-
-        self.installed: dict[str, Any] = {}
-        self.previous: dict[str, Any] = {}
-        self._layer_class = layer_class
+        self.layer_class = layer_class
+        self.installed: list[tuple] = []  # (alias, captive wrapper, previous wrapper, options)
+        backends = channel_layers.backends
         try:
             for alias in aliases:
                 config = channel_layers.config(alias)
-                source = config.get("TEST_CONFIG") or config.get("CONFIG") or {}
-                options = {key: source[key] for key in SHARED_LAYER_OPTIONS if key in source}
-                current = channel_layers.backends.get(alias)
+                layer, options = _layer_pool.take(layer_class, alias, config)
+                current = backends.get(alias)
                 routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
-                layer = _layer_pool.take(layer_class, alias, options)
                 wrapper = ChannelLayerWrapper(layer, alias, routing)
-                self.previous[alias] = channel_layers.set(alias, wrapper)
-                self.installed[alias] = (wrapper, options)
+                self.installed.append((alias, wrapper, channel_layers.set(alias, wrapper), options))
         except BaseException:
             self.restore()
             raise
 
     def wrappers(self) -> dict[str, Any]:
-        return {alias: wrapper for alias, (wrapper, _) in self.installed.items()}
+        return {alias: wrapper for alias, wrapper, _, _ in self.installed}
 
     def restore(self) -> None:
         """Put the previous layers back (idempotent); keep the captive ones for reuse."""
-        from ..asgi import channel_layers
-
-        installed, self.installed = self.installed, {}
-        for alias, (wrapper, options) in installed.items():
-            if channel_layers.backends.get(alias) is wrapper:
-                channel_layers.set(alias, self.previous[alias])
-            _layer_pool.give_back(self._layer_class, alias, options, wrapper.channel_layer)
+        installed, self.installed = self.installed, []
+        backends = channel_layers.backends
+        for alias, wrapper, previous, options in reversed(installed):
+            if backends.get(alias) is wrapper:
+                channel_layers.set(alias, previous)
+            _layer_pool.give_back(self.layer_class, alias, options, wrapper.channel_layer)
 
 
 class _LayerPool:
     """One idle captive layer per (class, alias): flushed and reused by the next test.
 
     A layer in use is out of the pool, so a test case run inside another
-    test gets a layer of its own.
+    test gets a layer of its own. The layer takes the alias's shared
+    settings (capacities, expiry, size limit) from its TEST_CONFIG or CONFIG.
     """
 
     def __init__(self):
-        self._idle: dict[tuple, tuple] = {}
+        self._idle: dict[tuple, tuple] = {}  # (class, alias) -> (config, options, layer)
 
-    def take(self, layer_class: type, alias: str, options: dict) -> Any:
+    def take(self, layer_class: type, alias: str, config: dict) -> tuple[Any, dict]:
+        """Return ``(an empty layer, its options)`` for ``alias`` configured by ``config``."""
         entry = self._idle.pop((layer_class, alias), None)
-        if entry is not None and entry[0] == options:
-            layer = entry[1]
+        if entry is not None and entry[0] is config:
+            options = entry[1]
+        else:
+            source = config.get("TEST_CONFIG") or config.get("CONFIG") or {}
+            options = {key: source[key] for key in SHARED_LAYER_OPTIONS if key in source}
+        if entry is not None and entry[1] == options:
+            layer = entry[2]
             layer.flush()
-            return layer
-        return layer_class(**options)
+            return layer, (config, options)
+        return layer_class(**options), (config, options)
 
-    def give_back(self, layer_class: type, alias: str, options: dict, layer: Any) -> None:
-        self._idle[(layer_class, alias)] = (options, layer)
+    def give_back(self, layer_class: type, alias: str, options: tuple, layer: Any) -> None:
+        self._idle[(layer_class, alias)] = (*options, layer)
 
 
 _layer_pool = _LayerPool()
@@ -156,8 +157,9 @@ class ConnectionGuard:
     (and a Django view ``request_started``/``request_finished``); their
     ``close_old_connections`` receiver would end the test's transaction.
     :meth:`engage` disconnects it and remembers where; :meth:`release`
-    reconnects it there. :meth:`recheck` disconnects it again where Django's
-    test client has put it back after a request.
+    reconnects it there. Django's test client puts it back on the request
+    signals after each request; :meth:`recheck`, called before a test client
+    runs a consumer, takes it off again.
     """
 
     active = 0
@@ -180,7 +182,7 @@ class ConnectionGuard:
     @classmethod
     def recheck(cls) -> None:
         if cls.active:
-            for signal in CONNECTION_SIGNALS:
+            for signal in REQUEST_SIGNALS:
                 if compat.receiver_is_connected(signal, close_old_connections):
                     signal.disconnect(close_old_connections)
 
@@ -224,7 +226,6 @@ class ChannelTestCaseMixin:
             swap = LayerSwap(self.channel_layer_class, self.test_channel_aliases)
         self._channel_layer_swap = swap
         try:
-            ConnectionGuard.recheck()
             if self.fail_on_unread_messages:
                 self.addCleanup(self._check_unread_messages)
             super()._setup_and_call(result, debug)
@@ -271,8 +272,6 @@ class ChannelTestCaseMixin:
 
         On failure, show the messages found (they are taken off the layer).
         """
-        from ..asgi import channel_layers
-
         wrapper = channel_layers[alias]
         if channel is not None:
             name = channel_name(channel)
@@ -293,8 +292,6 @@ class ChannelTestCaseMixin:
         self, group: str, channels: Iterable[Channel | str], *, alias: str = DEFAULT_CHANNEL_LAYER
     ) -> None:
         """Check group ``group`` holds exactly ``channels`` (in any order)."""
-        from ..asgi import channel_layers
-
         expected = {channel_name(channel) for channel in channels}
         found = set(channel_layers[alias].group_channels(group))
         if found != expected:

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 
+from ..asgi import channel_layers
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
 from ..message import Message
 from ..worker import run_consumer
-from .base import ConnectionGuard, channel_name, describe_waiting, next_message
+from .base import ConnectionGuard, describe_waiting, next_message
 
 __all__ = ["Client", "WSClient"]
 
@@ -57,8 +58,6 @@ class Client:
     @property
     def channel_layer(self) -> Any:
         """The layer wrapper of ``alias`` now (a test case swaps it per test)."""
-        from ..asgi import channel_layers
-
         return channel_layers[self.alias]
 
     def get_next_message(self, channel: Channel | str, require: bool = False) -> Message | None:
@@ -152,6 +151,7 @@ class WSClient(Client):
         self._cookies: dict[str, str] = {}
         self._session: Any = None
         self._header_cache: tuple | None = None
+        self._with_session = _sessions_installed()
 
     # -- headers, cookies, session ------------------------------------------
 
@@ -174,7 +174,7 @@ class WSClient(Client):
     def get_cookies(self) -> dict[str, str]:
         """Return the cookies sent, the session cookie included."""
         cookies = dict(self._cookies)
-        if _sessions_installed():
+        if self._with_session:
             cookies[settings.SESSION_COOKIE_NAME] = self.session.session_key
         return cookies
 
@@ -189,7 +189,7 @@ class WSClient(Client):
 
     def _header_list(self) -> list:
         """Return the ``headers`` of a message: ``[[name, value], ...]`` byte pairs (cached)."""
-        session_key = self.session.session_key if _sessions_installed() else None
+        session_key = self.session.session_key if self._with_session else None
         cache = self._header_cache
         if cache is None or cache[0] != session_key:
             headers = [[name.encode("latin-1"), value] for name, value in self.headers.items()]
@@ -273,7 +273,7 @@ class WSClient(Client):
         if text is None:
             text = content.get("text")
         if text is not None:
-            content["text"] = text if isinstance(text, str) else json.dumps(text, cls=DjangoJSONEncoder)
+            content["text"] = text if isinstance(text, str) else _encode_json(text)
         return content
 
     def send_and_consume(
@@ -342,6 +342,14 @@ class WSClient(Client):
 
 def _decode_json(text: str) -> Any:
     return json.loads(text)
+
+
+def _encode_json(value: Any) -> str:
+    """Encode ``value`` as JSON; dates, Decimals and UUIDs as Django's encoder writes them."""
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def _sessions_installed() -> bool:
