@@ -21,6 +21,7 @@ from chat.models import Room
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # the tests below are skipped, naming what is missing
@@ -71,9 +72,14 @@ class ChatInTheBrowserTests(ChannelLiveServerTestCase):
         User.objects.create_user("alice", password="chat-test-password")
 
     def wait_for(self, condition, what):
-        return WebDriverWait(self.browser, WAIT).until(
-            lambda browser: condition(), message=f"waited {WAIT} s for {what}"
-        )
+        """Wait until ``condition()`` is true; else fail, saying what the page shows."""
+        try:
+            WebDriverWait(self.browser, WAIT).until(lambda browser: condition())
+            return
+        except TimeoutException:
+            pass
+        page = self.browser.find_element(By.TAG_NAME, "body").text
+        self.fail(f"Waited {WAIT} s for {what}; the page at {self.browser.current_url} shows:\n{page}")
 
     def text_of(self, selector):
         return [element.text for element in self.browser.find_elements(By.CSS_SELECTOR, selector)]
@@ -84,7 +90,9 @@ class ChatInTheBrowserTests(ChannelLiveServerTestCase):
         self.browser.find_element(By.NAME, "username").send_keys("alice")
         self.browser.find_element(By.NAME, "password").send_keys("chat-test-password")
         self.browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        self.wait_for(lambda: self.browser.current_url == self.live_server_url + next_url, f"the redirect to {next_url}")
+        self.wait_for(
+            lambda: self.browser.current_url == self.live_server_url + next_url, f"the redirect to {next_url}"
+        )
 
     def test_message_typed_in_the_room_page_is_shown_to_the_room(self):
         self.log_in(self.room.get_absolute_url())
@@ -92,7 +100,7 @@ class ChatInTheBrowserTests(ChannelLiveServerTestCase):
         self.browser.find_element(By.ID, "message").send_keys("hello from the browser")
         self.browser.find_element(By.CSS_SELECTOR, "#send button").click()
         self.wait_for(lambda: self.text_of("#messages li"), "a message in the room")
-        self.assertEqual(self.text_of("#messages li.message"), ["alice: hello from the browser"])
+        self.assertEqual(self.text_of("#messages li"), ["alice: hello from the browser"])
 
     def test_room_created_in_the_test_appears_in_the_room_list(self):
         self.browser.get(self.live_server_url + reverse("chat:index"))
