@@ -13,7 +13,10 @@ from typing import Any, Callable
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-__all__ = ["Router", "Route", "RouteClass", "Include", "route", "route_class", "include"]
+__all__ = [
+    "Router", "Route", "RouteClass", "Include", "route", "route_class", "include",
+    "null_consumer", "accept_consumer",
+]
 
 
 def _describe(thing: Any) -> str:
@@ -155,23 +158,41 @@ class Include:
         return names
 
 
-class Router:
-    """Match messages to consumers, given a routing (list or dotted path).
+def null_consumer(message: Any, **kwargs: Any) -> None:
+    """Consume a message and do nothing (the default for WebSocket frames and disconnects)."""
 
-    When the routing has no ``http.request`` route, Django's views answer
-    HTTP through :class:`channels_test.handler.ViewConsumer`.
+
+def accept_consumer(message: Any, **kwargs: Any) -> None:
+    """Accept a WebSocket connection (the default ``websocket.connect`` consumer)."""
+    message.reply_channel.send({"accept": True})
+
+
+class Router:
+    """Match messages to consumers, given a routing (list, dict or dotted path).
+
+    As in Channels 1.x, defaults follow the routing's own entries, so they
+    take only what no route of the routing matched: ``http.request`` goes to
+    Django's views (:class:`channels_test.handler.ViewConsumer`),
+    ``websocket.connect`` is accepted, and ``websocket.receive`` and
+    ``websocket.disconnect`` are consumed doing nothing.
     """
 
-    def __init__(self, routing: list | str | None):
-        self.root = Include(routing if routing is not None else [])
-        if "http.request" not in self.root.channel_names():
-            from .handler import ViewConsumer
+    def __init__(self, routing: list | dict | str | None):
+        from .handler import ViewConsumer
 
-            self.root.routing.append(Route("http.request", ViewConsumer()))
+        self.root = Include(routing if routing is not None else [])
+        self.defaults = [
+            Route("http.request", ViewConsumer()),
+            Route("websocket.connect", accept_consumer),
+            Route("websocket.receive", null_consumer),
+            Route("websocket.disconnect", null_consumer),
+        ]
+        self.root.routing += self.defaults
         self.channels = self.root.channel_names()
 
     def add_route(self, entry: Route | Include) -> None:
-        self.root.routing.append(entry)
+        """Add ``entry`` after the routing's entries, before the defaults."""
+        self.root.routing.insert(len(self.root.routing) - len(self.defaults), entry)
         self.channels = self.root.channel_names()
 
     def match(self, message: Any) -> tuple | None:
@@ -180,7 +201,7 @@ class Router:
 
     @staticmethod
     def resolve_routing(routing: Any) -> list:
-        """Turn a routing (list, tuple, single entry or dotted path) into a list of entries."""
+        """Turn a routing (list, tuple, dict, single entry or dotted path) into a list of entries."""
         if isinstance(routing, str):
             try:
                 routing = import_string(routing)
@@ -191,10 +212,13 @@ class Router:
                 )
         if isinstance(routing, (Route, Include)):
             return [routing]
+        if isinstance(routing, dict):
+            # The oldest form: {"channel.name": consumer, ...}.
+            return [Route(channel, consumer) for channel, consumer in routing.items()]
         if not isinstance(routing, (list, tuple)):
             raise ImproperlyConfigured(
-                f"A routing must be a list of route()/route_class()/include() entries, "
-                f"not {type(routing).__name__}: {routing!r}"
+                f"A routing must be a list of route()/route_class()/include() entries "
+                f"(or a dict of channel -> consumer), not {type(routing).__name__}: {routing!r}"
             )
         entries = []
         for entry in routing:

@@ -3,7 +3,7 @@ from django.test import SimpleTestCase
 
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.message import Message
-from channels_test.routing import Router, include, route, route_class
+from channels_test.routing import Router, accept_consumer, include, null_consumer, route, route_class
 
 ROUTED = []
 
@@ -48,7 +48,7 @@ class RouteTests(SimpleTestCase):
             router.match(message("websocket.connect", path="/chat/lobby/")),
             (consumer_a, {"room": "lobby"}),
         )
-        self.assertIsNone(router.match(message("websocket.connect", path="/other/")))
+        self.assertIs(router.match(message("websocket.connect", path="/other/"))[0], accept_consumer)
 
     def test_filter_on_missing_key_does_not_match(self):
         router = Router([route("a", consumer_a, path=r"^/$")])
@@ -68,13 +68,34 @@ class RouteTests(SimpleTestCase):
         self.assertEqual(router.match(message("websocket.receive", path="/ws/")), (ClassConsumer, {}))
         self.assertIn("websocket.connect", router.channels)
 
-    def test_default_http_route_is_django_views(self):
+    def test_defaults_follow_the_routing(self):
         from channels_test.handler import ViewConsumer
 
-        router = Router([])
+        router = Router([route("http.request", consumer_a, path=r"^/poll/$")])
+        self.assertEqual(router.match(message("http.request", path="/poll/")), (consumer_a, {}))
         consumer, kwargs = router.match(message("http.request", path="/"))
         self.assertIsInstance(consumer, ViewConsumer)
-        self.assertEqual(router.channels, {"http.request"})
+        self.assertEqual(router.match(message("websocket.connect", path="/")), (accept_consumer, {}))
+        self.assertEqual(router.match(message("websocket.receive", path="/")), (null_consumer, {}))
+        self.assertEqual(router.match(message("websocket.disconnect", path="/")), (null_consumer, {}))
+        self.assertEqual(router.channels, {
+            "http.request", "websocket.connect", "websocket.receive", "websocket.disconnect"})
+
+    def test_default_connect_consumer_accepts(self):
+        layer = InMemoryChannelLayer()
+        accept = Router([]).match(Message({"reply_channel": "r!1", "path": "/"}, "websocket.connect", layer))[0]
+        accept(Message({"reply_channel": "r!1", "path": "/"}, "websocket.connect", layer))
+        self.assertEqual(layer.receive(["r!1"]), ("r!1", {"accept": True}))
+
+    def test_added_route_comes_before_the_defaults(self):
+        router = Router([])
+        router.add_route(route("websocket.connect", consumer_b))
+        self.assertEqual(router.match(message("websocket.connect", path="/")), (consumer_b, {}))
+
+    def test_dict_routing(self):
+        router = Router({"a": consumer_a, "b": "tests.test_routing.consumer_b"})
+        self.assertEqual(router.match(message("a")), (consumer_a, {}))
+        self.assertEqual(router.match(message("b")), (consumer_b, {}))
 
     def test_dotted_path_routing(self):
         router = Router("tests.test_routing.chat_routing")
@@ -92,7 +113,7 @@ class IncludeTests(SimpleTestCase):
             router.match(message("websocket.connect", path="/chat/lobby/")),
             (consumer_a, {"room": "lobby"}),
         )
-        self.assertIsNone(router.match(message("websocket.connect", path="/lobby/")))
+        self.assertIs(router.match(message("websocket.connect", path="/lobby/"))[0], accept_consumer)
 
     def test_prefix_groups_are_passed_on(self):
         inner = [route("a", consumer_a, path=r"^/(?P<item>\d+)/$")]
@@ -115,8 +136,8 @@ class IncludeTests(SimpleTestCase):
         self.assertEqual(router.match(message("a", path="/x/y"))[0], consumer_b)
 
     def test_channels_of_includes(self):
-        router = Router([include(chat_routing)])
-        self.assertEqual(router.channels, {"websocket.connect", "websocket.receive", "http.request"})
+        router = Router([include([include([route("thumbnails", consumer_a)])])])
+        self.assertIn("thumbnails", router.channels)
 
 
 class BadRoutingTests(SimpleTestCase):
@@ -153,4 +174,4 @@ class BadRoutingTests(SimpleTestCase):
 
     def test_routing_must_be_a_list(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "must be a list"):
-            Router({"a": consumer_a})
+            Router(42)
