@@ -11,3 +11,9 @@ class ChannelsTestConfig(AppConfig):
         from .binding.base import BindingMetaclass
 
         BindingMetaclass.register_all()  # bindings made so far; later ones register when made
+
+
+class ChannelsConfig(ChannelsTestConfig):
+    """The Channels 1.x name, for ``INSTALLED_APPS`` entries that spell out the config class."""
+
+    default = False  # ChannelsTestConfig stays the one "channels_test" picks

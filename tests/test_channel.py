@@ -281,6 +281,16 @@ class RegistryTests(SimpleTestCase):
         self.assertIs(channels_test.route_class, routing.route_class)
         self.assertIs(channels_test.include, routing.include)
 
+    def test_1x_app_config_name(self):
+        from django.apps import AppConfig
+
+        from channels_test.apps import ChannelsConfig, ChannelsTestConfig
+
+        self.assertIs(type(AppConfig.create("channels_test")), ChannelsTestConfig)
+        config = AppConfig.create("channels_test.apps.ChannelsConfig")
+        self.assertIsInstance(config, ChannelsConfig)
+        self.assertEqual(config.label, "channels_test")
+
     def test_built_once(self):
         self.assertIs(channel_layers["other"], channel_layers["other"])
 
