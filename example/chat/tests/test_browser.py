@@ -112,7 +112,7 @@ class ChatInTheBrowserTests(ChannelLiveServerTestCase):
         self.assertEqual(self.text_of("#rooms li"), ["Lobby"])
         # The test process shares the live channel layer: once the page's socket
         # has joined the room list group, the binding's message reaches it.
-        self.wait_for(lambda: Group(ROOM_LIST_GROUP).channel_names(), "the room list socket to join its group")
+        self.wait_for(lambda: Group(ROOM_LIST_GROUP).channel_names(), "the room list's socket to join")
         Room.objects.create(name="news", title="News")
         self.wait_for(lambda: len(self.text_of("#rooms li")) == 2, "the new room in the list")
         self.assertEqual(self.text_of("#rooms li"), ["Lobby", "News"])

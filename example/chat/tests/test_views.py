@@ -28,7 +28,8 @@ class ViewTests(ChannelTestCase):
     def test_room_page_names_its_room_for_the_script(self):
         self.client.force_login(self.user)
         response = self.client.get(self.lobby.get_absolute_url())
-        self.assertContains(response, '<script id="room-name" type="application/json">"lobby"</script>', html=True)
+        script = '<script id="room-name" type="application/json">"lobby"</script>'
+        self.assertContains(response, script, html=True)
         self.assertContains(response, "chat/room.js")
 
     def test_unknown_room_is_not_found(self):
