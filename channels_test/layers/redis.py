@@ -31,6 +31,9 @@ import bisect
 import hashlib
 import logging
 import math
+import os
+import select
+import threading
 import time
 from typing import Any
 
@@ -283,8 +286,7 @@ class RedisChannelLayer(BaseChannelLayer):
             "socket_timeout": socket_timeout,
             **(connection_kwargs or {}),
         }
-        self._clients = [_make_client(host, options) for host in self.hosts]
-        self._labels = [_label(client) for client in self._clients]
+        self._servers = [_Server(host, options) for host in self.hosts]
         read_timeout = options.get("socket_timeout")
         # A BLPOP must answer before the socket times out.
         self._longest_wait = None if read_timeout is None else max(0.1, read_timeout * 0.8)
@@ -309,32 +311,37 @@ class RedisChannelLayer(BaseChannelLayer):
         self._count_script = script(_COUNT)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} prefix={self.prefix!r} hosts={self._labels!r}>"
+        labels = [server.label for server in self._servers]
+        return f"<{type(self).__name__} prefix={self.prefix!r} hosts={labels!r}>"
 
     # -- where things live ------------------------------------------------------------
 
     def host_of(self, channel: str) -> int:
         """Return the index in ``hosts`` of the server holding ``channel``."""
-        if len(self._clients) == 1:
+        if len(self._servers) == 1:
             return 0
         return self._ring.find(self.non_local_name(channel))
 
     def group_host(self, group: str) -> int:
         """Return the index in ``hosts`` of the server holding ``group``."""
-        return 0 if len(self._clients) == 1 else self._ring.find("group:" + group)
+        return 0 if len(self._servers) == 1 else self._ring.find("group:" + group)
 
     def _call(self, index: int, script: Any, keys: list, args: list) -> Any:
         """Run ``script`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
+        return self._execute(index, "EVALSHA", script, keys, args)
+
+    def _execute(self, index: int, *command: Any) -> Any:
+        """Run ``command`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
         import redis
 
         try:
-            return script(keys, args, client=self._clients[index])
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+            return self._servers[index].execute(*command)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
             raise self._unavailable(index, error) from error
 
     def _unavailable(self, index: int, error: Exception) -> RedisUnavailable:
         return RedisUnavailable(
-            f"Cannot reach the Redis server {self._labels[index]} of the channel layer "
+            f"Cannot reach the Redis server {self._servers[index].label} of the channel layer "
             f"({error}). Start it, or fix 'hosts' in the layer CONFIG."
         )
 
@@ -359,7 +366,7 @@ class RedisChannelLayer(BaseChannelLayer):
         head = [data, self._expiry_ms, self._ttl, self._channel_prefix, self._index_prefix]
         group_index = self.group_host(group)
         keys = self._group_keys(group)
-        if len(self._clients) == 1:
+        if len(self._servers) == 1:
             self._call(0, self._send_group_script, keys, head)
             return
         members = self._call(group_index, self._members_script, keys, [])
@@ -413,14 +420,8 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def _block_on(self, shard: "_Shard", wait: float) -> tuple:
         """Wait up to ``wait`` seconds on one server for a message on ``shard``'s keys."""
-        import redis
-
         keys, _ = shard.rotated(self._turn)
-        client = self._clients[shard.index]
-        try:
-            popped = client.blpop(keys, timeout=max(wait, 0.01))
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise self._unavailable(shard.index, error) from error
+        popped = self._execute(shard.index, "BLPOP", *keys, f"{max(wait, 0.01):.3f}")
         if popped is None:
             return None, None
         key, value = popped
@@ -456,7 +457,7 @@ class RedisChannelLayer(BaseChannelLayer):
         offset = self._clock_offsets.get(index)
         if offset is None:
             before = time.time()
-            seconds, microseconds = self._clients[index].time()
+            seconds, microseconds = map(int, self._execute(index, "TIME"))
             after = time.time()
             offset = seconds + microseconds / 1e6 - (before + after) / 2
             self._clock_offsets[index] = offset
@@ -507,7 +508,8 @@ class RedisChannelLayer(BaseChannelLayer):
         """Delete every key under this layer's prefix, on every host (and nothing else)."""
         import redis
 
-        for index, client in enumerate(self._clients):
+        for index, server in enumerate(self._servers):
+            client = server.client
             try:
                 batch = []
                 for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
@@ -524,8 +526,8 @@ class RedisChannelLayer(BaseChannelLayer):
         """Return ``{channel: number of unexpired messages}`` for non-empty channels."""
         counts = {}
         start = len(self._channel_prefix)
-        for index, client in enumerate(self._clients):
-            keys = list(client.scan_iter(match=f"{self._channel_prefix}*", count=1000))
+        for index, server in enumerate(self._servers):
+            keys = list(server.client.scan_iter(match=f"{self._channel_prefix}*", count=1000))
             if not keys:
                 continue
             found = self._call(index, self._count_script, keys, [])
@@ -535,9 +537,9 @@ class RedisChannelLayer(BaseChannelLayer):
         return counts
 
     def close(self) -> None:
-        """Close every pooled connection (the layer stays usable; new ones open on demand)."""
-        for client in self._clients:
-            client.connection_pool.disconnect()
+        """Close this thread's connections and the pooled ones (new ones open on demand)."""
+        for server in self._servers:
+            server.close()
 
     # -- encryption -------------------------------------------------------------------
 
@@ -546,21 +548,81 @@ class RedisChannelLayer(BaseChannelLayer):
 
 
 class _Script:
-    """A Lua script run by its SHA1, loaded into a server the first time it is missing there."""
+    """A Lua script, run by its SHA1 (see :meth:`_Server.execute`)."""
 
     def __init__(self, source: str):
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
-    def __call__(self, keys: list, args: list, *, client: Any) -> Any:
-        from redis.exceptions import NoScriptError
 
+class _Server:
+    """One Redis server: its address, and one open connection per thread that uses it.
+
+    Each thread keeps its connection for every later call (a pool of one per
+    thread, reopened after a fork), which spares the per-command bookkeeping
+    of a shared pool. Before each command the connection is checked for a
+    close by the server (a restart); such a connection is replaced before
+    anything is sent on it. ``client``, on an ordinary shared pool, serves
+    the rare housekeeping commands (``SCAN``, ``UNLINK``).
+    """
+
+    def __init__(self, host: Any, options: dict):
+        self.client = _make_client(host, options)
+        pool = self.client.connection_pool
+        self._connection_class, self._connection_kwargs = pool.connection_class, pool.connection_kwargs
+        self.label = _label(self._connection_kwargs)
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        """Return this thread's connection, connected and with nothing unread on it."""
+        state = getattr(self._local, "state", None)
+        if state is None or state[0] != os.getpid():
+            connection = self._connection_class(**self._connection_kwargs)
+            state = self._local.state = [os.getpid(), connection, None]
+        connection, poller = state[1], state[2]
+        if poller is not None and poller.poll(0):
+            # Readable while idle: the server closed it (or sent junk). Start afresh.
+            connection.disconnect()
+            poller = None
+        if poller is None:
+            connection.connect()
+            poller = state[2] = select.poll()
+            poller.register(connection._sock, select.POLLIN)
+        return connection
+
+    def execute(self, name: str, *args: Any) -> Any:
+        """Run one command (``"EVALSHA", script, keys, args`` runs a script) and return its reply."""
+        from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
+
+        connection = self._connection()
         try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            # A new or restarted server: the script did not run; load it and run it once.
-            client.script_load(self.source)
-            return client.evalsha(self.sha, len(keys), *keys, *args)
+            if name != "EVALSHA":
+                connection.send_packed_command(connection.pack_command(name, *args), check_health=False)
+                return connection.read_response()
+            script, keys, arguments = args
+            packed = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *arguments)
+            connection.send_packed_command(packed, check_health=False)
+            try:
+                return connection.read_response()
+            except NoScriptError:
+                # A new or restarted server: the script did not run. Load it, run it once.
+                connection.send_packed_command(connection.pack_command("SCRIPT", "LOAD", script.source))
+                connection.read_response()
+                connection.send_packed_command(packed, check_health=False)
+                return connection.read_response()
+        except (ConnectionError, TimeoutError, OSError):
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        state = getattr(self._local, "state", None)
+        if state is not None:
+            state[1].disconnect()
+            state[2] = None
+
+    def close(self) -> None:
+        self._forget()
+        self.client.connection_pool.disconnect()
 
 
 class _Shard:
@@ -673,9 +735,8 @@ def _make_client(host: Any, options: dict) -> Any:
     return redis.Redis(connection_pool=pool)
 
 
-def _label(client: Any) -> str:
-    """Describe a client's server for error messages (never its password)."""
-    kwargs = client.connection_pool.connection_kwargs
+def _label(kwargs: dict) -> str:
+    """Describe a server for error messages from its connection options (never its password)."""
     if "path" in kwargs:
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
