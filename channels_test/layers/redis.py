@@ -124,17 +124,19 @@ local entry = string.format('%d ', now + tonumber(ARGV[3])) .. ARGV[1]
 return push(KEYS[1], KEYS[2] or false, ARGV[5], tonumber(ARGV[2]), entry, ARGV[4], now)
 """
 
-# KEYS: lists to take from, in order; ARGV: channel key prefix, then per key
-# 'c' (a channel list) or 'l' (a local index). Returns {key number, channel
-# name or '', entry} or nil.
+# KEYS: lists to take from; ARGV: the key to start at (0-based, then in turn),
+# channel key prefix, then per key 'c' (a channel list) or 'l' (a local
+# index). Returns {key number, channel name or '', entry} or nil.
 _RECEIVE = _LUA_HELPERS + """
 local now = now_ms()
-for i = 1, #KEYS do
-  if ARGV[i + 1] == 'l' then
+local count, start = #KEYS, tonumber(ARGV[1])
+for step = 0, count - 1 do
+  local i = (start + step) % count + 1
+  if ARGV[i + 2] == 'l' then
     while true do
       local name = redis.call('LPOP', KEYS[i])
       if not name then break end
-      local entry = pop_fresh(ARGV[1] .. name, now)
+      local entry = pop_fresh(ARGV[2] .. name, now)
       if entry then return {i, name, entry} end
     end
   else
@@ -247,11 +249,11 @@ class RedisChannelLayer(BaseChannelLayer):
         (default 10); a server that does not answer raises
         :class:`RedisUnavailable` naming it instead of hanging.
     ``connection_kwargs``
-        Further options for each ``redis.ConnectionPool`` (``max_connections``,
-        ``ssl_ca_certs``, ...); they win over the two timeouts above.
+        Further options for each connection (``ssl_ca_certs``,
+        ``username``, ...); they win over the two timeouts above.
 
-    Each host has one thread-safe connection pool. Connections lost (a server
-    restarted) are replaced on the next call. Nothing is retried after a
+    Each thread keeps one connection per host; one the server closed (a
+    restart) is replaced before the next command. Nothing is retried after a
     command may have reached the server, so a message is never delivered
     twice; a blocking receive does retry a lost connection until its timeout.
     """
@@ -328,16 +330,12 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def _call(self, index: int, script: Any, keys: list, args: list) -> Any:
         """Run ``script`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
-        return self._execute(index, "EVALSHA", script, keys, args)
+        packed = _pack(["EVALSHA", script.sha, len(keys), *keys, *args])
+        return self._servers[index].run(packed, script, self._unavailable, index)
 
     def _execute(self, index: int, *command: Any) -> Any:
         """Run ``command`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
-        import redis
-
-        try:
-            return self._servers[index].execute(*command)
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
-            raise self._unavailable(index, error) from error
+        return self._servers[index].run(_pack(command), None, self._unavailable, index)
 
     def _unavailable(self, index: int, error: Exception) -> RedisUnavailable:
         return RedisUnavailable(
@@ -407,21 +405,21 @@ class RedisChannelLayer(BaseChannelLayer):
     def _take_any(self, plan: list) -> tuple:
         """Take a waiting message from any shard of ``plan`` without waiting."""
         count = len(plan)
+        script = self._receive_script
         for step in range(count):
             shard = plan[(self._turn + step) % count]
-            keys, kinds = shard.rotated(self._turn)
-            result = self._call(shard.index, self._receive_script, keys,
-                                [self._channel_prefix, *kinds])
+            packed = shard.receive_command(script.sha, self._turn)
+            result = self._servers[shard.index].run(packed, script, self._unavailable, shard.index)
             if result is not None:
                 position, name, entry = result
-                channel = name.decode() if name else shard.channel_of(keys[position - 1])
+                channel = name.decode() if name else shard.names[position - 1]
                 return self._open(channel, entry)
         return None, None
 
     def _block_on(self, shard: "_Shard", wait: float) -> tuple:
         """Wait up to ``wait`` seconds on one server for a message on ``shard``'s keys."""
-        keys, _ = shard.rotated(self._turn)
-        popped = self._execute(shard.index, "BLPOP", *keys, f"{max(wait, 0.01):.3f}")
+        packed = shard.blpop_command(max(wait, 0.01))
+        popped = self._servers[shard.index].run(packed, None, self._unavailable, shard.index)
         if popped is None:
             return None, None
         key, value = popped
@@ -472,7 +470,7 @@ class RedisChannelLayer(BaseChannelLayer):
             index = self.host_of(name)
             shard = shards.get(index)
             if shard is None:
-                shard = shards[index] = _Shard(index)
+                shard = shards[index] = _Shard(index, self._channel_prefix)
             if name[-1] == "!":
                 shard.add(self._index_prefix + name, "l", name)
             else:
@@ -590,29 +588,30 @@ class _Server:
             poller.register(connection._sock, select.POLLIN)
         return connection
 
-    def execute(self, name: str, *args: Any) -> Any:
-        """Run one command (``"EVALSHA", script, keys, args`` runs a script) and return its reply."""
+    def run(self, packed: bytes, script: _Script | None, unavailable: Any, index: int) -> Any:
+        """Send one packed command and return its reply.
+
+        ``script`` is the script an ``EVALSHA`` runs, loaded if the server
+        lacks it. A lost connection raises ``unavailable(index, error)``.
+        """
         from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
-        connection = self._connection()
         try:
-            if name != "EVALSHA":
-                connection.send_packed_command(connection.pack_command(name, *args), check_health=False)
-                return connection.read_response()
-            script, keys, arguments = args
-            packed = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *arguments)
-            connection.send_packed_command(packed, check_health=False)
+            connection = self._connection()
+            connection.send_packed_command([packed], check_health=False)
             try:
                 return connection.read_response()
             except NoScriptError:
+                if script is None:
+                    raise
                 # A new or restarted server: the script did not run. Load it, run it once.
-                connection.send_packed_command(connection.pack_command("SCRIPT", "LOAD", script.source))
+                connection.send_packed_command([_pack(["SCRIPT", "LOAD", script.source])])
                 connection.read_response()
-                connection.send_packed_command(packed, check_health=False)
+                connection.send_packed_command([packed], check_health=False)
                 return connection.read_response()
-        except (ConnectionError, TimeoutError, OSError):
+        except (ConnectionError, TimeoutError, OSError) as error:
             self._forget()
-            raise
+            raise unavailable(index, error) from error
 
     def _forget(self) -> None:
         state = getattr(self._local, "state", None)
@@ -628,27 +627,43 @@ class _Server:
 class _Shard:
     """The keys one receive waits on at one server, and the channel each key stands for."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, channel_prefix: str):
         self.index = index
+        self.channel_prefix = channel_prefix
         self.keys: list[str] = []
         self.kinds: list[str] = []
+        self.names: list[str] = []
         self.channels: dict[bytes, str] = {}
         self.index_keys: set[bytes] = set()
+        self._keys_blob: bytes | None = None
+        self._receive_tail: bytes | None = None
 
     def add(self, key: str, kind: str, channel: str) -> None:
         self.keys.append(key)
         self.kinds.append(kind)
+        self.names.append(channel)
         self.channels[key.encode()] = channel
         if kind == "l":
             self.index_keys.add(key.encode())
 
-    def rotated(self, turn: int) -> tuple[list, list]:
-        """Return keys and kinds starting at a different key each turn (fairness)."""
+    def receive_command(self, sha: str, turn: int) -> bytes:
+        """Return the packed ``EVALSHA`` of the receive script, starting at key ``turn``."""
+        if self._receive_tail is None:
+            self._keys_blob = _bulk(self.keys)
+            self._receive_tail = _bulk([self.channel_prefix, *self.kinds])
         count = len(self.keys)
-        if count == 1:
-            return self.keys, self.kinds
-        start = turn % count
-        return self.keys[start:] + self.keys[:start], self.kinds[start:] + self.kinds[:start]
+        return b"".join((
+            b"*%d\r\n" % (5 + 2 * count),
+            _bulk(["EVALSHA", sha, count]), self._keys_blob,
+            _bulk([turn % count]), self._receive_tail,
+        ))
+
+    def blpop_command(self, wait: float) -> bytes:
+        """Return the packed ``BLPOP`` of every key, waiting up to ``wait`` seconds."""
+        if self._keys_blob is None:
+            self._keys_blob = _bulk(self.keys)
+        return b"".join((b"*%d\r\n" % (2 + len(self.keys)), _bulk(["BLPOP"]), self._keys_blob,
+                         _bulk([f"{wait:.3f}"])))
 
     def channel_of(self, key: bytes | str) -> str:
         return self.channels[key if isinstance(key, bytes) else key.encode()]
@@ -687,6 +702,23 @@ class _Ring:
             self._cache.clear()
         self._cache[name] = owner
         return owner
+
+
+def _bulk(parts: list) -> bytes:
+    """Encode ``parts`` (bytes, str, int) as RESP bulk strings, back to back."""
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            part = part.encode()
+        elif isinstance(part, int):
+            part = b"%d" % part
+        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+    return b"".join(out)
+
+
+def _pack(parts: list | tuple) -> bytes:
+    """Encode one Redis command (a list of bytes, str and int arguments)."""
+    return b"*%d\r\n" % len(parts) + _bulk(parts)
 
 
 def _parse_hosts(hosts: Any) -> list:
