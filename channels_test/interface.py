@@ -493,7 +493,8 @@ class WebsocketConnection:
             _log_malformed("WebSocket", self.reply_channel, reply, problem)
             await self.reject()
             return False
-        accepts = (
+        # {"accept": False} rejects even when it carries a frame (the frame is dropped).
+        accepts = reply.get("accept") is not False and (
             reply.get("accept") is True
             or reply.get("text") is not None
             or reply.get("bytes") is not None

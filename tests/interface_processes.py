@@ -28,6 +28,7 @@ class Child:
         self.process = subprocess.Popen(
             argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            start_new_session=True,  # its own process group: stop() ends what it starts too
         )
         self.lines: list[str] = []
         self.changed = threading.Condition()
@@ -78,6 +79,13 @@ class Child:
         if self.process.poll() is None:
             os.kill(self.pid, signum)
 
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the child's process group (the child and what it started)."""
+        try:
+            os.killpg(self.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def wait(self, timeout: float) -> int:
         """Wait for the child to exit; return its exit code (AssertionError on timeout)."""
         try:
@@ -88,14 +96,15 @@ class Child:
             ) from None
 
     def stop(self, timeout: float = 5.0) -> None:
-        """End the child by its pid: SIGTERM, then SIGKILL after ``timeout``."""
+        """End the child and its process group: SIGTERM, then SIGKILL after ``timeout``."""
         if self.process.poll() is None:
-            self.signal(signal.SIGTERM)
+            self.signal_group(signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
+                self.signal_group(signal.SIGKILL)
                 self.process.wait(timeout)
+        self.signal_group(signal.SIGKILL)  # anything it started and left behind (runserver's reloader child)
         if self.process.stdout is not None:
             self.process.stdout.close()
 
@@ -131,9 +140,11 @@ def start_worker(env: dict[str, str], cleanup: Callable, *options: str) -> Child
     return child
 
 
-def start_runserver(env: dict[str, str], cleanup: Callable, *options: str) -> tuple[Child, int]:
-    """Start ``manage.py runserver 127.0.0.1:0 --noreload``; return it and its port."""
-    argv = [sys.executable, "-m", "django", "runserver", "127.0.0.1:0", "--noreload", *options]
+def start_runserver(env: dict[str, str], cleanup: Callable, *options: str, reload: bool = False) -> tuple[Child, int]:
+    """Start ``manage.py runserver 127.0.0.1:0`` (with ``--noreload`` unless ``reload``); return it and its port."""
+    argv = [sys.executable, "-m", "django", "runserver", "127.0.0.1:0", *options]
+    if not reload:
+        argv.append("--noreload")
     child = Child("runserver", argv, env)
     cleanup(child.stop)
     match = child.wait_for(r"^Listening on 127\.0\.0\.1:(\d+)")
@@ -148,3 +159,48 @@ def start_uvicorn(env: dict[str, str], cleanup: Callable) -> tuple[Child, int]:
     cleanup(child.stop)
     match = child.wait_for(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
     return child, int(match.group(1))
+
+
+# -- processes, seen from outside (Linux /proc) -----------------------------------------
+
+
+def gone(pid: int) -> bool:
+    """Return True if no process ``pid`` exists (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float = 10) -> bool:
+    """Return True once every process in ``pids`` is gone, False if some remain after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(gone(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Return the pids of every process below ``pid`` (Linux /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

@@ -12,6 +12,7 @@ import json
 import os
 import time
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 
@@ -45,8 +46,13 @@ def slow(request):
     return HttpResponse("finally")
 
 
+def probe(request):
+    return HttpResponse(settings.PROBE_VALUE)
+
+
 urlpatterns = [
     path("hello/", hello),
+    path("probe/", probe),
     path("upload/", upload),
     path("stream/", stream),
     path("slow/", slow),

@@ -4,9 +4,12 @@ The test sets, through the environment:
 ``CHANNELS_INTERFACE_TEST_LAYER`` -- the SQLite layer file (unset: in-memory layer, for runserver),
 ``CHANNELS_INTERFACE_TEST_REDIS=1`` -- the Redis layer instead (benchmarks),
 ``CHANNELS_INTERFACE_TEST_CAPACITY`` -- capacity of 'http.request' and 'websocket.receive',
-``CHANNELS_INTERFACE_TEST_HTTP_TIMEOUT`` / ``..._CONNECT_TIMEOUT`` -- the interface timeouts.
+``CHANNELS_INTERFACE_TEST_HTTP_TIMEOUT`` / ``..._CONNECT_TIMEOUT`` -- the interface timeouts,
+``CHANNELS_INTERFACE_TEST_PROBE`` -- a module to import (runserver's autoreload watches it);
+its ``VALUE`` becomes ``PROBE_VALUE``, which ``/probe/`` shows.
 """
 
+import importlib
 import os
 import tempfile
 
@@ -75,3 +78,6 @@ LOGGING = {
     "loggers": {"channels_test": {"handlers": ["stderr"], "level": "WARNING", "propagate": False}},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+if os.environ.get("CHANNELS_INTERFACE_TEST_PROBE"):
+    PROBE_VALUE = importlib.import_module(os.environ["CHANNELS_INTERFACE_TEST_PROBE"]).VALUE

@@ -2,9 +2,12 @@
 
 import http.client
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -14,7 +17,15 @@ from django.test import SimpleTestCase, tag
 
 from channels_test.layers.sqlite import SQLiteChannelLayer
 
-from .interface_processes import REPO_ROOT, project_env, start_daphne, start_runserver, start_worker
+from .interface_processes import (
+    REPO_ROOT,
+    descendants,
+    project_env,
+    start_daphne,
+    start_runserver,
+    start_worker,
+    wait_gone,
+)
 from .test_interface import CLIENT_TIMEOUT, make_layer_directory
 
 
@@ -128,6 +139,34 @@ class RunserverTests(SimpleTestCase):
     def test_noworker_leaves_requests_to_other_workers(self):
         _, port = start_runserver(project_env(None, http_timeout="1"), self.addCleanup, "--noworker")
         self.assertEqual(get(port, "/hello/")[0], 504)
+
+    def test_reloads_on_code_changes(self):
+        directory = tempfile.mkdtemp(prefix="runserver-reload-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        module = os.path.join(directory, "reload_probe.py")
+        with open(module, "w") as source:
+            source.write('VALUE = "before"\n')
+        env = project_env(None, probe="reload_probe")
+        env["PYTHONPATH"] = os.pathsep.join([directory, env["PYTHONPATH"]])
+        server, port = start_runserver(env, self.addCleanup, "--threads", "1", reload=True)
+        self.assertEqual(get(port, "/probe/"), (200, b"before"))
+        with open(module, "w") as source:
+            source.write('VALUE = "after"\n')
+        second, start = None, len(server.lines)
+        for attempt in range(1, 11):
+            # Newer each time: the reloader may not have looked at the file before the first change.
+            os.utime(module, (time.time() + attempt, time.time() + attempt))
+            try:
+                second = server.wait_for(r"^Listening on 127\.0\.0\.1:(\d+)", timeout=2, start=start)
+                break
+            except AssertionError:
+                continue
+        self.assertIsNotNone(second, f"runserver did not restart within 20 s of the change:\n{server.output()}")
+        self.assertEqual(get(int(second.group(1)), "/probe/"), (200, b"after"))
+        serving = descendants(server.pid)
+        self.assertTrue(serving, "the reloader runs the server in a child process")
+        server.stop()
+        self.assertTrue(wait_gone([server.pid, *serving]), "runserver's reloader child outlived it")
 
     def test_is_the_runserver_django_picks(self):
         result = run_command(project_env(None), "help", "runserver")

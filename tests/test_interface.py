@@ -6,6 +6,7 @@ with real HTTP and WebSocket clients. The project they serve is
 :mod:`tests.interface_project`.
 """
 
+import asyncio
 import hashlib
 import http.client
 import json
@@ -17,15 +18,17 @@ import tempfile
 import threading
 import time
 from importlib.util import find_spec
+from typing import Callable
 from unittest import skipIf
 
 import websocket
-from django.test import SimpleTestCase, tag
+from asgiref.testing import ApplicationCommunicator
+from django.test import SimpleTestCase, override_settings, tag
 
 from channels_test.interface import InterfaceApplication, check_http_reply, check_websocket_reply
 from channels_test.layers.sqlite import SQLiteChannelLayer
 
-from .interface_processes import project_env, start_daphne, start_uvicorn, start_worker
+from .interface_processes import Child, project_env, start_daphne, start_uvicorn, start_worker
 
 CLIENT_TIMEOUT = 20.0
 
@@ -34,6 +37,14 @@ def make_layer_directory(testcase) -> str:
     directory = tempfile.mkdtemp(prefix="channels-interface-")
     testcase.addClassCleanup(shutil.rmtree, directory, ignore_errors=True)
     return os.path.join(directory, "layer.sqlite3")
+
+
+def close_code(socket: websocket.WebSocket) -> int:
+    """Read frames until the server's close frame; return its code."""
+    while True:
+        opcode, data = socket.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big")
 
 
 class ServedTestCase(SimpleTestCase):
@@ -66,13 +77,6 @@ class ServedTestCase(SimpleTestCase):
         self.addCleanup(connection.close)
         connection.request(method, path, body=body)
         return connection.getresponse()
-
-    def close_code(self, socket: websocket.WebSocket) -> int:
-        """Read frames until the server's close frame; return its code."""
-        while True:
-            opcode, data = socket.recv_data(control_frame=True)
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
-                return int.from_bytes(data[:2], "big")
 
     def assertLogged(self, text: str, timeout: float = 10.0) -> None:
         self.daphne.wait_for(re.escape(text), timeout=timeout)
@@ -116,7 +120,7 @@ class HttpTests(ServedTestCase):
         response = self.request("GET", "/raw/malformed/")
         self.assertEqual(response.status, 500)
         self.assertIn(b"malformed response", response.read())
-        self.assertLogged("'status' must be an int from 100 to 999, not '200'")
+        self.assertLogged("'status' must be an int from 100 to 999, not '200'. Reply: {'status': '200', 'content': b'x'}")
         self.assertRegex(self.daphne.output(), r"Malformed HTTP response reply on 'http\.response\.")
 
 
@@ -145,7 +149,7 @@ class WebsocketTests(ServedTestCase):
     def test_server_side_close_with_a_code(self):
         socket = self.ws("/close/")
         socket.send("please close")
-        self.assertEqual(self.close_code(socket), 4123)
+        self.assertEqual(close_code(socket), 4123)
 
     def test_connect_without_reply_is_rejected_after_the_timeout(self):
         with self.assertRaises(websocket.WebSocketBadStatusException) as caught:
@@ -157,13 +161,13 @@ class WebsocketTests(ServedTestCase):
         with self.assertRaises(websocket.WebSocketBadStatusException) as caught:
             self.ws("/bad-accept/")
         self.assertEqual(caught.exception.status_code, 403)
-        self.assertLogged("'accept' must be True or False, not 'yes'")
+        self.assertLogged("'accept' must be True or False, not 'yes'. Reply: {'accept': 'yes'}")
 
     def test_malformed_text_is_logged_and_closes_with_1011(self):
         socket = self.ws("/bad-text/")
         socket.send("x")
-        self.assertEqual(self.close_code(socket), 1011)
-        self.assertLogged("'text' must be a str, not int 5")
+        self.assertEqual(close_code(socket), 1011)
+        self.assertLogged("'text' must be a str, not int 5. Reply: {'text': 5}")
 
     def test_100_clients_each_get_only_their_replies(self):
         sockets = [self.ws("/echo/") for _ in range(100)]
@@ -232,6 +236,18 @@ class WorkerDeathTests(SimpleTestCase):
         self.fail(f"The worker did not take the request off 'http.request' within {timeout} s")
 
 
+def overflow_websocket_receive(testcase: SimpleTestCase, start_server: Callable) -> tuple[Child, int]:
+    """Overfill 'websocket.receive' (capacity 1, nobody reading it); return the server and the close code."""
+    env = project_env(make_layer_directory(testcase), capacity="1")
+    server, port = start_server(env, testcase.addCleanup)
+    start_worker(env, testcase.addCleanup, "--only-channels", "websocket.connect")
+    socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=CLIENT_TIMEOUT)
+    testcase.addCleanup(socket.close)
+    socket.send("fills the channel")
+    socket.send("finds it full")
+    return server, close_code(socket)
+
+
 @tag("live")
 class BackPressureTests(SimpleTestCase):
     """Full channels: 503 for HTTP, a closed socket for WebSocket frames (capacity 1)."""
@@ -253,16 +269,12 @@ class BackPressureTests(SimpleTestCase):
         daphne.wait_for(re.escape("Channel 'http.request' is full; answering 503"), timeout=5)
 
     def test_full_websocket_receive_channel_closes_the_socket(self):
-        env = project_env(make_layer_directory(self), capacity="1")
-        daphne, port = start_daphne(env, self.addCleanup)
-        start_worker(env, self.addCleanup, "--only-channels", "websocket.connect")  # nobody reads frames
-        socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=CLIENT_TIMEOUT)
-        self.addCleanup(socket.close)
-        socket.send("fills the channel")
-        socket.send("finds it full")
-        # 1013 as the spec says; Daphne refuses 1013 from applications and closes with 1011.
-        self.assertIn(ServedTestCase.close_code(self, socket), (1013, 1011))
+        daphne, code = overflow_websocket_receive(self, start_daphne)
+        # The interface asks for 1013; Daphne lets applications use only 1000 and
+        # 3000-4999, so it ends the connection itself, with 1011.
+        self.assertEqual(code, 1011)
         daphne.wait_for(re.escape("Channel 'websocket.receive' is full; closing"), timeout=5)
+        daphne.wait_for(re.escape("CloseCodeRefused: The server refused to close"), timeout=5)
 
     @staticmethod
     def get(port: int, path: str) -> tuple[int, bytes]:
@@ -300,11 +312,16 @@ class UvicornTests(SimpleTestCase):
         socket.send(json.dumps([1, 2]))
         self.assertEqual(json.loads(socket.recv())["echo"], [1, 2])
 
+    def test_full_websocket_receive_channel_closes_with_1013(self):
+        server, code = overflow_websocket_receive(self, start_uvicorn)
+        self.assertEqual(code, 1013)
+        server.wait_for(re.escape("Channel 'websocket.receive' is full; closing"), timeout=5)
+
     def test_malformed_text_closes_with_1011(self):
         socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}/bad-text/", timeout=CLIENT_TIMEOUT)
         self.addCleanup(socket.close)
         socket.send("x")
-        self.assertEqual(ServedTestCase.close_code(self, socket), 1011)
+        self.assertEqual(close_code(socket), 1011)
         self.server.wait_for(re.escape("'text' must be a str, not int 5"), timeout=10)
 
 
@@ -345,3 +362,109 @@ class ReplyCheckTests(SimpleTestCase):
         with self.assertRaisesMessage(TypeError, "alias must be a CHANNEL_LAYERS name (str), not 5"):
             InterfaceApplication(5)
         self.assertEqual(InterfaceApplication(http_timeout=3).http_timeout, 3.0)
+
+
+class InProcessTestCase(SimpleTestCase):
+    """The interface application driven directly over ASGI, the test acting as the workers.
+
+    The application serves a SQLite layer in a temp file; the test opens the
+    same file with a layer of its own, as a worker process would.
+    """
+
+    def setUp(self):
+        path = make_layer_directory(self)
+        layers = {"default": {"BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
+                              "CONFIG": {"path": path}, "ROUTING": []}}
+        self.enterContext(override_settings(CHANNEL_LAYERS=layers))
+        self.app = InterfaceApplication(connect_timeout=10, http_timeout=10)
+        self.addCleanup(self.app.close)
+        self.worker_layer = SQLiteChannelLayer(path=path, blocking_timeout=0.2)
+        self.addCleanup(self.worker_layer.close)
+
+    async def take(self, channel: str, timeout: float = 10.0) -> dict:
+        """Return the next message on ``channel``, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            name, message = await asyncio.to_thread(self.worker_layer.receive, [channel], True)
+            if name is not None:
+                return message
+        self.fail(f"No message on {channel!r} within {timeout:g} s")
+
+    async def reply(self, channel: str, message: dict) -> None:
+        await asyncio.to_thread(self.worker_layer.send, channel, message)
+
+    def websocket(self, path: str = "/ws/") -> ApplicationCommunicator:
+        scope = {"type": "websocket", "path": path, "headers": [(b"host", b"testserver")],
+                 "query_string": b"", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        communicator = ApplicationCommunicator(self.app, scope)
+        self.addCleanup(communicator.stop, exceptions=False)
+        return communicator
+
+    async def open_websocket(self, path: str = "/ws/") -> tuple[ApplicationCommunicator, str]:
+        """Connect a socket and accept it as a consumer would; return it and its reply channel."""
+        communicator = self.websocket(path)
+        await communicator.send_input({"type": "websocket.connect"})
+        reply_channel = (await self.take("websocket.connect"))["reply_channel"]
+        await self.reply(reply_channel, {"accept": True})
+        self.assertEqual(await communicator.receive_output(10), {"type": "websocket.accept"})
+        return communicator, reply_channel
+
+
+class InProcessWebsocketTests(InProcessTestCase):
+    async def test_frames_before_acceptance_are_buffered_then_sent_in_order(self):
+        # Daphne and uvicorn hold early frames themselves; a server that hands
+        # them over before the accept must not lose them either.
+        communicator = self.websocket("/early/")
+        await communicator.send_input({"type": "websocket.connect"})
+        connect = await self.take("websocket.connect")
+        await communicator.send_input({"type": "websocket.receive", "text": "early"})
+        await communicator.send_input({"type": "websocket.receive", "bytes": b"earlier still"})
+        await asyncio.sleep(0.3)
+        self.assertEqual(self.worker_layer.message_counts().get("websocket.receive", 0), 0,
+                         "frames went to the workers before the connection was accepted")
+        await self.reply(connect["reply_channel"], {"accept": True})
+        self.assertEqual(await communicator.receive_output(10), {"type": "websocket.accept"})
+        first, second = await self.take("websocket.receive"), await self.take("websocket.receive")
+        self.assertEqual((first["text"], first["order"]), ("early", 1))
+        self.assertEqual((second["bytes"], second["order"]), (b"earlier still", 2))
+
+    async def test_accept_false_rejects_even_with_a_frame(self):
+        communicator = self.websocket()
+        await communicator.send_input({"type": "websocket.connect"})
+        connect = await self.take("websocket.connect")
+        await self.reply(connect["reply_channel"], {"accept": False, "text": "dropped"})
+        self.assertEqual(await communicator.receive_output(10), {"type": "websocket.close"})
+        self.assertTrue(await communicator.receive_nothing(0.2))
+
+    async def test_disconnect_carries_code_path_and_order(self):
+        communicator, reply_channel = await self.open_websocket("/chat/")
+        for text in ("one", "two"):
+            await communicator.send_input({"type": "websocket.receive", "text": text})
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1001})
+        orders = [(await self.take("websocket.receive"))["order"] for _ in range(2)]
+        disconnect = await self.take("websocket.disconnect")
+        self.assertEqual(orders, [1, 2])
+        self.assertEqual(disconnect, {"reply_channel": reply_channel, "path": "/chat/", "order": 3, "code": 1001})
+
+    async def test_one_thread_receives_the_replies_of_every_connection(self):
+        sockets = [await self.open_websocket() for _ in range(50)]
+        receivers = [thread for thread in threading.enumerate() if thread.name == "channels-interface-replies"]
+        self.assertEqual(len(receivers), 1, receivers)
+        self.assertEqual(self.app.receiver.names, (self.app.receiver.http_prefix, self.app.receiver.websocket_prefix))
+        for index, (_, reply_channel) in reversed(list(enumerate(sockets))):
+            await self.reply(reply_channel, {"text": f"for {index}"})
+        for index, (communicator, _) in enumerate(sockets):
+            self.assertEqual(await communicator.receive_output(10), {"type": "websocket.send", "text": f"for {index}"})
+
+
+class InProcessHttpTests(InProcessTestCase):
+    async def test_client_leaving_early_sends_http_disconnect(self):
+        scope = {"type": "http", "method": "GET", "path": "/long-poll/", "query_string": b"",
+                 "headers": [], "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        communicator = ApplicationCommunicator(self.app, scope)
+        self.addCleanup(communicator.stop, exceptions=False)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        request = await self.take("http.request")
+        await communicator.send_input({"type": "http.disconnect"})
+        self.assertEqual(await self.take("http.disconnect"),
+                         {"reply_channel": request["reply_channel"], "path": "/long-poll/"})

@@ -7,6 +7,7 @@ Every class here that starts a live server is tagged "live"
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,8 +27,10 @@ from websocket import create_connection
 from channels_test import Channel, Group
 from channels_test.asgi import channel_layers
 from channels_test.layers.base import BaseChannelLayer
+from channels_test.test import ChannelLiveServerTestCase
 from channels_test.test._livesetup import settings_overrides
-from channels_test.test.live import ChannelLiveServerTestCase, LiveServerError
+from channels_test.test.live import LiveServerError, WorkerProcess
+from tests.interface_processes import descendants, gone, wait_gone
 from tests.live import consumers
 from tests.testapp.models import IntegerValue
 
@@ -63,31 +66,24 @@ live_settings = override_settings(
 MISSING_PARTS = [name for name in ("channels_test.interface", "channels_test.staticfiles") if find_spec(name) is None]
 needs_interface = skipIf(MISSING_PARTS, f"{' and '.join(MISSING_PARTS)} missing from this checkout")
 
+def postgres_up():
+    """Return True if the local PostgreSQL server takes connections (user postgres)."""
+    try:
+        import psycopg
+
+        psycopg.connect(host=os.environ.get("CHANNELS_TEST_PG_HOST", "127.0.0.1"), user="postgres",
+                        dbname="postgres", connect_timeout=3).close()
+    except Exception:  # noqa: BLE001  (not installed, not running, refused: all mean "not here")
+        return False
+    return True
+
+
+POSTGRES_UP = postgres_up()
+NO_POSTGRES = "PostgreSQL is not running on 127.0.0.1:5432 (or psycopg is not installed)"
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 NO_CHROMIUM = "Chromium and chromedriver are not installed (Debian packages chromium, chromium-driver)"
-
-
-def gone(pid):
-    """Return True if no process ``pid`` exists (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
-def wait_gone(pids, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(gone(pid) for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @needs_interface
@@ -150,8 +146,13 @@ class LiveServerTests(ChannelLiveServerTestCase):
         self.assertIsNone(self.get_next_message("live.leftover", timeout=0))
 
     def test_get_next_message_require_says_what_it_waited_for(self):
-        with self.assertRaisesMessage(AssertionError, "Expected a message on channel 'live.nothing' within 0.1 s"):
-            self.get_next_message("live.nothing", require=True, timeout=0.1)
+        Channel("live.elsewhere").send({"n": 1})
+        with self.assertRaisesMessage(
+            AssertionError,
+            "Expected a message on channel 'live.nothing' within 0.1 s; none came "
+            "(messages are waiting on: 'live.elsewhere' (1)).",
+        ):
+            self.get_next_message(Channel("live.nothing"), require=True, timeout=0.1)
 
     def test_other_alias_is_refused(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "serve only 'default'"):
@@ -217,6 +218,14 @@ class SettingsForChildrenTests(SimpleTestCase):
 
 class NetworkishLayer(BaseChannelLayer):
     """Stands for any cross-process layer that is neither in-memory nor SQLite."""
+
+
+class MarkedWorkerProcess(WorkerProcess):
+    """A project's own worker process class: its workers see one more setting."""
+
+    def child_config(self):
+        config = super().child_config()
+        return {**config, "overrides": {**config["overrides"], "LIVE_MARKER": "set by MarkedWorkerProcess"}}
 
 
 @needs_interface
@@ -295,6 +304,28 @@ class LiveServerSetUpTests(TransactionTestCase):
         with self.assertRaisesMessage(ImproperlyConfigured, "worker_processes must be an int >= 1, not 0"):
             self.run_class(self.make(worker_processes=0))
 
+    def test_allowed_hosts_gain_the_live_host(self):
+        klass = self.run_class(override_settings(ALLOWED_HOSTS=["example.invalid"])(self.make()))
+        with urllib.request.urlopen(klass.live_server_url + "/values/", timeout=10) as response:
+            self.assertEqual((response.status, response.read()), (200, b"(none)"))
+
+    def test_process_classes_can_be_swapped(self):
+        klass = self.run_class(self.make(worker_process_class=MarkedWorkerProcess))
+        self.assertIsInstance(klass._live_processes[1], MarkedWorkerProcess)
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        self.assertEqual(self.receive_live("live.answer")["marker"], "set by MarkedWorkerProcess")
+
+    def receive_live(self, channel, timeout=10):
+        """Return the next message the live workers sent to ``channel``, waiting up to ``timeout`` s."""
+        layer = channel_layers["default"]
+        deadline = time.monotonic() + timeout
+        while True:
+            received, message = layer.receive([channel], block=False)
+            if received is not None:
+                return message
+            self.assertLess(time.monotonic(), deadline, f"no message on {channel!r} from the live workers")
+            time.sleep(0.01)
+
     def test_test_config_prefix_is_made_unique_to_this_process(self):
         path = os.path.join(tempfile.mkdtemp(), "layer.sqlite3")
         self.addCleanup(shutil.rmtree, os.path.dirname(path))
@@ -311,10 +342,7 @@ class LiveServerSetUpTests(TransactionTestCase):
         layer = channel_layers["default"].channel_layer
         self.assertEqual((layer.path, layer.prefix), (path, f"suite-live{os.getpid()}"))
         Channel("live.inspect").send({"reply_to": "live.answer"})
-        deadline = time.monotonic() + 10
-        while layer.receive(["live.answer"])[0] is None:
-            self.assertLess(time.monotonic(), deadline, "no answer from the live worker")
-            time.sleep(0.01)
+        self.receive_live("live.answer")
         klass.doClassCleanups()
 
 
@@ -323,75 +351,74 @@ class LiveServerSetUpTests(TransactionTestCase):
 class LiveServerProcessTests(TransactionTestCase):
     """Whole test runs in a subprocess: interruption and --parallel."""
 
-    def run_tests(self, *args, env=None, timeout=120):
-        """Run runtests.py with ``args`` on test databases of its own."""
+    def run_tests(self, *args, env=None, postgres=None, timeout=120):
+        """Run runtests.py with ``args`` on test databases of its own; return (exit code, output).
+
+        The run gets a process group of its own: on timeout the whole group
+        (its --parallel workers included) is killed.
+        """
+        postgres = connection.vendor == "postgresql" if postgres is None else postgres
         directory = tempfile.mkdtemp(prefix="live-subprocess-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
-        if connection.vendor == "sqlite":
-            db_name = os.path.join(directory, "test.sqlite3")
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.live.subprocess_settings", **(env or {})}
+        if postgres:
+            env.update(CHANNELS_TEST_DATABASE="postgres", LIVE_DB_NAME=f"test_channels_live_subprocess_{settings.RUN_ID}")
         else:
-            db_name = "test_channels_live_subprocess"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.live.subprocess_settings",
-            "LIVE_DB_NAME": db_name,
-            **(env or {}),
-        }
-        return subprocess.run(
+            env.update(CHANNELS_TEST_DATABASE="sqlite", LIVE_DB_NAME=os.path.join(directory, "test.sqlite3"))
+        run = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "runtests.py"), "--noinput", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
         )
+        try:
+            output, _ = run.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            output, _ = run.communicate()
+            self.fail(f"runtests.py {' '.join(args)} did not finish within {timeout} s. Its output:\n{output}")
+        return run.returncode, output
 
     def test_interrupted_run_leaves_no_process(self):
-        for signal_name in ("SIGINT", "SIGTERM"):
+        for signal_name in ("SIGINT", "SIGTERM", "SIGKILL"):
             with self.subTest(signal_name):
                 record = tempfile.NamedTemporaryFile("r", suffix=".json", delete=False)
                 self.addCleanup(os.unlink, record.name)
-                result = self.run_tests(
+                returncode, output = self.run_tests(
                     "tests.live.interrupted",
                     env={"LIVE_RECORD": record.name, "LIVE_SIGNAL": signal_name},
                 )
-                self.assertNotEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertNotEqual(returncode, 0, output)
                 pids = json.load(record)["pids"]
                 self.assertEqual(len(pids), 2, pids)
                 self.assertTrue(wait_gone(pids), f"still running after {signal_name}: {pids}")
 
+    @skipUnless(POSTGRES_UP, NO_POSTGRES)
+    def test_parallel_with_the_spawn_start_method(self):
+        # Spawned test processes rebuild Django from scratch, as Python 3.14's default
+        # (forkserver) would. On PostgreSQL: Django's spawn mode cannot clone a SQLite
+        # test database kept in a file.
+        record = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, record)
+        returncode, output = self.run_tests(
+            "tests.live.parallel", "--parallel", "2", postgres=True,
+            env={"LIVE_RECORD": record, "LIVE_START_METHOD": "spawn"},
+        )
+        self.assertEqual(returncode, 0, output)
+        self.assertIn("4 passed, 0 failed, 0 skipped", output)
+        recorded = sorted(name for name in os.listdir(record) if name.endswith(".json"))
+        self.assertEqual(recorded, ["FirstLiveClass.json", "SecondLiveClass.json"])
+
     def test_parallel_test_processes_get_their_own_ports_and_layers(self):
         record = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, record)
-        result = self.run_tests("tests.live.parallel", "--parallel", "2", env={"LIVE_RECORD": record})
-        output = result.stdout + result.stderr
-        self.assertEqual(result.returncode, 0, output)
+        returncode, output = self.run_tests("tests.live.parallel", "--parallel", "2", env={"LIVE_RECORD": record})
+        self.assertEqual(returncode, 0, output)
         self.assertIn("4 passed, 0 failed, 0 skipped", output)
         names = ["FirstLiveClass.json", "SecondLiveClass.json"]
         first, second = (json.load(open(os.path.join(record, name))) for name in names)
         self.assertNotEqual(first["port"], second["port"])
         for seen in (first, second):
             self.assertTrue(seen["layer"].endswith(f"-live{seen['test_process']}"), seen)
-
-
-def descendants(pid):
-    """Return the pids of every process below ``pid`` (Linux /proc)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def start_browser(testcase):

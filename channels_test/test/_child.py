@@ -133,7 +133,10 @@ def run_worker(config: dict, reporter: Reporter) -> None:
 
     wrapper = channel_layers[config["alias"]]
     if config.get("serve_static"):
-        serve_static_files(wrapper)
+        # Static files under STATIC_URL, as StaticLiveServerTestCase serves them.
+        from channels_test.staticfiles import serve_static_files
+
+        serve_static_files(wrapper.router)
 
     def ready(sender: Any, **kwargs: Any) -> None:
         reporter.send(ready={"threads": config["threads"]})
@@ -141,27 +144,6 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     worker_process_ready.connect(ready, weak=False)
     group = WorkerGroup(wrapper, n_threads=config["threads"], signal_handlers=False)
     group.run()
-
-
-def serve_static_files(wrapper: Any) -> None:
-    """Answer requests under STATIC_URL with the static files, as runserver does.
-
-    Replaces the default ``http.request`` consumer (Django's views) with
-    :class:`~channels_test.staticfiles.StaticFilesConsumer`, which serves
-    static files and passes every other request on to the views. A project
-    that routes ``http.request`` to a consumer of its own keeps it.
-    """
-    from django.apps import apps
-
-    from channels_test.handler import ViewConsumer
-
-    if not apps.is_installed("django.contrib.staticfiles"):
-        return
-    from channels_test.staticfiles import StaticFilesConsumer
-
-    for route in wrapper.router.root.routing:
-        if type(getattr(route, "consumer", None)) is ViewConsumer:
-            route.consumer = StaticFilesConsumer()
 
 
 class RefusedChannelLayer:

@@ -252,28 +252,35 @@ class ChannelLiveServerTestCase(TransactionTestCase):
         )
 
     def get_next_message(
-        self, channel: str, alias: str | None = None, require: bool = False, *, timeout: float | None = None
+        self, channel: Any, alias: str | None = None, require: bool = False, *, timeout: float | None = None
     ) -> Any:
         """Return the next message on ``channel`` of the live layer, waiting up to ``timeout`` s.
 
-        ``timeout`` defaults to ``receive_timeout``; return None if nothing came
-        in time, or with ``require=True`` fail the test saying what waited.
+        ``channel`` is a name or a :class:`~channels_test.Channel`. ``timeout``
+        defaults to ``receive_timeout`` (live workers answer asynchronously);
+        return None if nothing came in time, or with ``require=True`` fail the
+        test naming the channel, the wait and where messages are waiting.
         """
         from ..asgi import channel_layers
         from ..message import Message
+        from .base import channel_name, describe_waiting
 
         wrapper = channel_layers[alias or self.channel_layer_alias]
+        name = channel_name(channel)
         wait = self.receive_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
         while True:
-            received, content = wrapper.receive([channel], block=False)
+            received, content = wrapper.receive([name], block=False)
             if received is not None:
                 return Message(content, received, wrapper)
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.005)
         if require:
-            raise AssertionError(f"Expected a message on channel {channel!r} within {wait:g} s; none came.")
+            raise AssertionError(
+                f"Expected a message on channel {name!r} within {wait:g} s; none came "
+                f"({describe_waiting(wrapper)})."
+            )
         return None
 
 

@@ -1,6 +1,7 @@
 """A live test that interrupts its own run (``LIVE_SIGNAL``): its children must still end.
 
-SIGINT is sent twice (Ctrl-C pressed twice: an abort, not Django's graceful stop).
+SIGINT is sent twice (Ctrl-C pressed twice: an abort, not Django's graceful stop);
+SIGKILL leaves the children to notice on their own that the test process is gone.
 
 Run only by tests/test_live_server.py, in a subprocess; it records the
 children's pids in the file ``LIVE_RECORD``.
