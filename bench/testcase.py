@@ -1,17 +1,18 @@
 """Test toolkit benchmarks: print figures, assert nothing.
 
     python bench/testcase.py
-    python bench/testcase.py --tests 5000 --round-trips 20000
+    python bench/testcase.py --tests 50000 --round-trips 50000
 
-Figures are CPU time of this process, so that other work on the machine
-weighs least: times are the best of ``--repeat`` runs, the overhead the
-median of ``--repeat`` paired differences; on the suite's settings with a test database of its own, in
-memory for SQLite):
+On the suite's settings, with a test database of its own (in memory for
+SQLite), it prints:
 
 - per-test overhead: an empty test in a ``ChannelTestCase`` minus an empty
-  test in Django's ``TestCase`` (the captive layer swap, restore and checks);
+  test in Django's ``TestCase`` (the captive layers swapped in and out);
 - round trip: ``WSClient.send_and_consume("websocket.receive", text=...)``
   plus ``receive()`` through a ``JsonWebsocketConsumer`` that echoes.
+
+Each test and each round trip is timed on its own and the figures are
+medians, so bursts of other work on the machine weigh little.
 """
 
 from __future__ import annotations
@@ -26,44 +27,48 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def empty_test_seconds(base: type, tests: int) -> float:
-    """Return the seconds ``tests`` empty tests of a class on ``base`` take to run."""
-
+def empty_test_class(base: type) -> type:
     def test_nothing(self):
         pass
 
-    klass = type(f"Empty{base.__name__}", (base,), {"__module__": __name__, "test_nothing": test_nothing})
-    suite = unittest.TestSuite(klass("test_nothing") for _ in range(tests))
-    result = unittest.TestResult()
-    klass.setUpClass()
-    try:
-        began = time.process_time()
-        suite.run(result)  # the class is set up already: runs only the tests
-        elapsed = time.process_time() - began
-    finally:
-        klass.tearDownClass()
-        klass.doClassCleanups()
-    if not result.wasSuccessful():
-        raise RuntimeError(f"the empty tests failed: {result.errors + result.failures}")
-    return elapsed
+    return type(f"Empty{base.__name__}", (base,), {"__module__": __name__, "test_nothing": test_nothing})
 
 
-def per_test_overhead_us(tests: int, repeat: int) -> tuple[float, float, float]:
-    """Return µs per empty test: (ChannelTestCase, TestCase, difference), medians."""
+def per_test_overhead_us(tests: int) -> tuple[float, float, float]:
+    """Return median µs per empty test: (ChannelTestCase, TestCase, difference).
+
+    Tests of the two classes run alternately, each timed on its own, so a
+    burst of other work on the machine hits both sides alike and the
+    medians leave it out.
+    """
     from django.test import TestCase
 
     from channels_test.test import ChannelTestCase
 
-    channel, django_ = [], []
-    for _ in range(repeat):  # in pairs, so both sides of a pair see the same machine load
-        django_.append(empty_test_seconds(TestCase, tests) / tests * 1e6)
-        channel.append(empty_test_seconds(ChannelTestCase, tests) / tests * 1e6)
-    differences = [mine - theirs for mine, theirs in zip(channel, django_)]
-    return min(channel), min(django_), statistics.median(differences)
+    classes = [empty_test_class(ChannelTestCase), empty_test_class(TestCase)]
+    timings: list[list[float]] = [[], []]
+    result = unittest.TestResult()
+    for klass in classes:
+        klass.setUpClass()
+    try:
+        for _ in range(tests):
+            for klass, times in zip(classes, timings):
+                test = klass("test_nothing")
+                began = time.perf_counter()
+                test(result)  # the class is set up already: runs only the test
+                times.append(time.perf_counter() - began)
+    finally:
+        for klass in classes:
+            klass.tearDownClass()
+            klass.doClassCleanups()
+    if not result.wasSuccessful():
+        raise RuntimeError(f"the empty tests failed: {result.errors + result.failures}")
+    channel, plain = (statistics.median(times) * 1e6 for times in timings)
+    return channel, plain, channel - plain
 
 
-def round_trip_us(round_trips: int, repeat: int) -> float:
-    """Return µs per send_and_consume + receive through a JSON echo consumer (median)."""
+def round_trip_us(round_trips: int) -> float:
+    """Return median µs per send_and_consume + receive through a JSON echo consumer."""
     from channels_test.generic.websockets import JsonWebsocketConsumer
     from channels_test.test import ChannelTestCase, WSClient, apply_routes
 
@@ -71,33 +76,32 @@ def round_trip_us(round_trips: int, repeat: int) -> float:
         def receive(self, content, **kwargs):
             self.send(content)
 
-    figures: list[float] = []
+    times: list[float] = []
 
     class RoundTrip(ChannelTestCase):
         @apply_routes([Echo.as_route(path=r"^/echo/$")])
         def test_round_trips(self):
             client = WSClient()
             client.send_and_consume("websocket.connect", path="/echo/")
-            for _ in range(repeat):
-                began = time.process_time()
-                for number in range(round_trips):
-                    client.send_and_consume("websocket.receive", text={"n": number}, path="/echo/")
-                    if client.receive() != {"n": number}:
-                        raise RuntimeError("the echo did not come back")
-                figures.append((time.process_time() - began) / round_trips * 1e6)
+            for number in range(round_trips):
+                began = time.perf_counter()
+                client.send_and_consume("websocket.receive", text={"n": number}, path="/echo/")
+                received = client.receive()
+                times.append(time.perf_counter() - began)
+                if received != {"n": number}:
+                    raise RuntimeError(f"the echo did not come back: {received!r}")
 
     result = unittest.TestResult()
     unittest.TestSuite([RoundTrip("test_round_trips")]).run(result)
     if not result.wasSuccessful():
         raise RuntimeError(f"the round trip test failed: {result.errors + result.failures}")
-    return min(figures)
+    return statistics.median(times) * 1e6
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tests", type=int, default=300, help="empty tests per run (default 300)")
-    parser.add_argument("--round-trips", type=int, default=2000, help="round trips per run (default 2000)")
-    parser.add_argument("--repeat", type=int, default=41, help="runs per figure (default 41)")
+    parser.add_argument("--tests", type=int, default=20000, help="empty tests of each class (default 20000)")
+    parser.add_argument("--round-trips", type=int, default=20000, help="round trips (default 20000)")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -114,8 +118,8 @@ def main() -> int:
     setup_test_environment()
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
-        channel, plain, overhead = per_test_overhead_us(args.tests, args.repeat)
-        trip = round_trip_us(args.round_trips, args.repeat)
+        channel, plain, overhead = per_test_overhead_us(args.tests)
+        trip = round_trip_us(args.round_trips)
     finally:
         teardown_databases(old_config, verbosity=0)
 

@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 __all__ = [
     "pre_setup_is_classmethod",
-    "pre_setup_runs_in_setup_class",
     "pre_setup_ran_eagerly",
     "receiver_is_connected",
 ]
@@ -26,33 +25,21 @@ def pre_setup_is_classmethod() -> bool:
     ``TransactionTestCase`` that is not a ``TestCase``, runs it for the first
     test from ``setUpClass``. Per-test state therefore cannot live in
     ``_pre_setup``; the test toolkit hooks ``_setup_and_call`` (an instance
-    method on every supported version) and asks the functions below when
-    the first test's set-up already ran.
+    method on every supported version) and asks :func:`pre_setup_ran_eagerly`
+    whether the first test's set-up already ran.
     """
     from django.test import TransactionTestCase
 
     return isinstance(inspect.getattr_static(TransactionTestCase, "_pre_setup"), classmethod)
 
 
-def pre_setup_runs_in_setup_class(test_class: type) -> bool:
-    """Return True if Django runs ``test_class._pre_setup()`` from ``setUpClass``.
-
-    True on Django 5.2+ for a ``TransactionTestCase`` that is not a
-    ``TestCase``: its fixtures for the first test load while the class is
-    set up, before any per-test hook runs.
-    """
-    from django.test import TestCase, TransactionTestCase
-
-    return (
-        pre_setup_is_classmethod()
-        and issubclass(test_class, TransactionTestCase)
-        and not issubclass(test_class, TestCase)
-    )
-
-
 def pre_setup_ran_eagerly(test: Any) -> bool:
-    """Return True if this test's ``_pre_setup`` already ran in ``setUpClass`` (Django 5.2+)."""
-    return bool(getattr(type(test), "_pre_setup_ran_eagerly", False))
+    """Return True if the next test's ``_pre_setup`` already ran in ``setUpClass`` (Django 5.2+).
+
+    ``test`` is a test case instance or class.
+    """
+    test_class = test if isinstance(test, type) else type(test)
+    return bool(getattr(test_class, "_pre_setup_ran_eagerly", False))
 
 
 def receiver_is_connected(signal: Any, receiver: Callable, sender: Any = None) -> bool:

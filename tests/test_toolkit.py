@@ -1,6 +1,9 @@
 """The test cases of the toolkit: captive layers, restore, assertions, apply_routes, hooks."""
 
+import re
+import textwrap
 import unittest
+from pathlib import Path
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
@@ -195,6 +198,27 @@ class SwapTests(SimpleTestCase):
         self.assertIsNone(seen[0])
         self.assertEqual(seen[1].content, {"kept": True})
         self.assertIs(channel_layers["default"], outer)
+
+
+class ClassSetUpTests(TestCase):
+    def test_class_set_up_sends_to_a_captive_layer_and_tests_start_empty(self):
+        real_layer = channel_layers["default"]
+        seen = []
+
+        class Case(ChannelTestCase):
+            @classmethod
+            def setUpTestData(cls):
+                seen.append(channel_layers["default"] is real_layer)
+                Channel("from-set-up").send({"value": 1})
+
+            def test_it(self):
+                seen.append(self.get_next_message("from-set-up"))
+
+        result = run_case(Case, "test_it")
+        self.assertTrue(result.wasSuccessful(), problems(result))
+        self.assertEqual(seen, [False, None])
+        self.assertIs(channel_layers["default"], real_layer)
+        self.assertEqual(real_layer.receive(["from-set-up"]), (None, None))
 
 
 class ConnectionGuardTests(TestCase):
@@ -475,8 +499,6 @@ class DjangoHookTests(TransactionTestCase):
 
     def test_version_facts(self):
         self.assertEqual(compat.pre_setup_is_classmethod(), django.VERSION >= (5, 2))
-        self.assertEqual(compat.pre_setup_runs_in_setup_class(TransactionChannelTestCase), django.VERSION >= (5, 2))
-        self.assertFalse(compat.pre_setup_runs_in_setup_class(ChannelTestCase))
 
     def test_fixture_messages_land_in_each_tests_captive_layer(self):
         post_save.connect(announce_fixture_rows, sender=IntegerValue)
@@ -498,3 +520,86 @@ class DjangoHookTests(TransactionTestCase):
         self.assertEqual(seen, [["one", "two"], ["one", "two"]])
         self.assertIs(channel_layers["default"], real_layer)
         self.assertEqual(real_layer.receive(["fixture-loaded"]), (None, None))
+
+
+class DocumentationExamplesTests(TestCase):
+    """The self-contained examples of docs/testing.rst run and pass."""
+
+    runnable = {
+        "InputTests", "SquareTests", "SquareConsumerTests", "GroupTests",
+        "AssertionExamples", "ClientTests", "TwoLayerTests",
+    }
+
+    def examples(self):
+        path = Path(__file__).resolve().parent.parent / "docs" / "testing.rst"
+        blocks = re.findall(r"\.\. code-block:: python\n\n((?:(?: {4}.*)?\n)+)", path.read_text())
+        for block in blocks:
+            code = textwrap.dedent(block)
+            names = set(re.findall(r"^class (\w+)\(", code, re.MULTILINE)) & self.runnable
+            if names:
+                yield code, names
+
+    def test_examples_run(self):
+        found = set()
+        for code, names in self.examples():
+            namespace = {"__name__": "docs_example"}
+            exec(compile(code, "docs/testing.rst", "exec"), namespace)
+            for name in names:
+                with self.subTest(example=name):
+                    result = run_case(namespace[name])
+                    self.assertTrue(result.testsRun and result.wasSuccessful(), problems(result))
+            found |= names
+        self.assertEqual(found, self.runnable)
+
+
+class RouterReuseTests(SimpleTestCase):
+    """Tests reuse a built router, but never one a test changed."""
+
+    def test_routes_added_by_a_test_do_not_reach_the_next(self):
+        seen = []
+
+        class Case(ChannelTestCaseMixin, SimpleTestCase):
+            def test_1_adds(self):
+                channel_layers["default"].router.add_route(route("echo", echo))
+                seen.append(Client().get_consumer_by_channel("echo"))
+
+            def test_2_reads(self):
+                seen.append(Client().get_consumer_by_channel("echo"))
+
+            def test_3_adds_to_a_reused_router(self):
+                channel_layers["default"].router.add_route(route("shout", shout))
+
+            def test_4_reads(self):
+                seen.append(Client().get_consumer_by_channel("shout"))
+
+        result = run_case(Case, "test_1_adds", "test_2_reads", "test_2_reads", "test_3_adds_to_a_reused_router", "test_4_reads")
+        self.assertTrue(result.wasSuccessful(), problems(result))
+        self.assertEqual(seen, [echo, None, None, None])
+
+    def test_a_routing_change_in_settings_is_seen(self):
+        seen = []
+
+        class Case(ChannelTestCaseMixin, SimpleTestCase):
+            def test_it(self):
+                seen.append(Client().get_consumer_by_channel("echo"))
+
+        run_case(Case, "test_it")
+        layers = {"default": {"BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+                              "ROUTING": [route("echo", echo)]}}
+        with override_settings(CHANNEL_LAYERS=layers):
+            run_case(Case, "test_it")
+        run_case(Case, "test_it")
+        self.assertEqual(seen, [None, echo, None])
+
+
+class RestoreAfterReplacementTests(SimpleTestCase):
+    def test_the_old_layer_is_back_even_if_the_test_installed_another(self):
+        before = channel_layers["default"]
+
+        class Case(ChannelTestCaseMixin, SimpleTestCase):
+            def test_replaces(self):
+                channel_layers.set("default", None)
+
+        result = run_case(Case, "test_replaces")
+        self.assertTrue(result.wasSuccessful(), problems(result))
+        self.assertIs(channel_layers["default"], before)

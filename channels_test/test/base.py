@@ -20,6 +20,7 @@ from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel
 from ..layers.inmemory import InMemoryChannelLayer
 from ..message import Message
+from ..routing import Router
 from ..signals import consumer_finished, consumer_started
 
 __all__ = [
@@ -88,60 +89,92 @@ class LayerSwap:
 
     def __init__(self, layer_class: type, aliases: Iterable[str]):
         self.layer_class = layer_class
-        self.installed: list[tuple] = []  # (alias, captive wrapper, previous wrapper, options)
+        self.installed: list[tuple] = []  # (alias, captive, previous wrapper)
         backends = channel_layers.backends
         try:
             for alias in aliases:
-                config = channel_layers.config(alias)
-                layer, options = _layer_pool.take(layer_class, alias, config)
                 current = backends.get(alias)
-                routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
-                wrapper = ChannelLayerWrapper(layer, alias, routing)
-                self.installed.append((alias, wrapper, channel_layers.set(alias, wrapper), options))
+                captive = _layer_pool.take(layer_class, alias, current)
+                self.installed.append((alias, captive, channel_layers.set(alias, captive.wrapper)))
         except BaseException:
             self.restore()
             raise
 
     def wrappers(self) -> dict[str, Any]:
-        return {alias: wrapper for alias, wrapper, _, _ in self.installed}
+        return {alias: captive.wrapper for alias, captive, _ in self.installed}
 
     def restore(self) -> None:
         """Put the previous layers back (idempotent); keep the captive ones for reuse."""
         installed, self.installed = self.installed, []
-        backends = channel_layers.backends
-        for alias, wrapper, previous, options in reversed(installed):
-            if backends.get(alias) is wrapper:
-                channel_layers.set(alias, previous)
-            _layer_pool.give_back(self.layer_class, alias, options, wrapper.channel_layer)
+        for alias, captive, previous in reversed(installed):
+            channel_layers.set(alias, previous)
+            _layer_pool.give_back(self.layer_class, alias, captive)
+
+
+class _Captive:
+    """A captive layer's wrapper, with the settings it was made from."""
+
+    __slots__ = ("config", "options", "wrapper", "router", "router_routing", "route_count")
+
+    def __init__(self, config: dict, options: dict, wrapper: Any):
+        self.config = config
+        self.options = options
+        self.wrapper = wrapper
+        self.router = None  # a pristine Router built from router_routing
+        self.router_routing: Any = None
+        self.route_count = 0
 
 
 class _LayerPool:
-    """One idle captive layer per (class, alias): flushed and reused by the next test.
+    """One idle captive layer per (class, alias): emptied and reused by the next test.
 
-    A layer in use is out of the pool, so a test case run inside another
-    test gets a layer of its own. The layer takes the alias's shared
-    settings (capacities, expiry, size limit) from its TEST_CONFIG or CONFIG.
+    Reuse keeps the layer's built router too (building one costs more than
+    the rest of a test's set-up), unless the routing changed or a test
+    added routes to it. A layer in use is out of the pool, so a test case
+    run inside another test gets a layer of its own. The layer takes the
+    alias's shared settings (capacities, expiry, size limit) from its
+    TEST_CONFIG or CONFIG.
     """
 
     def __init__(self):
-        self._idle: dict[tuple, tuple] = {}  # (class, alias) -> (config, options, layer)
+        self._idle: dict[tuple, _Captive] = {}
 
-    def take(self, layer_class: type, alias: str, config: dict) -> tuple[Any, dict]:
-        """Return ``(an empty layer, its options)`` for ``alias`` configured by ``config``."""
-        entry = self._idle.pop((layer_class, alias), None)
-        if entry is not None and entry[0] is config:
-            options = entry[1]
-        else:
+    def take(self, layer_class: type, alias: str, current: Any) -> _Captive:
+        """Return an empty captive layer for ``alias``, routed as ``current`` (or its settings)."""
+        captive = self._idle.pop((layer_class, alias), None)
+        config = channel_layers.configs.get(alias)
+        if captive is None or captive.config is not config:
+            config = channel_layers.config(alias)  # checked, or an error naming the fix
             source = config.get("TEST_CONFIG") or config.get("CONFIG") or {}
             options = {key: source[key] for key in SHARED_LAYER_OPTIONS if key in source}
-        if entry is not None and entry[1] == options:
-            layer = entry[2]
-            layer.flush()
-            return layer, (config, options)
-        return layer_class(**options), (config, options)
+            if captive is None or captive.options != options:
+                routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
+                wrapper = ChannelLayerWrapper(layer_class(**options), alias, routing)
+                return _Captive(config, options, wrapper)
+            captive.config = config
+        wrapper = captive.wrapper
+        routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
+        router = captive.router if captive.router_routing is routing else None
+        wrapper.routing, wrapper._router = routing, router
+        wrapper.channel_layer.flush()
+        return captive
 
-    def give_back(self, layer_class: type, alias: str, options: tuple, layer: Any) -> None:
-        self._idle[(layer_class, alias)] = (*options, layer)
+    def give_back(self, layer_class: type, alias: str, captive: _Captive) -> None:
+        router = captive.wrapper._router
+        if router is not None and router is captive.router:
+            if len(router.root.routing) != captive.route_count:
+                captive.router = None  # the test added routes: build afresh next time
+        elif router is not None:
+            # Built during this test, which may have added routes: keep a pristine one.
+            routing = captive.wrapper.routing
+            try:
+                captive.router = Router(routing)
+            except Exception:  # noqa: BLE001  (the next test gets the error when it routes)
+                captive.router = None
+            else:
+                captive.router_routing = routing
+                captive.route_count = len(captive.router.root.routing)
+        self._idle[(layer_class, alias)] = captive
 
 
 _layer_pool = _LayerPool()
@@ -209,13 +242,20 @@ class ChannelTestCaseMixin:
         guard = ConnectionGuard()
         guard.engage()
         cls.addClassCleanup(guard.release)
+        # What class set-up sends (setUpTestData, fixtures) goes to captive
+        # layers too, never to a real one.
+        swap = LayerSwap(cls.channel_layer_class, cls.test_channel_aliases)
+        cls.addClassCleanup(swap.restore)
         cls._eager_layer_swap = None
-        if compat.pre_setup_runs_in_setup_class(cls):
-            # Django runs the first test's _pre_setup (fixtures) in setUpClass:
-            # give it the captive layers that test will use.
-            swap = cls._eager_layer_swap = LayerSwap(cls.channel_layer_class, cls.test_channel_aliases)
-            cls.addClassCleanup(swap.restore)
-        super().setUpClass()
+        try:
+            super().setUpClass()
+        finally:
+            if compat.pre_setup_ran_eagerly(cls):
+                # Django 5.2+ ran the first test's _pre_setup (its fixtures)
+                # here: that test keeps these layers.
+                cls._eager_layer_swap = swap
+            else:
+                swap.restore()
 
     def _setup_and_call(self, result: Any, debug: bool = False) -> None:
         cls = type(self)
