@@ -7,15 +7,19 @@ the layer's ROUTING, as in a project's settings. Where the chapter slips, the
 corrected form is tested, and the slip itself is shown to fail clearly.
 """
 
+import urllib.error
+import urllib.request
 import warnings
+from unittest import skipUnless
 
 from django.contrib.auth.models import User
-from django.test import override_settings
+from django.test import override_settings, tag
+from websocket import create_connection
 
 from channels_test import Channel, Group
 from channels_test.binding.base import CREATE
 from channels_test.routing import route
-from channels_test.test import ChannelTestCase, Client, WSClient, apply_routes
+from channels_test.test import ChannelLiveServerTestCase, ChannelTestCase, Client, WSClient, apply_routes
 
 from tests.reference.consumers import (
     Demultiplexer,
@@ -25,6 +29,7 @@ from tests.reference.consumers import (
     my_consumer,
 )
 from tests.reference.models import IntegerValue
+from tests.test_live_server import CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # the 1.0 name, kept working
@@ -249,3 +254,64 @@ class MultipleLayersExample(ChannelTestCase):
         client = Client(alias="other")
         client.send("input", {"value": 2})
         self.assertEqual(client.get_next_message("input")["value"], 2)
+
+
+class Browser:
+    """The part of splinter's ``Browser`` the chapter uses, over Selenium and the
+    system Chromium (splinter itself is not a dependency)."""
+
+    def __init__(self):
+        self.cleanups = []
+
+    def addClassCleanup(self, function, *args, **kwargs):  # start_browser() registers its clean-up here
+        self.cleanups.append((function, args, kwargs))
+
+    def __enter__(self):
+        try:
+            self.driver, _ = start_browser(self)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def visit(self, url):
+        self.driver.get(url)
+
+    def __exit__(self, *exc_info):
+        while self.cleanups:
+            function, args, kwargs = self.cleanups.pop()
+            function(*args, **kwargs)
+
+
+@needs_interface
+@tag("live", "browser")
+@skipUnless(CHROMIUM and CHROMEDRIVER, NO_CHROMIUM)
+@live_settings
+class IntegrationTest(ChannelLiveServerTestCase):
+
+    def test_browse_site_index(self):
+
+        with Browser() as browser:
+
+            browser.visit(self.live_server_url)
+            # the rest of your integration test...
+            self.assertTrue(browser.driver.current_url.startswith(self.live_server_url))
+            self.assertIn("Not Found", browser.driver.page_source)  # the live project has no index page
+
+
+@needs_interface
+@tag("live")
+@live_settings
+class StaticOffIntegrationTest(ChannelLiveServerTestCase):
+
+    serve_static = False
+
+    def test_websocket_message(self):
+        # JS and CSS are not available in this test.
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(self.live_server_url + "/static/live/echo.js", timeout=10)
+        self.assertEqual(caught.exception.code, 404)
+        ws = create_connection(self.live_server_ws_url + "/ws/", timeout=10)
+        self.addCleanup(ws.close)
+        ws.send("hello")
+        self.assertEqual(ws.recv(), "echo: hello")
