@@ -194,6 +194,60 @@ class LiveServerTests(ChannelLiveServerTestCase):
         self.assertEqual(ws.recv(), "echo: back")
 
 
+def redis_up():
+    """Return True if a Redis server answers PING on localhost:6379."""
+    try:
+        import redis
+
+        return bool(redis.Redis(host="localhost", port=6379, socket_connect_timeout=3).ping())
+    except Exception:  # noqa: BLE001  (not installed, not running, refused: all mean "not here")
+        return False
+
+
+# The reference document's settings, word for word but for the routing: a Redis
+# layer whose CONFIG names a server that does not exist here, and a TEST_CONFIG.
+REFERENCE_REDIS_LAYERS = {
+    **LIVE_LAYERS,
+    "default": {
+        "BACKEND": "asgi_redis.RedisChannelLayer",
+        "ROUTING": "tests.live.routing.channel_routing",
+        "CONFIG": {
+            "hosts": [("redis-server-name", 6379)],
+        },
+        "TEST_CONFIG": {
+            "hosts": [("localhost", 6379)],
+        },
+    },
+}
+
+
+@needs_interface
+@tag("live")
+@skipUnless(redis_up(), "Redis is not running on localhost:6379 (or the redis package is not installed)")
+@override_settings(CHANNEL_LAYERS=REFERENCE_REDIS_LAYERS)
+@live_settings
+class RedisLiveServerTests(ChannelLiveServerTestCase):
+    """The live server on the Redis layer's TEST_CONFIG, set up as the reference document shows."""
+
+    def test_the_test_config_is_served_under_a_prefix_of_this_process(self):
+        layer = channel_layers["default"].channel_layer
+        self.assertEqual(type(layer).__name__, "RedisChannelLayer")
+        self.assertTrue(layer.prefix.endswith(f"-live{os.getpid()}"), layer.prefix)
+
+    def test_websocket_echo_and_group_send(self):
+        ws = create_connection(self.live_server_ws_url + "/ws/echo/", timeout=10)
+        self.addCleanup(ws.close)
+        ws.send("over redis")
+        self.assertEqual(ws.recv(), "echo: over redis")
+        Group(consumers.ROOM).send({"text": "to the room"}, immediately=True)
+        self.assertEqual(ws.recv(), "to the room")
+
+    def test_workers_see_the_test_database(self):
+        IntegerValue.objects.create(name="in redis test", value=1)
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        self.assertEqual(self.get_next_message("live.answer", require=True)["values"], ["in redis test"])
+
+
 class SettingsForChildrenTests(SimpleTestCase):
     """What the children are told about settings (no process started)."""
 
