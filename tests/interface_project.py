@@ -20,7 +20,19 @@ from channels_test import Group
 from channels_test.handler import ViewConsumer
 from channels_test.routing import route
 
-# -- views ---------------------------------------------------------------------------
+# -- middleware and views ------------------------------------------------------------
+
+
+def stamp_middleware(get_response):
+    """Mark every response Django's middleware chain produced."""
+
+    def middleware(request):
+        response = get_response(request)
+        response["X-Middleware"] = "ran"
+        return response
+
+    return middleware
+
 
 
 def hello(request):
@@ -41,6 +53,10 @@ def stream(request):
     return StreamingHttpResponse(parts(), content_type="text/plain")
 
 
+def broken(request):
+    raise RuntimeError("this view fails on purpose")
+
+
 def slow(request):
     time.sleep(float(request.GET.get("seconds", "60")))
     return HttpResponse("finally")
@@ -56,6 +72,7 @@ urlpatterns = [
     path("upload/", upload),
     path("stream/", stream),
     path("slow/", slow),
+    path("broken/", broken),
 ]
 
 # -- plain consumers -------------------------------------------------------------------

@@ -25,7 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
 ]
-MIDDLEWARE = []
+MIDDLEWARE = ["tests.interface_project.stamp_middleware"]
 ROOT_URLCONF = "tests.interface_project"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "live", "static")]

@@ -88,6 +88,13 @@ class HttpTests(ServedTestCase):
     def test_django_view_through_the_layer(self):
         response = self.request("GET", "/hello/?name=layer")
         self.assertEqual((response.status, response.read()[:17]), (200, b"Hello layer from "))
+        self.assertEqual(response.getheader("x-middleware"), "ran")
+
+    def test_django_errors_become_django_error_responses(self):
+        response = self.request("GET", "/no-such-page/")
+        self.assertEqual((response.status, response.getheader("x-middleware")), (404, "ran"))
+        response = self.request("GET", "/broken/")
+        self.assertEqual(response.status, 500)
 
     def test_view_runs_in_the_worker_process(self):
         body = self.request("GET", "/hello/").read().decode()
