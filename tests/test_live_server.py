@@ -428,8 +428,8 @@ class LiveServerProcessTests(TransactionTestCase):
             self.fail(f"runtests.py {' '.join(args)} did not finish within {timeout} s. Its output:\n{output}")
         return run.returncode, output
 
-    def test_interrupted_run_leaves_no_process(self):
-        for signal_name in ("SIGINT", "SIGTERM", "SIGKILL"):
+    def test_failed_or_interrupted_run_leaves_no_process(self):
+        for signal_name in ("FAIL", "SIGINT", "SIGTERM", "SIGKILL"):
             with self.subTest(signal_name):
                 record = tempfile.NamedTemporaryFile("r", suffix=".json", delete=False)
                 self.addCleanup(os.unlink, record.name)
@@ -438,6 +438,8 @@ class LiveServerProcessTests(TransactionTestCase):
                     env={"LIVE_RECORD": record.name, "LIVE_SIGNAL": signal_name},
                 )
                 self.assertNotEqual(returncode, 0, output)
+                if signal_name == "FAIL":
+                    self.assertIn("this live test fails on purpose", output)
                 pids = json.load(record)["pids"]
                 self.assertEqual(len(pids), 2, pids)
                 self.assertTrue(wait_gone(pids), f"still running after {signal_name}: {pids}")

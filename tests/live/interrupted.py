@@ -1,5 +1,7 @@
 """A live test that interrupts its own run (``LIVE_SIGNAL``): its children must still end.
 
+``LIVE_SIGNAL=FAIL`` makes the test fail instead, and the run end normally.
+
 SIGINT is sent twice (Ctrl-C pressed twice: an abort, not Django's graceful stop);
 SIGKILL leaves the children to notice on their own that the test process is gone.
 
@@ -24,6 +26,8 @@ class InterruptedTests(ChannelLiveServerTestCase):
     def test_interrupt_the_run(self):
         with open(os.environ["LIVE_RECORD"], "w") as record:
             json.dump({"pids": [process.pid for process in self._live_processes]}, record)
+        if os.environ["LIVE_SIGNAL"] == "FAIL":
+            self.fail("this live test fails on purpose; its children must still end")
         signum = getattr(signal, os.environ["LIVE_SIGNAL"])
         # Django's runner takes a first Ctrl-C as "stop after this test"; the
         # second one (like a user pressing it twice) raises KeyboardInterrupt.
