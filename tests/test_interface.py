@@ -382,7 +382,9 @@ class InProcessTestCase(SimpleTestCase):
         path = make_layer_directory(self)
         layers = {"default": {"BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
                               "CONFIG": {"path": path}, "ROUTING": []}}
-        self.enterContext(override_settings(CHANNEL_LAYERS=layers))
+        layer_settings = override_settings(CHANNEL_LAYERS=layers)
+        layer_settings.enable()
+        self.addCleanup(layer_settings.disable)
         self.app = InterfaceApplication(connect_timeout=10, http_timeout=10)
         self.addCleanup(self.app.close)
         self.worker_layer = SQLiteChannelLayer(path=path, blocking_timeout=0.2)

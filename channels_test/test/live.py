@@ -110,7 +110,9 @@ class ChannelLiveServerTestCase(TransactionTestCase):
     def setUpClass(cls) -> None:
         super().setUpClass()
         cls._check_options()
-        cls.enterClassContext(modify_settings(ALLOWED_HOSTS={"append": cls.allowed_host}))
+        allowed_hosts = modify_settings(ALLOWED_HOSTS={"append": cls.allowed_host})
+        allowed_hosts.enable()  # (enterClassContext would need Python 3.11)
+        cls.addClassCleanup(allowed_hosts.disable)
         databases = test_databases(alias for alias in connections if alias in cls.databases)
         cls._live_directory = tempfile.mkdtemp(prefix="channels-live-")
         cls.addClassCleanup(shutil.rmtree, cls._live_directory, ignore_errors=True)
