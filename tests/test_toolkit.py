@@ -178,6 +178,17 @@ class SwapTests(SimpleTestCase):
         self.assertEqual(len(result.errors), 1)
         self.assertRestored()
 
+    def test_an_unknown_alias_fails_the_class_naming_the_configured_ones(self):
+        class Case(ChannelTestCaseMixin, SimpleTestCase):
+            test_channel_aliases = ["default", "nope"]
+
+            def test_never_runs(self):
+                pass
+
+        result = run_case(Case, "test_never_runs")
+        self.assertIn("No channel layer 'nope' in CHANNEL_LAYERS (configured: 'default', 'other')", problems(result))
+        self.assertRestored()
+
     def test_a_test_case_run_inside_a_test_gets_its_own_layer(self):
         outer = channel_layers["default"]
         seen = []

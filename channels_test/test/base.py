@@ -53,12 +53,11 @@ def message_counts(wrapper: Any) -> dict[str, int] | None:
     return counts() if counts is not None else None
 
 
-def describe_waiting(wrapper: Any, *, exclude: str | None = None) -> str:
+def describe_waiting(wrapper: Any) -> str:
     """Describe which channels of the layer hold messages, for a failure message."""
     counts = message_counts(wrapper)
     if counts is None:
         return f"{type(wrapper.channel_layer).__name__} cannot list its channels"
-    counts.pop(exclude, None)
     if not counts:
         return "no channel of the layer holds a message"
     listed = ", ".join(f"{name!r} ({count})" for name, count in sorted(counts.items()))
