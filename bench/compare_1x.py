@@ -32,6 +32,7 @@ CAPACITY = 100000  # high enough that no workload fills a channel
 # How the parent tells a child which Redis server and prefix to use.
 REDIS_URL = "CHANNELS_TEST_COMPARE_REDIS_URL"
 REDIS_PREFIX = "CHANNELS_TEST_COMPARE_REDIS_PREFIX"
+REDIS_ROUNDS = 3
 
 
 def make_layer(kind: str):
@@ -108,8 +109,8 @@ def redis_workload(kind: str) -> dict:
     try:
         return {
             "Python": sys.version.split()[0],
-            "send+receive, one channel (pairs/s)": pairs_per_second(layer, 10000),
-            "send_group to 100 members (µs)": send_group_microseconds(layer, 100, 50),
+            "send+receive, one channel (pairs/s)": pairs_per_second(layer, 5000),
+            "send_group to 100 members (µs)": send_group_microseconds(layer, 100, 30),
         }
     finally:
         layer.flush()
@@ -153,10 +154,26 @@ def main() -> None:
     print_table("in-memory layer", old, ours)
     env = {**os.environ, REDIS_URL: options.redis_url,
            REDIS_PREFIX: f"compare-{uuid.uuid4().hex[:12]}"}
-    ours = run_side(sys.executable, "redis-ours", env)
-    old = run_side(options.python_1x, "redis-1x", env) if options.python_1x else {}
+    # The two sides take turns, and each keeps its best round, so that a
+    # burst of other work on the machine does not decide the comparison.
+    ours, old = {}, {}
+    for _ in range(REDIS_ROUNDS):
+        keep_best(ours, run_side(sys.executable, "redis-ours", env))
+        if options.python_1x:
+            keep_best(old, run_side(options.python_1x, "redis-1x", env))
     print()
-    print_table(f"Redis layer ({options.redis_url})", old, ours)
+    print_table(f"Redis layer ({options.redis_url}), best of {REDIS_ROUNDS}", old, ours)
+
+
+def keep_best(best: dict, figures: dict) -> None:
+    """Fold ``figures`` into ``best``: the highest rate, the lowest time."""
+    for name, figure in figures.items():
+        if name not in best or not isinstance(figure, float):
+            best[name] = figure
+        elif "/s" in name:
+            best[name] = max(best[name], figure)
+        else:
+            best[name] = min(best[name], figure)
 
 
 def print_table(title: str, old: dict, ours: dict) -> None:
