@@ -13,12 +13,14 @@ import queue
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 import uuid
 import warnings
+from unittest import mock
 
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
@@ -284,6 +286,33 @@ class SharedServerTests(SimpleTestCase):
         with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
             self.assertEqual(layer.receive(["secret"]), (None, None))
         self.assertIn("symmetric_encryption_keys", logs.output[0])
+
+    def test_missing_packages_are_named(self):
+        for module, config, pattern in (
+            ("redis", {}, r"needs the 'redis' package: pip install channels_test\[redis\]"),
+            ("cryptography.fernet", {"symmetric_encryption_keys": ["k"]},
+             r"needs the 'cryptography' package: pip install channels_test\[encryption\]"),
+        ):
+            with self.subTest(module=module):
+                with mock.patch.dict(sys.modules, {module: None}):  # as if not installed
+                    with self.assertRaisesRegex(ImproperlyConfigured, pattern):
+                        RedisChannelLayer(**config)
+
+    def test_layer_reconnects_after_fork(self):
+        if "fork" not in multiprocessing.get_all_start_methods():
+            self.skipTest("this platform cannot fork processes")
+        layer = self.layer()
+        layer.send("warm.up", {})  # the parent's connection is open before the fork
+        layer.receive(["warm.up"])
+        child = multiprocessing.get_context("fork").Process(
+            target=layer.send, args=("from.child", {"forked": True}), daemon=True)
+        child.start()
+        self.addCleanup(child.kill)
+        child.join(30)
+        self.assertEqual(child.exitcode, 0)
+        self.assertEqual(layer.receive(["from.child"]), ("from.child", {"forked": True}))
+        layer.send("after.fork", {})  # the parent's connection still works
+        self.assertEqual(layer.receive(["after.fork"]), ("after.fork", {}))
 
     def test_encryption_keys_must_be_a_list(self):
         with self.assertRaisesRegex(ImproperlyConfigured, r"list of secrets.*write \[key\]"):

@@ -380,27 +380,32 @@ class RedisChannelLayer(BaseChannelLayer):
     def _receive(self, channels: tuple, block: bool) -> tuple:
         plan = self._plan(channels)
         self._turn += 1
-        found = self._take_any(plan)
-        if found[0] is not None or not block:
-            return found
+        if not block:
+            return self._take_any(plan)
         deadline = time.monotonic() + self.blocking_timeout
         wait_cap = SHARD_WAIT if len(plan) > 1 else self._longest_wait
+        look_first = True
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None, None
-            shard = plan[self._turn % len(plan)]
-            self._turn += 1
-            wait = remaining if wait_cap is None else min(remaining, wait_cap)
             try:
-                found = self._block_on(shard, wait)
+                if look_first:
+                    look_first = False
+                    found = self._take_any(plan)
+                    if found[0] is not None:
+                        return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None, None
+                shard = plan[self._turn % len(plan)]
+                self._turn += 1
+                found = self._block_on(shard, remaining if wait_cap is None else min(remaining, wait_cap))
+                if found[0] is not None:
+                    return found
             except RedisUnavailable:
+                # Ride out a short outage (a restart) within the blocking time.
                 if deadline - time.monotonic() <= _RECONNECT_PAUSE:
                     raise
                 time.sleep(_RECONNECT_PAUSE)
-                continue
-            if found[0] is not None:
-                return found
+                look_first = True
 
     def _take_any(self, plan: list) -> tuple:
         """Take a waiting message from any shard of ``plan`` without waiting."""
