@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import contextlib
 import hashlib
 import logging
 import math
@@ -35,7 +36,7 @@ import os
 import select
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -216,6 +217,25 @@ return counts
 """
 
 
+class _Script:
+    """A Lua script, run by its SHA1 (see :meth:`_Server.run`)."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+
+SEND = _Script(_SEND)
+RECEIVE = _Script(_RECEIVE)
+POP = _Script(_POP)
+SEND_GROUP = _Script(_SEND_GROUP)
+SEND_MANY = _Script(_SEND_MANY)
+GROUP_MEMBERS = _Script(_GROUP_MEMBERS)
+GROUP_ADD = _Script(_GROUP_ADD)
+GROUP_DISCARD = _Script(_GROUP_DISCARD)
+COUNT = _Script(_COUNT)
+
+
 class RedisUnavailable(ConnectionError):
     """A Redis server of the layer cannot be reached; the message names it."""
 
@@ -301,16 +321,6 @@ class RedisChannelLayer(BaseChannelLayer):
         self._group_ttl = math.ceil(self.group_expiry) + 1
         self._channel_prefix = f"{self.prefix}:c:"
         self._index_prefix = f"{self.prefix}:l:"
-        script = _Script
-        self._send_script = script(_SEND)
-        self._receive_script = script(_RECEIVE)
-        self._pop_script = script(_POP)
-        self._send_group_script = script(_SEND_GROUP)
-        self._send_many_script = script(_SEND_MANY)
-        self._members_script = script(_GROUP_MEMBERS)
-        self._group_add_script = script(_GROUP_ADD)
-        self._group_discard_script = script(_GROUP_DISCARD)
-        self._count_script = script(_COUNT)
 
     def __repr__(self) -> str:
         labels = [server.label for server in self._servers]
@@ -353,7 +363,7 @@ class RedisChannelLayer(BaseChannelLayer):
             keys.append(self._index_prefix + local)
         capacity = self.get_capacity(channel)
         args = [data, capacity, self._expiry_ms, self._ttl, channel]
-        if not self._call(self.host_of(channel), self._send_script, keys, args):
+        if not self._call(self.host_of(channel), SEND, keys, args):
             raise ChannelFull(
                 f"Channel {channel!r} holds {capacity} messages, its capacity; retry later, "
                 "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
@@ -365,15 +375,15 @@ class RedisChannelLayer(BaseChannelLayer):
         group_index = self.group_host(group)
         keys = self._group_keys(group)
         if len(self._servers) == 1:
-            self._call(0, self._send_group_script, keys, head)
+            self._call(0, SEND_GROUP, keys, head)
             return
-        members = self._call(group_index, self._members_script, keys, [])
+        members = self._call(group_index, GROUP_MEMBERS, keys, [])
         by_host: dict[int, list] = {}
         for position in range(0, len(members), 2):
             name = members[position].decode()
             by_host.setdefault(self.host_of(name), []).extend((name, members[position + 1]))
         for index, pairs in by_host.items():
-            self._call(index, self._send_many_script, [], head + pairs)
+            self._call(index, SEND_MANY, [], head + pairs)
 
     # -- receiving --------------------------------------------------------------------
 
@@ -410,7 +420,7 @@ class RedisChannelLayer(BaseChannelLayer):
     def _take_any(self, plan: list) -> tuple:
         """Take a waiting message from any shard of ``plan`` without waiting."""
         count = len(plan)
-        script = self._receive_script
+        script = RECEIVE
         for step in range(count):
             shard = plan[(self._turn + step) % count]
             packed = shard.receive_command(script.sha, self._turn)
@@ -430,7 +440,7 @@ class RedisChannelLayer(BaseChannelLayer):
         key, value = popped
         if shard.is_index(key):
             channel = value.decode()
-            entry = self._call(shard.index, self._pop_script, [self._channel_prefix + channel], [])
+            entry = self._call(shard.index, POP, [self._channel_prefix + channel], [])
             return (None, None) if entry is None else self._open(channel, entry)
         if self._expires_of(value) <= self._server_now(shard.index):
             return None, None
@@ -492,16 +502,16 @@ class RedisChannelLayer(BaseChannelLayer):
     def group_add(self, group: str, channel: str) -> None:
         self._check_membership_args(group, channel)
         args = [channel, self.get_capacity(channel), int(self.group_expiry * 1000), self._group_ttl]
-        self._call(self.group_host(group), self._group_add_script, self._group_keys(group), args)
+        self._call(self.group_host(group), GROUP_ADD, self._group_keys(group), args)
 
     def group_discard(self, group: str, channel: str) -> None:
         self._check_membership_args(group, channel)
-        self._call(self.group_host(group), self._group_discard_script,
+        self._call(self.group_host(group), GROUP_DISCARD,
                    self._group_keys(group), [channel])
 
     def group_channels(self, group: str) -> list[str]:
         self.validate_group_name(group)
-        members = self._call(self.group_host(group), self._members_script,
+        members = self._call(self.group_host(group), GROUP_MEMBERS,
                              self._group_keys(group), [])
         return [name.decode() for name in members[::2]]
 
@@ -509,35 +519,41 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def flush(self) -> None:
         """Delete every key under this layer's prefix, on every host (and nothing else)."""
-        import redis
-
         for index, server in enumerate(self._servers):
-            client = server.client
-            try:
+            with self._housekeeping(index):
                 batch = []
-                for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
+                for key in server.client.scan_iter(match=f"{self.prefix}:*", count=1000):
                     batch.append(key)
                     if len(batch) >= 500:
-                        client.unlink(*batch)
+                        server.client.unlink(*batch)
                         batch = []
                 if batch:
-                    client.unlink(*batch)
-            except (redis.ConnectionError, redis.TimeoutError) as error:
-                raise self._unavailable(index, error) from error
+                    server.client.unlink(*batch)
 
     def message_counts(self) -> dict[str, int]:
         """Return ``{channel: number of unexpired messages}`` for non-empty channels."""
         counts = {}
         start = len(self._channel_prefix)
         for index, server in enumerate(self._servers):
-            keys = list(server.client.scan_iter(match=f"{self._channel_prefix}*", count=1000))
+            with self._housekeeping(index):
+                keys = list(server.client.scan_iter(match=f"{self._channel_prefix}*", count=1000))
             if not keys:
                 continue
-            found = self._call(index, self._count_script, keys, [])
+            found = self._call(index, COUNT, keys, [])
             for key, count in zip(keys, found):
                 if count:
                     counts[key[start:].decode()] = count
         return counts
+
+    @contextlib.contextmanager
+    def _housekeeping(self, index: int) -> Iterator[None]:
+        """Turn a lost connection on host ``index`` into RedisUnavailable naming it."""
+        import redis
+
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise self._unavailable(index, error) from error
 
     def close(self) -> None:
         """Close this thread's connections and the pooled ones (new ones open on demand)."""
@@ -548,14 +564,6 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def _seal(self, data: bytes) -> bytes:
         return data if self._crypter is None else self._crypter.encrypt(data)
-
-
-class _Script:
-    """A Lua script, run by its SHA1 (see :meth:`_Server.execute`)."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
 
 
 class _Server:
