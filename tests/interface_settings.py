@@ -58,13 +58,17 @@ if os.environ.get("CHANNELS_INTERFACE_TEST_CAPACITY"):
         "websocket.receive": _CAPACITY,
     }
 
+
+
+def redis_layer_config(layer_path: str) -> dict:
+    """Return the Redis layer's CONFIG: the local server, namespaced by the run's temp directory."""
+    directory = os.path.basename(os.path.dirname(layer_path))
+    return {"hosts": ["redis://127.0.0.1:6379/0"], "prefix": "ifacetest" + directory.replace("-", "_")}
+
+
 if os.environ.get("CHANNELS_INTERFACE_TEST_REDIS") == "1":
-    # The Redis layer on the local server, namespaced by the run's temp directory.
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_test.layers.redis.RedisChannelLayer"
-    CHANNEL_LAYERS["default"]["CONFIG"] = {
-        "hosts": ["redis://127.0.0.1:6379/0"],
-        "prefix": "ifacetest" + os.path.basename(os.path.dirname(_LAYER_PATH or "x")).replace("-", "_"),
-    }
+    CHANNEL_LAYERS["default"]["CONFIG"] = redis_layer_config(_LAYER_PATH or "x")
 
 CHANNELS_HTTP_TIMEOUT = float(os.environ.get("CHANNELS_INTERFACE_TEST_HTTP_TIMEOUT", "30"))
 CHANNELS_WEBSOCKET_CONNECT_TIMEOUT = float(

@@ -15,6 +15,7 @@ import websocket
 from django.core.management import CommandError, call_command
 from django.test import SimpleTestCase, tag
 
+from channels_test.layers.redis import RedisChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
 
 from .interface_processes import (
@@ -26,7 +27,9 @@ from .interface_processes import (
     start_worker,
     wait_gone,
 )
+from .interface_settings import redis_layer_config
 from .test_interface import CLIENT_TIMEOUT, make_layer_directory
+from .test_layer_redis import require_redis
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -112,6 +115,26 @@ class RunworkerTests(SimpleTestCase):
                 self.fail(f"The worker did not take the request within {timeout} s:\n{worker.output()}")
             time.sleep(0.02)
         time.sleep(0.2)
+
+
+@tag("live")
+class RunworkerOnRedisTests(SimpleTestCase):
+    """Daphne and runworker as separate processes sharing the Redis layer."""
+
+    def test_serves_a_view_and_a_websocket(self):
+        require_redis("redis://127.0.0.1:6379/0")
+        env = project_env(make_layer_directory(self), redis="1")
+        layer = RedisChannelLayer(**redis_layer_config(env["CHANNELS_INTERFACE_TEST_LAYER"]))
+        self.addCleanup(layer.flush)  # leave nothing behind on the shared server
+        _, port = start_daphne(env, self.addCleanup)
+        worker = start_worker(env, self.addCleanup)
+        self.assertIn("RedisChannelLayer", worker.output())
+        status, body = get(port, "/hello/?name=redis")
+        self.assertEqual((status, body.decode().rsplit(" ", 1)[1]), (200, str(worker.pid)))
+        socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        socket.send(json.dumps("over redis"))
+        self.assertEqual(json.loads(socket.recv())["echo"], "over redis")
 
 
 @tag("live")

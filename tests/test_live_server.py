@@ -32,6 +32,7 @@ from channels_test.test._livesetup import settings_overrides
 from channels_test.test.live import LiveServerError, WorkerProcess
 from tests.interface_processes import descendants, gone, wait_gone
 from tests.live import consumers
+from tests.test_layer_redis import require_redis
 from tests.testapp.models import IntegerValue
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -194,16 +195,6 @@ class LiveServerTests(ChannelLiveServerTestCase):
         self.assertEqual(ws.recv(), "echo: back")
 
 
-def redis_up():
-    """Return True if a Redis server answers PING on localhost:6379."""
-    try:
-        import redis
-
-        return bool(redis.Redis(host="localhost", port=6379, socket_connect_timeout=3).ping())
-    except Exception:  # noqa: BLE001  (not installed, not running, refused: all mean "not here")
-        return False
-
-
 # The reference document's settings, as written but for the routing: a Redis
 # layer whose CONFIG names a server that does not exist here, and a TEST_CONFIG.
 REFERENCE_REDIS_LAYERS = {
@@ -223,7 +214,6 @@ REFERENCE_REDIS_LAYERS = {
 
 @needs_interface
 @tag("live")
-@skipUnless(redis_up(), "Redis is not running on localhost:6379 (or the redis package is not installed)")
 @override_settings(CHANNEL_LAYERS=REFERENCE_REDIS_LAYERS)
 @live_settings
 class ReferenceRedisSettingsTests(ChannelLiveServerTestCase):
@@ -231,6 +221,11 @@ class ReferenceRedisSettingsTests(ChannelLiveServerTestCase):
 
     (tests/test_live_redis.py covers the live server over Redis in depth.)
     """
+
+    @classmethod
+    def setUpClass(cls):
+        require_redis("redis://localhost:6379/0")
+        super().setUpClass()
 
     def test_test_config_is_served_never_config(self):
         layer = channel_layers["default"].channel_layer
