@@ -7,10 +7,10 @@ against ``redis-server`` processes the tests start on free loopback ports.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
-import queue
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +29,6 @@ from channels_test.layers import ChannelFull
 from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
 
 REDIS_URL = os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SPAWN = multiprocessing.get_context("spawn")
 _reachable: dict[str, str | None] = {}
 
 
@@ -48,14 +47,18 @@ def require_redis(url: str = REDIS_URL) -> None:
 
 
 class IsolatedRedisLayer(RedisChannelLayer):
-    """The Redis layer under a prefix no other test process uses (skips without Redis)."""
+    """The Redis layer under a prefix no other test process uses (skips without Redis).
+
+    The prefix holds this run's token and the process id, so the workers of
+    a ``--parallel`` run (forked after this module was imported) differ too.
+    """
 
     run = uuid.uuid4().hex[:10]
 
     def __init__(self, *, prefix: str = "layer", **config):
         require_redis()
         config.setdefault("hosts", [REDIS_URL])
-        super().__init__(prefix=f"test{self.run}-{prefix}", **config)
+        super().__init__(prefix=f"test{self.run}-{os.getpid()}-{prefix}", **config)
 
 
 def make_isolated_layer(test: SimpleTestCase, **config) -> RedisChannelLayer:
@@ -139,6 +142,10 @@ def own_servers(test_class, count: int) -> list[RedisServer]:
 
 
 # -- processes for the cross-process tests ----------------------------------------------
+# Children are fresh interpreters (subprocess), so the tests also run inside
+# the daemonic workers of a --parallel run. Each prints its result as JSON.
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def send_numbered(url: str, prefix: str, sender: int, count: int) -> None:
@@ -147,7 +154,7 @@ def send_numbered(url: str, prefix: str, sender: int, count: int) -> None:
         layer.send(f"work.{number % 3}", {"id": f"{sender}-{number}"})
 
 
-def receive_until_stop(url: str, prefix: str, results) -> None:
+def receive_until_stop(url: str, prefix: str) -> list:
     layer = RedisChannelLayer(hosts=[url], prefix=prefix, blocking_timeout=0.2)
     channels = ["work.0", "work.1", "work.2", "stop"]
     received = []
@@ -158,10 +165,10 @@ def receive_until_stop(url: str, prefix: str, results) -> None:
             break
         if channel is not None:
             received.append(message["id"])
-    results.put(received)
+    return received
 
 
-def send_until_full(url: str, prefix: str, attempts: int, results) -> None:
+def send_until_full(url: str, prefix: str, attempts: int) -> int:
     layer = RedisChannelLayer(hosts=[url], prefix=prefix, capacity=100)
     accepted = 0
     for number in range(attempts):
@@ -170,7 +177,47 @@ def send_until_full(url: str, prefix: str, attempts: int, results) -> None:
             accepted += 1
         except ChannelFull:
             pass
-    results.put(accepted)
+    return accepted
+
+
+def end_forked(pid: int) -> None:
+    """Kill and reap a forked child if the test left it running."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def start_child(test: SimpleTestCase, function: str, *args) -> subprocess.Popen:
+    """Run ``function(*args)`` of this module in a new interpreter, ended by pid at clean-up."""
+    code = (
+        "import json, sys\n"
+        f"from tests.test_layer_redis import {function}\n"
+        f"print(json.dumps({function}(*json.loads(sys.argv[1]))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], cwd=REPO_ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    test.addCleanup(end_child, child)
+    return child
+
+
+def end_child(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.communicate(timeout=10)
+
+
+def child_result(child: subprocess.Popen, timeout: float = 60) -> object:
+    """Wait for ``child`` and return what it printed (AssertionError naming what went wrong)."""
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"Child process {child.pid} did not finish within {timeout} s.") from None
+    if child.returncode != 0:
+        raise AssertionError(f"Child process {child.pid} exited with {child.returncode}:\n{err}")
+    return json.loads(out)
 
 
 # -- tests ---------------------------------------------------------------------------------
@@ -201,37 +248,24 @@ class SharedServerTests(SimpleTestCase):
 
     def test_capacity_holds_across_processes(self):
         layer = self.layer()
-        results = SPAWN.Queue()
-        senders = [SPAWN.Process(target=send_until_full, args=(REDIS_URL, layer.prefix, 60, results),
-                                 daemon=True) for _ in range(4)]
-        for process in senders:
-            process.start()
-            self.addCleanup(process.kill)
-        accepted = sum(results.get(timeout=60) for _ in senders)
+        senders = [start_child(self, "send_until_full", REDIS_URL, layer.prefix, 60) for _ in range(4)]
+        accepted = sum(child_result(child) for child in senders)
         self.assertEqual(accepted, 100, "4 processes x 60 sends to a channel of capacity 100")
         self.assertEqual(layer.message_counts(), {"bounded": 100})
 
     def test_every_message_delivered_once_across_processes(self):
         layer = self.layer()
-        results = SPAWN.Queue()
-        receivers = [SPAWN.Process(target=receive_until_stop, args=(REDIS_URL, layer.prefix, results),
-                                   daemon=True) for _ in range(3)]
-        senders = [SPAWN.Process(target=send_numbered, args=(REDIS_URL, layer.prefix, sender, 300),
-                                 daemon=True) for sender in range(2)]
-        for process in receivers + senders:
-            process.start()
-            self.addCleanup(process.kill)
-        for process in senders:
-            process.join(60)
-            self.assertEqual(process.exitcode, 0, f"sender {process.pid} failed")
+        receivers = [start_child(self, "receive_until_stop", REDIS_URL, layer.prefix)
+                     for _ in range(3)]
+        senders = [start_child(self, "send_numbered", REDIS_URL, layer.prefix, sender, 300)
+                   for sender in range(2)]
+        for child in senders:
+            child_result(child)
         for _ in receivers:
             layer.send("stop", {})
         received = []
-        for _ in receivers:
-            try:
-                received += results.get(timeout=60)
-            except queue.Empty:
-                raise AssertionError("A receiver process sent no results within 60 s.") from None
+        for child in receivers:
+            received += child_result(child)
         expected = sorted(f"{s}-{n}" for s in range(2) for n in range(300))
         self.assertEqual(len(received), len(expected), "messages lost or duplicated")
         self.assertEqual(sorted(received), expected)
@@ -299,17 +333,22 @@ class SharedServerTests(SimpleTestCase):
                         RedisChannelLayer(**config)
 
     def test_layer_reconnects_after_fork(self):
-        if "fork" not in multiprocessing.get_all_start_methods():
+        if not hasattr(os, "fork"):
             self.skipTest("this platform cannot fork processes")
         layer = self.layer()
         layer.send("warm.up", {})  # the parent's connection is open before the fork
         layer.receive(["warm.up"])
-        child = multiprocessing.get_context("fork").Process(
-            target=layer.send, args=("from.child", {"forked": True}), daemon=True)
-        child.start()
-        self.addCleanup(child.kill)
-        child.join(30)
-        self.assertEqual(child.exitcode, 0)
+        pid = os.fork()
+        if pid == 0:  # the child: send with the inherited layer object, then leave at once
+            code = 1
+            try:
+                layer.send("from.child", {"forked": True})
+                code = 0
+            finally:
+                os._exit(code)
+        self.addCleanup(end_forked, pid)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
         self.assertEqual(layer.receive(["from.child"]), ("from.child", {"forked": True}))
         layer.send("after.fork", {})  # the parent's connection still works
         self.assertEqual(layer.receive(["after.fork"]), ("after.fork", {}))
