@@ -196,7 +196,8 @@ def start_child(test: SimpleTestCase, function: str, *args) -> subprocess.Popen:
         f"from tests.test_layer_redis import {function}\n"
         f"print(json.dumps({function}(*json.loads(sys.argv[1]))))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))}
+    path = os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     child = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], cwd=REPO_ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     test.addCleanup(end_child, child)

@@ -112,7 +112,8 @@ local function deliver(names, capacities, data, expiry, ttl, channel_prefix, ind
     local bang = string.find(name, '!', 1, true)
     local index = false
     if bang then index = index_prefix .. string.sub(name, 1, bang) end
-    sent = sent + push(channel_prefix .. name, index, name, tonumber(capacities[i]), entry, ttl, now)
+    local capacity = tonumber(capacities[i])
+    sent = sent + push(channel_prefix .. name, index, name, capacity, entry, ttl, now)
   end
   return sent
 end
@@ -407,7 +408,8 @@ class RedisChannelLayer(BaseChannelLayer):
                     return None, None
                 shard = plan[self._turn % len(plan)]
                 self._turn += 1
-                found = self._block_on(shard, remaining if wait_cap is None else min(remaining, wait_cap))
+                wait = remaining if wait_cap is None else min(remaining, wait_cap)
+                found = self._block_on(shard, wait)
                 if found[0] is not None:
                     return found
             except RedisUnavailable:
@@ -580,7 +582,8 @@ class _Server:
     def __init__(self, host: Any, options: dict):
         self.client = _make_client(host, options)
         pool = self.client.connection_pool
-        self._connection_class, self._connection_kwargs = pool.connection_class, pool.connection_kwargs
+        self._connection_class = pool.connection_class
+        self._connection_kwargs = pool.connection_kwargs
         self.label = _label(self._connection_kwargs)
         self._local = threading.local()
 
