@@ -61,7 +61,10 @@ class Worker:
     called as each routed message is about to be dispatched (as in Channels
     1.x). A consumer that raises is logged with its traceback and the
     worker goes on. ``ConsumeLater`` re-queues the message
-    up to ``message_retries`` times. ``stop()`` (or SIGTERM/SIGINT, with
+    up to ``message_retries`` times. When the layer cannot be reached (a
+    ``ConnectionError``, such as a Redis server that is down), the worker
+    logs it once, retries every ``outage_retry_interval`` seconds and goes on
+    when the layer answers again; nothing was taken off the layer meanwhile. ``stop()`` (or SIGTERM/SIGINT, with
     ``signal_handlers=True`` in the main thread) finishes the message in hand,
     then returns from :meth:`run`.
     """
@@ -85,6 +88,7 @@ class Worker:
         self.exclude_channels = list(exclude_channels or [])
         self.termed = threading.Event()
         self.in_job = False
+        self.outage_retry_interval = 1.0
         self._unrouted_channels: set[str] = set()
 
     def stop(self) -> None:
@@ -124,9 +128,26 @@ class Worker:
             )
         logger.debug("Listening on channels %s", ", ".join(channels))
         self.ready()
+        outage_started = None
         while not self.termed.is_set():
             self.in_job = False
-            channel, content = self.channel_layer.receive(channels, block=True)
+            try:
+                channel, content = self.channel_layer.receive(channels, block=True)
+            except ConnectionError as error:
+                if outage_started is None:
+                    outage_started = time.monotonic()
+                    logger.error(
+                        "Cannot receive from the channel layer: %s. Retrying every %s s "
+                        "until it answers.", error, self.outage_retry_interval,
+                    )
+                self.termed.wait(self.outage_retry_interval)
+                continue
+            if outage_started is not None:
+                logger.warning(
+                    "The channel layer answers again after %.1f s; receiving.",
+                    time.monotonic() - outage_started,
+                )
+                outage_started = None
             if channel is None:
                 continue
             self.in_job = True

@@ -484,6 +484,41 @@ class FaultTests(SimpleTestCase):
         self.assertEqual(results, [("wait", {"n": 1})])
         self.assertEqual(layer.receive(["wait"]), (None, None), "delivered twice")
 
+    def test_worker_rides_out_an_outage(self):
+        from channels_test.asgi import ChannelLayerWrapper
+        from channels_test.routing import route
+        from channels_test.worker import Worker
+
+        handled: list = []
+        layer = self.layer(self.server.url, blocking_timeout=0.2)
+        wrapper = ChannelLayerWrapper(layer, "outage", [route("work", lambda message: handled.append(message["n"]))])
+        worker = Worker(wrapper, signal_handlers=False)
+        worker.outage_retry_interval = 0.05
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        self.addCleanup(worker.stop)
+
+        def wait_for(condition, what: str) -> None:
+            deadline = time.monotonic() + 10
+            while not condition():
+                self.assertTrue(thread.is_alive(), f"the worker thread died while waiting for {what}")
+                if time.monotonic() > deadline:
+                    self.fail(f"no {what} within 10 s")
+                time.sleep(0.02)
+
+        layer.send("work", {"n": 1})
+        wait_for(lambda: handled == [1], "first message handled")
+        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+            self.server.stop()
+            wait_for(lambda: logs.records, "outage logged")
+        self.assertIn(f"127.0.0.1:{self.server.port}", logs.output[0])
+        with self.assertLogs("channels_test.worker", "WARNING") as logs:
+            self.server.start()
+            layer.send("work", {"n": 2})
+            wait_for(lambda: handled == [1, 2], "message handled after the restart")
+        self.assertIn("answers again", logs.output[-1])
+
     def test_blocking_receive_waits_on_the_server(self):
         import redis
 
