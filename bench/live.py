@@ -26,7 +26,8 @@ def live_server_figures(classes: int = 5, tests: int = 50) -> dict:
     (and teardown). Per test: running an empty test, which is the layer flush
     before it plus the database flush after it; with and without
     ``available_apps`` (without it, Django re-creates content types and
-    permissions after each flush).
+    permissions after each flush), and with SQLite's sync to disk at each
+    commit left on (``sqlite_synchronous = None``).
     """
     import unittest
 
@@ -72,6 +73,7 @@ def live_server_figures(classes: int = 5, tests: int = 50) -> dict:
         for label, attributes in (
             ("per test", {}),
             ("per test, available_apps", {"available_apps": ["tests.testapp"]}),
+            ("per test, SQLite fsync on", {"sqlite_synchronous": None}),
         ):
             klass = make(**attributes)
             klass.setUpClass()

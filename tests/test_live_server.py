@@ -140,6 +140,12 @@ class LiveServerTests(ChannelLiveServerTestCase):
         self.assertEqual(answer["values"], ["seen"])
         self.assertIn(answer["pid"], [process.pid for process in self._live_processes])
 
+    def test_sqlite_test_database_skips_fsync_here_and_in_the_workers(self):
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        answer = self.get_next_message("live.answer", require=True).content
+        expected = 0 if connection.vendor == "sqlite" else None  # 0: OFF
+        self.assertEqual((consumers.sqlite_synchronous(), answer["sqlite_synchronous"]), (expected, expected))
+
     def test_layer_flushed_before_each_test_1_leave_a_message(self):
         Channel("live.leftover").send({"n": 1})
 
@@ -344,6 +350,18 @@ class LiveServerSetUpTests(TransactionTestCase):
     def test_unknown_alias_is_refused(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "channel_layer_alias is 'nope', which is not in CHANNEL_LAYERS"):
             self.run_class(self.make(channel_layer_alias="nope"))
+
+    def test_sqlite_synchronous_is_restored_after_the_class(self):
+        before = consumers.sqlite_synchronous()
+        klass = self.run_class(self.make(sqlite_synchronous="NORMAL"))
+        during = consumers.sqlite_synchronous()
+        klass.doClassCleanups()
+        expected = (1, before) if connection.vendor == "sqlite" else (None, None)  # 1: NORMAL
+        self.assertEqual((during, consumers.sqlite_synchronous()), expected)
+
+    def test_bad_sqlite_synchronous_is_refused(self):
+        with self.assertRaisesMessage(ImproperlyConfigured, "sqlite_synchronous must be one of 'OFF', 'NORMAL'"):
+            self.run_class(self.make(sqlite_synchronous="fast"))
 
     def test_bad_worker_count_is_refused(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "worker_processes must be an int >= 1, not 0"):

@@ -67,6 +67,12 @@ def setup_django(config: dict) -> None:
 
     django.setup()
     _show_errors_in_output()
+    if config.get("sqlite_synchronous"):
+        from django.db import connections
+
+        from ._livesetup import set_sqlite_synchronous
+
+        set_sqlite_synchronous(connections, config["sqlite_synchronous"])
 
 
 def _show_errors_in_output() -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from django.conf import UserSettingsHolder, global_settings, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
-__all__ = ["settings_overrides", "test_databases", "live_layer_spec", "LayerSpec"]
+__all__ = ["settings_overrides", "test_databases", "live_layer_spec", "LayerSpec", "set_sqlite_synchronous"]
 
 _MISSING = object()
 REFUSED_BACKEND = "channels_test.test._child.RefusedChannelLayer"
@@ -103,6 +103,55 @@ def _in_memory_message(alias: str, worker_id: int) -> str:
             "start method, or on PostgreSQL."
         )
     return message
+
+
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def set_sqlite_synchronous(aliases: Iterable[str], value: str) -> Callable[[], None]:
+    """Set ``PRAGMA synchronous = value`` on this process's SQLite test databases; return the undo.
+
+    It applies to the connections of ``aliases`` open now and opened later.
+    ``"OFF"`` skips the sync to disk at each commit: a test database is thrown
+    away after the run, so a power cut could cost it nothing of value, while
+    every fsync costs milliseconds on a busy disk (Django's flush after each
+    ``TransactionTestCase`` test commits about ten times). Other processes
+    still see every commit at once, through the operating system's cache.
+    """
+    from django.db.backends.signals import connection_created
+
+    if not isinstance(value, str) or value.upper() not in SQLITE_SYNCHRONOUS:
+        raise ImproperlyConfigured(
+            f"sqlite_synchronous must be one of {', '.join(map(repr, SQLITE_SYNCHRONOUS))} "
+            f"or None (SQLite's own setting), not {value!r}."
+        )
+    names = {alias for alias in aliases if connections[alias].vendor == "sqlite"}
+    previous: dict[str, int] = {}
+    uid = f"channels-live-sqlite-synchronous-{id(previous)}"
+
+    def apply(connection: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            previous.setdefault(connection.alias, cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA synchronous = {value.upper()}")
+
+    def on_created(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if connection.alias in names:
+            apply(connection)
+
+    connection_created.connect(on_created, weak=False, dispatch_uid=uid)
+    for alias in names:
+        if connections[alias].connection is not None:
+            apply(connections[alias])
+
+    def undo() -> None:
+        connection_created.disconnect(dispatch_uid=uid)
+        for alias, old in previous.items():
+            if connections[alias].connection is not None:
+                with connections[alias].cursor() as cursor:
+                    cursor.execute(f"PRAGMA synchronous = {int(old)}")
+
+    return undo
 
 
 class LayerSpec:

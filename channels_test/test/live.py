@@ -23,7 +23,13 @@ from django.test import TransactionTestCase, modify_settings
 from django.utils.functional import classproperty
 
 from ..channel import DEFAULT_CHANNEL_LAYER
-from ._livesetup import LayerSpec, live_layer_spec, settings_overrides, test_databases
+from ._livesetup import (
+    LayerSpec,
+    live_layer_spec,
+    set_sqlite_synchronous,
+    settings_overrides,
+    test_databases,
+)
 from ._processes import (
     DaphneProcess,
     LiveProcess,
@@ -61,6 +67,9 @@ class ChannelLiveServerTestCase(TransactionTestCase):
     worker_threads = 1
     #: Serve files under STATIC_URL with the static files finders.
     serve_static = True
+    #: PRAGMA synchronous for SQLite test databases, here and in the workers:
+    #: "OFF" skips the fsync at each commit; None keeps SQLite's own (FULL).
+    sqlite_synchronous: str | None = "OFF"
     #: Seconds to wait for every child to report ready.
     startup_timeout = 30.0
     #: Seconds a child gets to exit after SIGTERM before SIGKILL.
@@ -114,6 +123,8 @@ class ChannelLiveServerTestCase(TransactionTestCase):
         allowed_hosts.enable()  # (enterClassContext would need Python 3.11)
         cls.addClassCleanup(allowed_hosts.disable)
         databases = test_databases(alias for alias in connections if alias in cls.databases)
+        if cls.sqlite_synchronous is not None:
+            cls.addClassCleanup(set_sqlite_synchronous(connections, cls.sqlite_synchronous))
         cls._live_directory = tempfile.mkdtemp(prefix="channels-live-")
         cls.addClassCleanup(shutil.rmtree, cls._live_directory, ignore_errors=True)
         spec = live_layer_spec(cls.channel_layer_alias, cls._live_directory)
@@ -161,6 +172,7 @@ class ChannelLiveServerTestCase(TransactionTestCase):
             "deleted": deleted,
             "sys_path": list(sys.path),
             "parent_pid": os.getpid(),
+            "sqlite_synchronous": cls.sqlite_synchronous,
         }
 
     @classmethod

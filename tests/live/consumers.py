@@ -49,7 +49,17 @@ def inspect(message):
         "debug": settings.DEBUG,
         "database": str(connection.settings_dict["NAME"]),
         "values": sorted(IntegerValue.objects.values_list("name", flat=True)),
+        "sqlite_synchronous": sqlite_synchronous(),
     })
+
+
+def sqlite_synchronous():
+    """Return this process's PRAGMA synchronous on the default database (None if not SQLite)."""
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        return cursor.fetchone()[0]
 
 
 def fail(message):
