@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from importlib.util import find_spec
 from unittest import mock, skipIf, skipUnless
 
@@ -231,7 +232,18 @@ class ReferenceRedisSettingsTests(ChannelLiveServerTestCase):
     @classmethod
     def setUpClass(cls):
         require_redis("redis://localhost:6379/0")
-        super().setUpClass()
+        # The 1.x BACKEND path works, with a DeprecationWarning naming ours.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            super().setUpClass()
+        cls.deprecations = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+
+    def test_the_1x_backend_path_warns(self):
+        self.assertIn(
+            "BACKEND 'asgi_redis.RedisChannelLayer' is deprecated; use "
+            "'channels_test.layers.redis.RedisChannelLayer'.",
+            self.deprecations,
+        )
 
     def test_test_config_is_served_never_config(self):
         layer = channel_layers["default"].channel_layer
