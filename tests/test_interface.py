@@ -26,7 +26,11 @@ from asgiref.testing import ApplicationCommunicator
 from django.test import SimpleTestCase, override_settings, tag
 
 from channels_test.interface import InterfaceApplication, check_http_reply, check_websocket_reply
+from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
+from channels_test.message import Message
+from channels_test.routing import Router, route
+from channels_test.staticfiles import StaticFilesConsumer, serve_static_files
 
 from .interface_processes import Child, project_env, start_daphne, start_uvicorn, start_worker
 
@@ -477,3 +481,40 @@ class InProcessHttpTests(InProcessTestCase):
         await communicator.send_input({"type": "http.disconnect"})
         self.assertEqual(await self.take("http.disconnect"),
                          {"reply_channel": request["reply_channel"], "path": "/long-poll/"})
+
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live", "static")
+
+
+@override_settings(ROOT_URLCONF="tests.interface_project", STATIC_URL="/static/", STATICFILES_DIRS=[STATIC_DIR])
+class StaticFilesTests(SimpleTestCase):
+    """The static files consumer runserver and the live server put in place of the views."""
+
+    def get(self, consumer, path: str) -> tuple[int, bytes]:
+        """Run ``consumer`` on a GET of ``path``; return the status and the whole body."""
+        layer = InMemoryChannelLayer()
+        reply_channel = layer.new_channel("http.response!")
+        content = {"reply_channel": reply_channel, "method": "GET", "path": path, "query_string": b"",
+                   "headers": [[b"host", b"localhost"]]}
+        consumer(Message(content, "http.request", layer))
+        replies = []
+        while (reply := layer.receive([reply_channel])[1]) is not None:
+            replies.append(reply)
+        return replies[0]["status"], b"".join(reply.get("content", b"") for reply in replies)
+
+    def test_static_files_come_from_the_finders_and_other_paths_from_the_views(self):
+        with open(os.path.join(STATIC_DIR, "live", "echo.js"), "rb") as source:
+            self.assertEqual(self.get(StaticFilesConsumer(), "/static/live/echo.js"), (200, source.read()))
+        self.assertEqual(self.get(StaticFilesConsumer(), "/static/live/missing.js")[0], 404)
+        status, body = self.get(StaticFilesConsumer(), "/hello/")
+        self.assertEqual((status, body[:11]), (200, b"Hello world"))
+
+    def test_only_the_default_view_consumer_is_replaced(self):
+        def own_http(message):
+            pass
+
+        router = Router([route("http.request", own_http, path=r"^/own/")])
+        self.assertEqual(serve_static_files(router), 1)
+        consumers = [router.match(Message({"path": path}, "http.request", None))[0] for path in ("/own/", "/other/")]
+        self.assertIs(consumers[0], own_http)
+        self.assertIsInstance(consumers[1], StaticFilesConsumer)
