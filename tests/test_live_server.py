@@ -162,9 +162,14 @@ class LiveServerTests(ChannelLiveServerTestCase):
         ):
             self.get_next_message(Channel("live.nothing"), require=True, timeout=0.1)
 
-    def test_other_alias_is_refused(self):
+    def test_other_alias_is_refused_here_and_in_the_workers(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "serve only 'default'"):
             Channel("x", alias="other").send({"a": 1})
+        Channel("live.use-other-alias").send({"reply_to": "live.answer"})
+        answer = self.get_next_message("live.answer")
+        self.assertIsNotNone(answer, self.live_server_output())
+        outcome = answer["outcome"]
+        self.assertIn("Channel layer 'other' is not available under ChannelLiveServerTestCase", outcome)
 
     def test_static_files_are_served(self):
         with urllib.request.urlopen(self.live_server_url + "/static/live/echo.js", timeout=10) as response:

@@ -3,6 +3,7 @@
 import os
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from channels_test import Channel, Group
@@ -60,6 +61,16 @@ def sqlite_synchronous():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA synchronous")
         return cursor.fetchone()[0]
+
+
+def use_other_alias(message):
+    """Answer on ``reply_to`` with what sending on the layer alias 'other' does here."""
+    try:
+        Channel("live.anywhere", alias="other").send({"n": 1}, immediately=True)
+        outcome = "sent"
+    except ImproperlyConfigured as error:
+        outcome = str(error)
+    Channel(message["reply_to"]).send({"outcome": outcome})
 
 
 def fail(message):

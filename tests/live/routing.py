@@ -12,4 +12,5 @@ channel_routing = [
     route("websocket.disconnect", consumers.ws_disconnect),
     route("live.inspect", consumers.inspect),
     route("live.fail", consumers.fail),
+    route("live.use-other-alias", consumers.use_other_alias),
 ]
