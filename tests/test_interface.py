@@ -384,8 +384,9 @@ class InProcessTestCase(SimpleTestCase):
 
     def setUp(self):
         path = make_layer_directory(self)
+        # A short blocking receive: the reply thread notices app.close() at once.
         layers = {"default": {"BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
-                              "CONFIG": {"path": path}, "ROUTING": []}}
+                              "CONFIG": {"path": path, "blocking_timeout": 0.1}, "ROUTING": []}}
         layer_settings = override_settings(CHANNEL_LAYERS=layers)
         layer_settings.enable()
         self.addCleanup(layer_settings.disable)
