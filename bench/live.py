@@ -133,8 +133,11 @@ def _serving_layers() -> list[str]:
     return layers
 
 
-def _serve(stack, layer: str, *, worker: bool = True, application: str | None = None) -> int:
-    """Start Daphne (and a worker) for ``layer``; register their ends on ``stack``; return the port."""
+def _serve(stack, layer: str, *, worker: bool = True, application: str | None = None, with_daphne: bool = False):
+    """Start Daphne (and a worker) for ``layer``; register their ends on ``stack``; return the port.
+
+    With ``with_daphne``, return ``(port, daphne_child)``.
+    """
     import shutil
     import tempfile
 
@@ -146,10 +149,10 @@ def _serve(stack, layer: str, *, worker: bool = True, application: str | None = 
     if layer == "redis":
         env["CHANNELS_INTERFACE_TEST_REDIS"] = "1"
     options = {} if application is None else {"application": application}
-    _, port = start_daphne(env, stack.callback, **options)
+    daphne, port = start_daphne(env, stack.callback, **options)
     if worker:
         start_worker(env, stack.callback, "--threads", "2")
-    return port
+    return (port, daphne) if with_daphne else port
 
 
 def websocket_echo_figures(layer: str, round_trips: int = 1000) -> dict:
@@ -171,6 +174,33 @@ def websocket_echo_figures(layer: str, round_trips: int = 1000) -> dict:
             times.append(time.perf_counter() - began)
         times = sorted(times[50:])
         return {"p50": times[len(times) // 2], "p95": times[int(len(times) * 0.95)]}
+
+
+def idle_connections_cpu(layer: str, connections: int = 1000, seconds: float = 5.0) -> dict:
+    """Daphne's processor use while ``connections`` accepted WebSockets send nothing, against none."""
+    import contextlib
+
+    import websocket
+
+    def cpu_seconds(pid: int) -> float:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def cpu_share(pid: int) -> float:
+        time.sleep(1.0)  # let the connection work settle
+        before, began = cpu_seconds(pid), time.monotonic()
+        time.sleep(seconds)
+        return (cpu_seconds(pid) - before) / (time.monotonic() - began)
+
+    with contextlib.ExitStack() as stack:
+        port, daphne = _serve(stack, layer, with_daphne=True)
+        figures = {"no connection": cpu_share(daphne.pid)}
+        for _ in range(connections):
+            socket = websocket.create_connection(f"ws://127.0.0.1:{port}/echo/", timeout=30)
+            stack.callback(socket.close)
+        figures[f"{connections} idle connections"] = cpu_share(daphne.pid)
+        return figures
 
 
 def http_requests_per_second(port: int, *, clients: int = 8, seconds: float = 3.0) -> float:
@@ -230,6 +260,8 @@ def print_serving_figures() -> None:
             print(f"  HTTP GET, {name:<32} {rate:8.0f} requests/s")
         ratio = figures["through the layer"] / figures["Django ASGI handler, no layer"]
         print(f"  through the layer / direct      {ratio:6.0%}")
+        for name, share in idle_connections_cpu(layer).items():
+            print(f"  Daphne's CPU, {name:<28} {share:8.2%} of a core")
 
 
 SECTIONS = {
