@@ -29,6 +29,7 @@ setup(
             "cryptography>=41",
             "psycopg[binary]>=3.1",
             "selenium>=4.11",
+            "splinter>=0.21",
             "websocket-client>=1.6",
             "uvicorn>=0.23",
             "wsproto>=1.2",

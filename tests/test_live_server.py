@@ -503,13 +503,10 @@ class LiveServerProcessTests(TransactionTestCase):
             self.assertTrue(seen["layer"].endswith(f"-live{seen['test_process']}"), seen)
 
 
-def start_browser(testcase):
-    """Start headless Chromium through the system chromedriver; quit it in a class cleanup."""
+def chromium_options(profile: str):
+    """Return Selenium options for headless system Chromium with its own ``profile`` folder."""
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    testcase.addClassCleanup(shutil.rmtree, profile, ignore_errors=True)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
@@ -518,9 +515,24 @@ def start_browser(testcase):
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
-    # An explicit driver path: Selenium Manager looks for and downloads nothing.
-    service = Service(executable_path=CHROMEDRIVER)
-    browser = webdriver.Chrome(service=service, options=options)
+    return options
+
+
+def chromedriver_service():
+    """Return a Service for the system chromedriver: Selenium Manager looks for and downloads nothing."""
+    from selenium.webdriver.chrome.service import Service
+
+    return Service(executable_path=CHROMEDRIVER)
+
+
+def start_browser(testcase):
+    """Start headless Chromium through the system chromedriver; quit it in a class cleanup."""
+    from selenium import webdriver
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    testcase.addClassCleanup(shutil.rmtree, profile, ignore_errors=True)
+    service = chromedriver_service()
+    browser = webdriver.Chrome(service=service, options=chromium_options(profile))
     pids = [service.process.pid, *descendants(service.process.pid)]
     testcase.addClassCleanup(quit_browser, browser, service, pids)
     return browser, pids

@@ -7,9 +7,13 @@ the layer's ROUTING, as in a project's settings. Where the chapter slips, the
 corrected form is tested, and the slip itself is shown to fail clearly.
 """
 
+import contextlib
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
 import warnings
+from importlib.util import find_spec
 from unittest import skipUnless
 
 from django.contrib.auth.models import User
@@ -29,7 +33,17 @@ from tests.reference.consumers import (
     my_consumer,
 )
 from tests.reference.models import IntegerValue
-from tests.test_live_server import CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser
+from tests.test_live_server import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    NO_CHROMIUM,
+    chromedriver_service,
+    chromium_options,
+    descendants,
+    live_settings,
+    needs_interface,
+    quit_browser,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # the 1.0 name, kept working
@@ -256,36 +270,34 @@ class MultipleLayersExample(ChannelTestCase):
         self.assertEqual(client.get_next_message("input")["value"], 2)
 
 
-class Browser:
-    """The part of splinter's ``Browser`` the chapter uses, over Selenium and the
-    system Chromium (splinter itself is not a dependency)."""
+@contextlib.contextmanager
+def Browser():
+    """Splinter's browser on the system Chromium and chromedriver.
 
-    def __init__(self):
-        self.cleanups = []
+    The chapter calls ``Browser()``, whose default is Firefox; that needs a
+    geckodriver, which Debian does not package, so the examples use splinter's
+    Chrome driver on the system Chromium instead. The browser and its driver
+    are ended by their process ids, also when the test fails.
+    """
+    from splinter import Browser as SplinterBrowser
 
-    def addClassCleanup(self, function, *args, **kwargs):  # start_browser() registers its clean-up here
-        self.cleanups.append((function, args, kwargs))
-
-    def __enter__(self):
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    service = chromedriver_service()
+    try:
+        browser = SplinterBrowser("chrome", retry_count=1, options=chromium_options(profile), service=service)
+        pids = [service.process.pid, *descendants(service.process.pid)]
         try:
-            self.driver, _ = start_browser(self)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def visit(self, url):
-        self.driver.get(url)
-
-    def __exit__(self, *exc_info):
-        while self.cleanups:
-            function, args, kwargs = self.cleanups.pop()
-            function(*args, **kwargs)
+            yield browser
+        finally:
+            quit_browser(browser.driver, service, pids)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @needs_interface
 @tag("live", "browser")
 @skipUnless(CHROMIUM and CHROMEDRIVER, NO_CHROMIUM)
+@skipUnless(find_spec("splinter"), "splinter is not installed (it is in the tests extra)")
 @live_settings
 class IntegrationTest(ChannelLiveServerTestCase):
 
@@ -295,8 +307,8 @@ class IntegrationTest(ChannelLiveServerTestCase):
 
             browser.visit(self.live_server_url)
             # the rest of your integration test...
-            self.assertTrue(browser.driver.current_url.startswith(self.live_server_url))
-            self.assertIn("Not Found", browser.driver.page_source)  # the live project has no index page
+            self.assertTrue(browser.url.startswith(self.live_server_url))
+            self.assertIn("Not Found", browser.html)  # the live project has no index page
 
 
 @needs_interface
