@@ -8,9 +8,12 @@ this module costs nothing.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 __all__ = [
+    "setting_deprecations_silenced",
     "pre_setup_is_classmethod",
     "pre_setup_ran_eagerly",
     "receiver_is_connected",
@@ -61,3 +64,22 @@ def _make_id(target: Any) -> Any:
     if hasattr(target, "__func__"):
         return (id(target.__self__), id(target.__func__))
     return id(target)
+
+
+@contextmanager
+def setting_deprecations_silenced() -> Iterator[None]:
+    """Silence Django's warnings about deprecated settings while copying settings.
+
+    Django 6.1 deprecates the ``EMAIL_*`` settings for ``MAILERS`` and warns
+    on every read or assignment of one, including the ``EMAIL_BACKEND`` its
+    own test runner sets; older releases warn likewise for ``USE_L10N`` or
+    ``DEFAULT_FILE_STORAGE``. The live server reads the test process's
+    settings and sets them again in its children: any such warning would be
+    about Django's doing or repeat one the user's process already showed.
+    """
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, PendingDeprecationWarning):
+            warnings.filterwarnings(
+                "ignore", message=r"The \w+ (transitional )?setting is deprecated", category=category
+            )
+        yield

@@ -25,6 +25,8 @@ import time
 import traceback
 from typing import Any, Callable
 
+from .. import compat
+
 __all__ = ["main", "run_daphne", "run_worker", "setup_django", "RefusedChannelLayer"]
 
 PARENT_POLL_INTERVAL = 0.5
@@ -55,8 +57,9 @@ def setup_django(config: dict) -> None:
     overrides = config["overrides"]
     if module:
         os.environ["DJANGO_SETTINGS_MODULE"] = module
-        for name, value in overrides.items():
-            setattr(settings, name, value)
+        with compat.setting_deprecations_silenced():
+            for name, value in overrides.items():
+                setattr(settings, name, value)
         for name in config["deleted"]:
             if hasattr(settings, name):
                 delattr(settings, name)

@@ -21,6 +21,8 @@ from django.conf import UserSettingsHolder, global_settings, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
+from .. import compat
+
 __all__ = ["settings_overrides", "test_databases", "live_layer_spec", "LayerSpec", "set_sqlite_synchronous"]
 
 _MISSING = object()
@@ -49,12 +51,13 @@ def settings_overrides() -> tuple[str | None, dict, list]:
             if name.isupper() and name != "SETTINGS_MODULE" and _differs(value, module, name):
                 names.add(name)
     overrides, deleted = {}, []
-    for name in sorted(names):
-        value = getattr(settings, name, _MISSING)
-        if value is _MISSING:
-            deleted.append(name)
-        else:
-            overrides[name] = value
+    with compat.setting_deprecations_silenced():
+        for name in sorted(names):
+            value = getattr(settings, name, _MISSING)
+            if value is _MISSING:
+                deleted.append(name)
+            else:
+                overrides[name] = value
     return module_name, overrides, deleted
 
 
