@@ -15,7 +15,7 @@ setup(
     license="BSD-3-Clause",
     packages=find_packages(include=["channels_test", "channels_test.*"]),
     include_package_data=True,
-    python_requires=">=3.11",
+    python_requires=">=3.10",
     install_requires=[
         "Django>=4.2",
         "asgiref>=3.7,<4",
@@ -49,6 +49,7 @@ setup(
         "Operating System :: POSIX",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.10",
         "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.13",
         "Topic :: Internet :: WWW/HTTP",
