@@ -1,6 +1,5 @@
 """``manage.py runworker`` and ``manage.py runserver``, run as real processes."""
 
-import http.client
 import json
 import os
 import shutil
@@ -28,18 +27,8 @@ from .interface_processes import (
     wait_gone,
 )
 from .interface_settings import redis_layer_config
-from .test_interface import CLIENT_TIMEOUT, make_layer_directory
+from .test_interface import CLIENT_TIMEOUT, get, make_layer_directory
 from .test_layer_redis import require_redis
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def run_command(env: dict, *argv: str) -> subprocess.CompletedProcess:

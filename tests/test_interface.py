@@ -37,6 +37,17 @@ from .interface_processes import Child, project_env, start_daphne, start_uvicorn
 CLIENT_TIMEOUT = 20.0
 
 
+def get(port: int, path: str) -> tuple[int, bytes]:
+    """GET ``path`` from the server on ``port``; return the status and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
 def make_layer_directory(testcase) -> str:
     directory = tempfile.mkdtemp(prefix="channels-interface-")
     testcase.addClassCleanup(shutil.rmtree, directory, ignore_errors=True)
@@ -287,15 +298,7 @@ class BackPressureTests(SimpleTestCase):
         daphne.wait_for(re.escape("Channel 'websocket.receive' is full; closing"), timeout=5)
         daphne.wait_for(re.escape("CloseCodeRefused: The server refused to close"), timeout=5)
 
-    @staticmethod
-    def get(port: int, path: str) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
+    get = staticmethod(get)
 
 
 MISSING_UVICORN = [name for name in ("uvicorn", "wsproto") if find_spec(name) is None]
