@@ -225,8 +225,8 @@ def _address(value: Any) -> list | None:
 # -- HTTP -------------------------------------------------------------------------
 
 
-class HttpConnection:
-    """One HTTP request: an ``http.request`` message out, ``http.response`` messages back."""
+class Connection:
+    """One connection Daphne hands the application: its scope, its ASGI callables, its reply channel."""
 
     def __init__(self, app: "InterfaceApplication", scope: dict, receive: Receive, send: Send):
         self.app = app
@@ -234,6 +234,13 @@ class HttpConnection:
         self.receive = receive
         self.send = send
         self.reply_channel = ""
+
+
+class HttpConnection(Connection):
+    """One HTTP request: an ``http.request`` message out, ``http.response`` messages back."""
+
+    def __init__(self, app: "InterfaceApplication", scope: dict, receive: Receive, send: Send):
+        super().__init__(app, scope, receive, send)
         self.started = False
 
     async def run(self) -> None:
@@ -409,15 +416,11 @@ class HttpConnection:
 # -- WebSocket ----------------------------------------------------------------------
 
 
-class WebsocketConnection:
+class WebsocketConnection(Connection):
     """One WebSocket: ``websocket.*`` messages out, ``websocket.send!`` replies back."""
 
     def __init__(self, app: "InterfaceApplication", scope: dict, receive: Receive, send: Send):
-        self.app = app
-        self.scope = scope
-        self.receive = receive
-        self.send = send
-        self.reply_channel = ""
+        super().__init__(app, scope, receive, send)
         self.order = 0
         self.accepted = False
         self.buffered: list[dict] = []
