@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable
 from django.conf import settings
 
 from .channel import DEFAULT_CHANNEL_LAYER
+from .layers.base import process_local_name
 
 __all__ = [
     "InterfaceApplication",
@@ -59,7 +60,7 @@ SEND_RETRY_INTERVAL = 0.01
 class ReplyReceiver:
     """Receive every reply for this process in one thread; route each to its connection.
 
-    Reply channels are made with ``new_channel`` on two process-unique prefixes
+    Reply channels are made with ``process_local_name`` on two process-unique prefixes
     (``http.response.<id>!`` and ``websocket.send.<id>!``); the thread blocks
     on ``receive`` for both prefixes and hands each message to the asyncio
     queue of the connection that owns the channel. Messages for channels no
@@ -741,7 +742,7 @@ class InterfaceApplication:
 
     async def open_reply_channel(self, prefix: str) -> tuple[str, asyncio.Queue]:
         """Make a reply channel on ``prefix`` and return it with its message queue."""
-        name = await self.call_layer(self.channel_layer.new_channel, prefix)
+        name = process_local_name(prefix)
         return name, self.receiver.register(name)
 
     # -- ASGI ----------------------------------------------------------------
