@@ -85,5 +85,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"null": {"class": "logging.NullHandler"}},
-    "loggers": {"channels_test": {"handlers": ["null"], "propagate": False}},
+    "loggers": {
+        "channels_test": {"handlers": ["null"], "propagate": False},
+        "django.channels": {"handlers": ["null"], "propagate": False},
+    },
 }

@@ -140,12 +140,12 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     from channels_test.signals import worker_process_ready
     from channels_test.worker import WorkerGroup
 
-    wrapper = channel_layers[config["alias"]]
-    if config.get("serve_static"):
-        # Static files under STATIC_URL, as StaticLiveServerTestCase serves them.
-        from channels_test.staticfiles import serve_static_files
+    from channels_test.staticfiles import add_default_routes
 
-        serve_static_files(wrapper.router)
+    wrapper = channel_layers[config["alias"]]
+    # Django's views behind the routing, with static files under STATIC_URL
+    # as StaticLiveServerTestCase serves them (serve_static).
+    add_default_routes(wrapper.router, serve_static=bool(config.get("serve_static")))
 
     def ready(sender: Any, **kwargs: Any) -> None:
         reporter.send(ready={"threads": config["threads"]})

@@ -83,10 +83,9 @@ class Command(DaphneRunserverCommand):
             router = wrapper.router
         except ImproperlyConfigured as error:
             raise CommandError(str(error)) from error
-        if self.serves_static(options):
-            from channels_test.staticfiles import serve_static_files
+        from channels_test.staticfiles import add_default_routes
 
-            serve_static_files(router)
+        add_default_routes(router, serve_static=self.serves_static(options))
         group = WorkerGroup(wrapper, n_threads=options["threads"], signal_handlers=False)
         threading.Thread(target=group.run, name="channels-runserver-workers", daemon=True).start()
         self.stdout.write(
