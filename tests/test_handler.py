@@ -59,7 +59,7 @@ urlpatterns = [
 
 def http_message(path="/hello/", **extra):
     content = {
-        "reply_channel": "http.response!test",
+        "reply_channel": "http.response.test",
         "http_version": "1.1",
         "method": "GET",
         "path": path,

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import SimpleTestCase, TestCase, TransactionTestCase
+from django.test import TestCase, TransactionTestCase
 
 from .. import compat
 from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
