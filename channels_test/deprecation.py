@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import warnings
 
+
+class ChannelsTestDeprecationWarning(DeprecationWarning):
+    """A Channels 1.x name or input that still works, and what to write instead."""
+
 # Channels 1.x BACKEND paths -> ours.
 LEGACY_BACKENDS = {
     "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
