@@ -134,7 +134,7 @@ class AsgiRequest(ASGIRequest):
 
     body_receive_timeout = 60
 
-    # Set by Django 1.x-era request parsing; 1.x tests read it.
+    # Older Django set this when POST parsing failed; 1.x tests read it.
     _post_parse_error = False
 
     def __init__(self, message: Any):
