@@ -143,8 +143,8 @@ def check_http_reply(reply: Any, *, first: bool) -> str | None:
     """Return what is wrong with an ``http.response`` message, or None if it is valid.
 
     The first message of a response must carry ``status``; ``headers`` is a
-    list of ``[name, value]`` byte pairs, ``content`` bytes, ``more_content``
-    a bool.
+    list of ``[name, value]`` (or ``(name, value)``) byte pairs, names in any
+    case, ``content`` bytes, ``more_content`` a bool.
     """
     if not isinstance(reply, dict):
         return f"a response message must be a dict, not {type(reply).__name__}"
@@ -373,7 +373,9 @@ class HttpConnection(Connection):
                 await self.respond(500, "500 Internal Server Error: the application sent a malformed response.")
             return False
         if not self.started:
-            headers = [(bytes(name), bytes(value)) for name, value in reply.get("headers", [])]
+            # Workers send names in Django's case (b"Content-Type"), as Channels
+            # 1.x did; ASGI 3 servers take them lower-case.
+            headers = [(bytes(name).lower(), bytes(value)) for name, value in reply.get("headers", [])]
             await self.send({"type": "http.response.start", "status": reply["status"], "headers": headers})
             self.started = True
         more = reply.get("more_content", False)
