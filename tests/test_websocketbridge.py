@@ -89,6 +89,17 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         self.assertEqual(self.start(None), self.live_server_ws_url + "/")
         self.wait_for_opens(1)
 
+    def test_a_relative_url_is_resolved_against_the_page(self):
+        self.assertEqual(self.start("echo/"), self.live_server_ws_url + "/bridge/echo/")  # the page is /bridge/
+        self.wait_for_opens(1)
+
+    def test_options_as_the_second_argument_are_taken_as_options(self):
+        # connect(url, options), as 1.x's README wrote it: maxRetries 0 gives up at the first failure.
+        self.js("window.bridge = new channels.WebSocketBridge();"
+                "bridge.connect('/bridge/refuse/', {maxRetries: 0});"
+                "bridge.socket.addEventListener('error', event => seen.events.push({type: 'error', code: event.code}))")
+        self.wait_until("seen.events.some(e => e.code === 'EHOSTDOWN')", "the bridge to give up")
+
     def test_a_full_url_is_used_as_given(self):
         url = self.live_server_ws_url.replace("localhost", "127.0.0.1") + "/bridge/echo/"
         self.assertEqual(self.start(url), url)
@@ -132,6 +143,35 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         self.js("startBridge('/bridge/echo/', {}); bridge.send({n: 1}); bridge.stream('numbers').send({n: 2})")
         replies = self.received(2)
         self.assertEqual([reply["action"]["echo"] for reply in replies], [{"n": 1}, {"n": 2}])
+
+    def test_listen_before_connect_and_a_second_connect_keeps_queued_messages(self):
+        self.js("""
+            window.bridge = new channels.WebSocketBridge({minReconnectionDelay: 5000});
+            bridge.listen((action, stream) => seen.received.push({action: action, stream: stream}));
+            bridge.connect('/bridge/refuse/');
+            window.firstSocket = bridge.socket;
+            bridge.send({n: 'moved'});
+            bridge.connect('/bridge/echo/');
+        """)
+        [reply] = self.received(1)
+        self.assertEqual((reply["action"]["echo"], reply["stream"]), ({"n": "moved"}, None))
+        self.assertEqual(self.js("return firstSocket.readyState"), 3)
+
+    def test_listen_given_a_url_warns_and_still_passes_stream_messages_on(self):
+        self.js("""
+            window.warnings = [];
+            console.warn = message => warnings.push(message);
+            window.bridge = new channels.WebSocketBridge();
+            bridge.connect('/bridge/echo/');
+            bridge.listen('/bridge/echo/');  // 1.x's documentation had this mistake
+            bridge.demultiplex('numbers', (action, stream) => seen.received.push({action: action, stream: stream}));
+            bridge.socket.addEventListener('open', () => seen.events.push({type: 'open'}));
+        """)
+        self.assertIn("listen() takes a callback function", self.js("return warnings.join()"))
+        self.wait_for_opens(1)
+        Group(SOCKETS).send({"text": json.dumps({"plain": 1})}, immediately=True)
+        Group(SOCKETS).send({"text": json.dumps({"stream": "numbers", "payload": 7})}, immediately=True)
+        self.assertEqual(self.received(1), [{"action": 7, "stream": "numbers"}])
 
     # -- reconnection -------------------------------------------------------
 
@@ -222,6 +262,15 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         [close] = [event for event in self.seen()["events"] if event["type"] == "close"]
         self.assertEqual((close["code"], close["willReconnect"], close["readyState"]), (1000, False, 3))
         self.assertEqual(self.js("return trySend({n: 1})")["code"], "ECLOSED")
+
+    def test_close_without_fast_close_refuses_sends_before_the_close_event(self):
+        self.start()
+        self.wait_for_opens(1)
+        error = self.js("bridge.socket.close(1000, 'done', {keepClosed: true, fastClose: false}); "
+                        "return trySend({n: 1})")
+        self.assertEqual(error["code"], "ECLOSED", error)
+        self.wait_until("countEvents('close') === 1", "the closing handshake to finish")
+        self.assertEqual(self.js("return bridge.socket.readyState"), 3)
 
     # -- module formats -----------------------------------------------------
 

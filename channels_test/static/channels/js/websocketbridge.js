@@ -168,7 +168,7 @@
      * socket is closed for good.
      */
     send(data) {
-      if (this._state === CLOSED) {
+      if (this._state === CLOSED || this._closedForGood) {
         throw bridgeError("ECLOSED", "WebSocketBridge: the socket to " + this._url
           + " is closed and will not reopen, so the message was not sent; connect() again to send more.");
       }
@@ -298,8 +298,10 @@
         {willReconnect: willReconnect, reconnectDelay: willReconnect ? this._delay : null}));
       if (this._state === CLOSED && !this._closedForGood) {
         this._emit(makeEvent(null, "error", {}, {code: "EHOSTDOWN", unsent: unsent,
-          message: "Gave up on " + this._url + " after " + this._failures + " attempts in a row failed; "
-            + unsent.length + " queued messages were not sent (they are in this event's unsent)."}));
+          message: "Stopped reconnecting to " + this._url + " after " + this._failures
+            + " connection(s) in a row closed without a successful reopen (maxRetries is "
+            + this._options.maxRetries + "); " + unsent.length
+            + " queued message(s) were not sent (they are in this event's unsent)."}));
       }
     }
 
