@@ -18,7 +18,9 @@ from django.test import tag
 from channels_test import Channel, Group
 from channels_test.test import ChannelLiveServerTestCase
 from tests.live.bridge import SOCKETS
-from tests.test_live_server import CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser
+from tests.test_live_server import (
+    CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser,
+)
 
 WAIT = 15  # seconds the page gets for each thing a test waits for
 # Short reconnection delays, so the tests do not wait 1.5 s per reconnection.
@@ -51,6 +53,10 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
 
     def seen(self):
         return self.js("return window.seen")
+
+    def events(self, event_type):
+        """Return the socket events of ``event_type`` the page recorded."""
+        return [event for event in self.seen()["events"] if event["type"] == event_type]
 
     def wait_until(self, expression, what):
         """Wait until the page's JavaScript ``expression`` is truthy; return its value."""
@@ -182,7 +188,7 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         first_socket = self.received(1)[0]["action"]["socket"]
         self.js("bridge.send({command: 'close'})")
         self.wait_for_opens(2)
-        close = [event for event in self.seen()["events"] if event["type"] == "close"][0]
+        [close] = self.events("close")
         self.assertTrue(close["willReconnect"], close)
         self.assertGreaterEqual(close["reconnectDelay"], QUICK["minReconnectionDelay"])
         self.assertEqual(close["readyState"], 0, "a socket waiting to reconnect is CONNECTING")
@@ -251,7 +257,7 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         self.wait_for_opens(1)
         self.js("bridge.send({command: 'close'})")
         self.wait_until("countEvents('close') === 1", "the socket to close")
-        [close] = [event for event in self.seen()["events"] if event["type"] == "close"]
+        [close] = self.events("close")
         self.assertFalse(close["willReconnect"], close)
         self.assertEqual(close["readyState"], 3)
 
@@ -259,7 +265,7 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         self.start()
         self.wait_for_opens(1)
         self.js("bridge.socket.close(1000, 'done', {keepClosed: true})")
-        [close] = [event for event in self.seen()["events"] if event["type"] == "close"]
+        [close] = self.events("close")
         self.assertEqual((close["code"], close["willReconnect"], close["readyState"]), (1000, False, 3))
         self.assertEqual(self.js("return trySend({n: 1})")["code"], "ECLOSED")
 
