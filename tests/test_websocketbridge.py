@@ -9,6 +9,7 @@ in tests/live/bridge.py.
 
 import json
 import time
+import urllib.parse
 import urllib.request
 from unittest import skipUnless
 
@@ -17,7 +18,7 @@ from django.test import tag
 
 from channels_test import Channel, Group
 from channels_test.test import ChannelLiveServerTestCase
-from tests.live.bridge import SOCKETS
+from tests.live.bridge import SOCKETS, DroppingProxy
 from tests.test_live_server import (
     CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser,
 )
@@ -224,6 +225,21 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         )
         self.assertTrue(all(reply["action"]["socket"] != reply_channel for reply in replies), replies)
         self.assertEqual(self.js("return bridge.socket.queuedCount"), 0)
+
+    def test_reconnects_after_the_network_drops_the_connection(self):
+        proxy = DroppingProxy(urllib.parse.urlsplit(self.live_server_url).port)
+        self.addCleanup(proxy.stop)
+        self.start(f"ws://127.0.0.1:{proxy.port}/bridge/echo/")
+        self.wait_for_opens(1)
+        self.js("bridge.send({n: 1})")
+        first_socket = self.received(1)[0]["action"]["socket"]
+        self.js("bridge.socket.addEventListener('close', () => bridge.send({n: 'while down'}), {once: true})")
+        self.assertGreater(proxy.drop(), 0, "the page's socket did not go through the proxy")
+        reply = self.received(2)[1]["action"]
+        [close] = self.events("close")
+        self.assertEqual((close["code"], close["willReconnect"]), (1006, True), close)
+        self.assertEqual(reply["echo"], {"n": "while down"})
+        self.assertNotEqual(reply["socket"], first_socket, "the reply came over the old connection")
 
     def test_a_full_queue_refuses_the_next_message(self):
         self.js("startBridge('/bridge/refuse/', {maxQueuedMessages: 2, minReconnectionDelay: 100})")
