@@ -81,7 +81,7 @@ def _walk(top: str) -> Iterator[str]:
         )
         for name in sorted(files):
             if name.endswith(".py") or is_pin_file(name):
-                yield os.path.join(root, name)
+                yield os.path.normpath(os.path.join(root, name))
 
 
 def write_atomically(path: str, content: bytes) -> None:
@@ -123,7 +123,7 @@ def print_report(findings: list[Finding], out: TextIO) -> None:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the migration; return 0, 1 (see --check, or a file not migrated), or 2."""
+    """Run the migration; return 1 if --check finds a file to change, 2 on a usage error."""
     out = out or sys.stdout
     options = _parser().parse_args(argv)
     try:
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             new, found = rewrite_source(source, path)
         except Unparseable as error:
             findings.append(
-                Finding("unparsed", path, error.line, f"cannot parse ({error.reason}); skipped")
+                Finding("unparsed", path, error.line, f"cannot parse: {error.reason}; left unchanged")
             )
             continue
         findings += found
@@ -170,7 +170,4 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     files = f"{len(changed)} file{'' if len(changed) == 1 else 's'}"
     print(f"{files} rewritten." if write else f"{files} would be rewritten.", file=out)
     print_report(findings, out)
-    not_migrated = any(finding.kind == "unparsed" for finding in findings)
-    if not_migrated or (options.check and changed):
-        return 1
-    return 0
+    return 1 if options.check and changed else 0

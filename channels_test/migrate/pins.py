@@ -13,7 +13,7 @@ from .findings import Finding
 
 _REQUIREMENT = re.compile(
     r"""(?:^|(?<=[\s"'\[,=]))"""  # starts a line, a string or a list item
-    r"(?P<name>channels|asgi[-_]redis|asgi[-_]ipc|asgi[-_]rabbitmq|daphne|asgiref)"
+    r"(?P<name>channels|asgi[-_]redis|asgi[-_]ipc|asgi[-_]rabbitmq|daphne|asgiref|django)"
     r"(?P<extras>\[[^\]]*\])?"
     r"""(?P<spec>\s*(?:[<>=!~]=?=?\s*[\w.*]+\s*,?\s*)*)"""
     r"""(?=$|[\s"';#\],])""",  # and ends it
@@ -30,14 +30,14 @@ _ADVICE = {
 }
 
 
-def _major_below_two(spec: str) -> bool:
-    """Tell whether the specifier ``spec`` allows only versions below 2."""
+def _only_below(spec: str, limit: tuple[int, int]) -> bool:
+    """Tell whether the specifier ``spec`` allows only versions below ``limit``."""
     for operator, version in re.findall(r"([<>=!~]=?=?)\s*([\w.*]+)", spec):
-        numbers = [int(part) for part in re.findall(r"\d+", version)[:2]] or [0]
-        major = numbers[0]
-        if operator in ("==", "===", "~=", "<=") and major < 2:
+        numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+        numbers = (numbers + (0, 0))[:2]
+        if operator in ("==", "===", "~=", "<=") and numbers < limit:
             return True
-        if operator == "<" and (major < 2 or numbers == [2] or numbers == [2, 0]):
+        if operator == "<" and numbers <= limit:
             return True
     return False
 
@@ -57,7 +57,15 @@ def requirement_findings(text: str, path: str) -> list[Finding]:
                 if not spec and not _looks_like_requirement(code, match):
                     continue
                 message = f"{shown}: replace it with channels_test"
-            elif spec and _major_below_two(spec):
+            elif name == "django":
+                if not _only_below(spec, (4, 2)):
+                    continue
+                findings.append(Finding(
+                    "django", path, number,
+                    f"{shown}: channels_test needs Django 4.2 or newer; upgrade Django first",
+                ))
+                continue
+            elif spec and _only_below(spec, (2, 0)):
                 message = (
                     f"{shown} is the Channels 1.x version: remove the pin; channels_test "
                     f"installs {'daphne>=4' if name == 'daphne' else 'asgiref>=3'}"

@@ -5,6 +5,8 @@ Needs LibCST (the ``migrate`` extra); the command line checks for it first.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
@@ -45,13 +47,26 @@ def rewrite_source(source: bytes, path: str) -> tuple[bytes, list[Finding]]:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        raise Unparseable(error.raw_line, error.message.splitlines()[0]) from None
+        raise _unparseable(error) from None
     except Exception as error:  # LibCST's tokenizer raises others for broken files
         raise Unparseable(1, f"{type(error).__name__}: {error}") from None
     wrapper = MetadataWrapper(module)
     migration = ModuleMigration(path)
     new_module_node = wrapper.visit(migration)
     return new_module_node.bytes, migration.findings
+
+
+def _unparseable(error: cst.ParserSyntaxError) -> Unparseable:
+    """Say where and why LibCST could not read a module, in one line."""
+    line = error.raw_line
+    message = error.message.splitlines()[0]
+    # The native parser names the position in its message more exactly than raw_line.
+    located = re.match(r"(?:parser error: )?error at (\d+):\d+: (.*)", message)
+    if located:
+        line, message = int(located[1]), located[2]
+    if message.startswith("expected"):
+        message = "not Python 3 (Python 2 code, or a template?)"
+    return Unparseable(line, message)
 
 
 def _string_value(node: cst.CSTNode) -> str | None:
