@@ -728,3 +728,30 @@ class PinTests(SimpleTestCase):
             ),
             ["setup.cfg:3", "setup.cfg:4"],
         )
+
+
+class FileHandlingTests(SimpleTestCase):
+    def setUp(self):
+        self.directory = Path(tempfile.mkdtemp(prefix="migrate-files-"))
+        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
+
+    def test_a_symbolic_link_stays_a_link_to_the_rewritten_file(self):
+        target = self.directory / "real.py"
+        target.write_text("import channels\n")
+        link = self.directory / "link.py"
+        link.symlink_to("real.py")
+        cli.main([str(link)], out=io.StringIO())
+        self.assertTrue(link.is_symlink())
+        self.assertEqual(target.read_text(), "import channels_test\n")
+
+    def test_line_endings_and_encoding_are_kept(self):
+        crlf = self.directory / "crlf.py"
+        crlf.write_bytes(b"import channels\r\nx = channels.Group('a')\r\n")
+        latin = self.directory / "latin.py"
+        latin.write_bytes(b"# -*- coding: latin-1 -*-\nfrom channels import Group\ns = 'caf\xe9'\n")
+        cli.main([str(self.directory)], out=io.StringIO())
+        self.assertEqual(crlf.read_bytes(), b"import channels_test\r\nx = channels_test.Group('a')\r\n")
+        self.assertEqual(
+            latin.read_bytes(),
+            b"# -*- coding: latin-1 -*-\nfrom channels_test import Group\ns = 'caf\xe9'\n",
+        )

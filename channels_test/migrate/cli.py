@@ -85,8 +85,12 @@ def _walk(top: str) -> Iterator[str]:
 
 
 def write_atomically(path: str, content: bytes) -> None:
-    """Replace ``path`` by ``content`` in one step, keeping its permission bits."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Replace ``path`` by ``content`` in one step, keeping its permission bits.
+
+    A symbolic link stays a link: the file it points to is replaced.
+    """
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".migrate-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:

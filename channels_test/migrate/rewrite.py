@@ -6,10 +6,11 @@ Needs LibCST (the ``migrate`` extra); the command line checks for it first.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
 from .findings import Finding
 from .tables import (
@@ -82,8 +83,9 @@ def _with_text(node: cst.SimpleString, text: str) -> cst.SimpleString:
     return node.with_changes(value=f"{node.prefix}{node.quote}{text}{node.quote}")
 
 
-def _dotted(node: cst.BaseExpression) -> cst.BaseExpression:
-    return cst.parse_expression(node) if isinstance(node, str) else node
+def _dotted(dotted: str) -> cst.BaseExpression:
+    """Return the ``Name`` or ``Attribute`` node that spells ``dotted``."""
+    return cst.parse_expression(dotted)
 
 
 class ModuleMigration(cst.CSTTransformer):
@@ -174,7 +176,12 @@ class ModuleMigration(cst.CSTTransformer):
             return updated
         return updated.with_changes(module=_dotted(new_module(dotted)))
 
-    def _check_django_import(self, node: cst.ImportFrom, dotted: str | None, names) -> None:
+    def _check_django_import(
+        self,
+        node: cst.ImportFrom,
+        dotted: str | None,
+        names: Sequence[cst.ImportAlias] | cst.ImportStar,
+    ) -> None:
         if not dotted or not dotted.startswith("django"):
             return
         for module, advice in DJANGO_MODULES.items():
@@ -318,21 +325,9 @@ class ModuleMigration(cst.CSTTransformer):
                 and _string_value(element.key) == "CONFIG"
                 and isinstance(element.value, cst.Dict)
             ):
-                config = element.value
-                while True:
-                    drop = next(
-                        (
-                            position
-                            for position, option in enumerate(config.elements)
-                            if isinstance(option, cst.DictElement)
-                            and _string_value(option.key) in ignored
-                        ),
-                        None,
-                    )
-                    if drop is None:
-                        break
-                    config = _without_element(config, drop)
-                elements[index] = element.with_changes(value=config)
+                elements[index] = element.with_changes(
+                    value=_without_options(element.value, ignored)
+                )
         return updated.with_changes(elements=elements)
 
     def _check_asgi_layer(self, node: cst.Assign) -> None:
@@ -360,7 +355,7 @@ def _binds_old_package(node: cst.CSTNode) -> bool:
     )
 
 
-def _new_name_taken(scope) -> bool:
+def _new_name_taken(scope: Scope) -> bool:
     """Tell whether ``channels_test`` is bound in ``scope`` to anything but our package."""
     for binding in scope.assignments[NEW_PACKAGE]:
         node = binding.node
@@ -386,6 +381,18 @@ def _setting_name(target: cst.BaseExpression) -> str | None:
     if isinstance(target, cst.Attribute):
         return target.attr.value
     return None
+
+
+def _without_options(config: cst.Dict, options: Sequence[str]) -> cst.Dict:
+    """Return the dict literal ``config`` without the entries whose key is in ``options``."""
+    index = 0
+    while index < len(config.elements):
+        element = config.elements[index]
+        if isinstance(element, cst.DictElement) and _string_value(element.key) in options:
+            config = _without_element(config, index)
+        else:
+            index += 1
+    return config
 
 
 def _without_element(node: cst.Dict, index: int) -> cst.Dict:
