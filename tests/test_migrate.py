@@ -621,6 +621,7 @@ class ReportTests(SimpleTestCase):
                 connect = "channels.routing.connect_consumer"
                 from channels.management.commands.runserver import WorkerThread
                 from channels.tests import ChannelTestCase
+                LAYER = {"BACKEND": "asgi_rabbitmq.RabbitmqChannelLayer"}
                 """
             ),
             [
@@ -631,6 +632,9 @@ class ReportTests(SimpleTestCase):
                 f"module.py:6: {MISSING_APIS['channels.routing.connect_consumer']}",
                 "module.py:7: "
                 f"{MISSING_APIS['channels.management.commands.runserver.WorkerThread']}",
+                "module.py:9: the asgi_rabbitmq layer is not carried: use "
+                "channels_test.layers.redis.RedisChannelLayer or "
+                "channels_test.layers.sqlite.SQLiteChannelLayer",
             ],
         )
 

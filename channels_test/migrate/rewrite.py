@@ -22,6 +22,7 @@ from .tables import (
     IGNORED_OPTIONS,
     NEW_PACKAGE,
     OLD_PACKAGE,
+    UNMAPPED_LAYER_PACKAGES,
     is_old_object_path,
     is_old_path,
     missing_api,
@@ -300,6 +301,9 @@ class ModuleMigration(cst.CSTTransformer):
             return updated
         if text in BACKENDS:
             return _with_text(updated, BACKENDS[text])
+        package = text.split(".", 1)[0]
+        if package in UNMAPPED_LAYER_PACKAGES and "." in text:
+            self.report("api", original, UNMAPPED_LAYER_PACKAGES[package])
         if text == OLD_PACKAGE and self._installed_apps:
             return _with_text(updated, NEW_PACKAGE)
         if is_old_object_path(text):

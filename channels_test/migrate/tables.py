@@ -77,6 +77,15 @@ MISSING_APIS: dict[str, str] = {
     ),
 }
 
+# 1.x layer packages with no counterpart here: a BACKEND in one of them is reported.
+UNMAPPED_LAYER_PACKAGES = {
+    "asgi_rabbitmq": (
+        "the asgi_rabbitmq layer is not carried: use "
+        "channels_test.layers.redis.RedisChannelLayer or "
+        "channels_test.layers.sqlite.SQLiteChannelLayer"
+    ),
+}
+
 # 1.x CONFIG of a layer or ASGI module that channels_test serves differently.
 ASGI_MODULE_NOTE = (
     "Daphne 4 serves an ASGI application, not a channel layer: expose "
