@@ -759,3 +759,13 @@ class FileHandlingTests(SimpleTestCase):
             latin.read_bytes(),
             b"# -*- coding: latin-1 -*-\nfrom channels_test import Group\ns = 'caf\xe9'\n",
         )
+
+    def test_requirements_in_a_requirements_directory_are_read(self):
+        (self.directory / "requirements").mkdir()
+        (self.directory / "requirements" / "base.txt").write_text("channels==1.1.8\n")
+        (self.directory / "notes.txt").write_text("channels==1.1.8\n")
+        out = io.StringIO()
+        cli.main([str(self.directory)], out=out)
+        base = os.path.join(str(self.directory), "requirements", "base.txt")
+        self.assertIn(f"  {base}:1: channels==1.1.8: replace it with channels_test\n", out.getvalue())
+        self.assertNotIn("notes.txt", out.getvalue())

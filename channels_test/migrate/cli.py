@@ -53,8 +53,14 @@ def is_virtualenv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
-def is_pin_file(name: str) -> bool:
-    return name in PIN_FILES or (name.startswith("requirements") and name.endswith(".txt"))
+def is_pin_file(path: str) -> bool:
+    """Tell whether ``path`` lists requirements: requirements*.txt, requirements/*.txt,
+    setup.py, setup.cfg or pyproject.toml."""
+    directory, name = os.path.split(path)
+    if name in PIN_FILES:
+        return True
+    in_requirements = os.path.basename(directory) == "requirements"
+    return name.endswith(".txt") and (name.startswith("requirements") or in_requirements)
 
 
 def project_files(paths: list[str]) -> Iterator[str]:
@@ -80,7 +86,7 @@ def _walk(top: str) -> Iterator[str]:
             if name not in SKIPPED_DIRS and not is_virtualenv(os.path.join(root, name))
         )
         for name in sorted(files):
-            if name.endswith(".py") or is_pin_file(name):
+            if name.endswith(".py") or is_pin_file(os.path.join(root, name)):
                 yield os.path.normpath(os.path.join(root, name))
 
 
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         name = os.path.basename(path)
         with open(path, "rb") as stream:
             source = stream.read()
-        if is_pin_file(name):
+        if is_pin_file(path):
             findings += requirement_findings(source.decode("utf-8", "replace"), path)
         if not name.endswith(".py"):
             continue
