@@ -622,6 +622,7 @@ class ReportTests(SimpleTestCase):
                 from channels.management.commands.runserver import WorkerThread
                 from channels.tests import ChannelTestCase
                 LAYER = {"BACKEND": "asgi_rabbitmq.RabbitmqChannelLayer"}
+                LOGGING = {"loggers": {"django.channels": {"level": "DEBUG"}}}
                 """
             ),
             [
@@ -635,6 +636,9 @@ class ReportTests(SimpleTestCase):
                 "module.py:9: the asgi_rabbitmq layer is not carried: use "
                 "channels_test.layers.redis.RedisChannelLayer or "
                 "channels_test.layers.sqlite.SQLiteChannelLayer",
+                "module.py:10: Channels 1.x logged to 'django.channels'; channels_test logs "
+                "to 'channels_test' (channels_test.worker, channels_test.interface, ...): "
+                "configure that logger instead",
             ],
         )
 

@@ -86,6 +86,13 @@ UNMAPPED_LAYER_PACKAGES = {
     ),
 }
 
+# The logger Channels 1.x's worker wrote to; ours log under "channels_test.<module>".
+OLD_LOGGER = "django.channels"
+OLD_LOGGER_NOTE = (
+    "Channels 1.x logged to 'django.channels'; channels_test logs to 'channels_test' "
+    "(channels_test.worker, channels_test.interface, ...): configure that logger instead"
+)
+
 # 1.x CONFIG of a layer or ASGI module that channels_test serves differently.
 ASGI_MODULE_NOTE = (
     "Daphne 4 serves an ASGI application, not a channel layer: expose "
