@@ -773,3 +773,28 @@ class FileHandlingTests(SimpleTestCase):
         base = os.path.join(str(self.directory), "requirements", "base.txt")
         self.assertIn(f"  {base}:1: channels==1.1.8: replace it with channels_test\n", out.getvalue())
         self.assertNotIn("notes.txt", out.getvalue())
+
+    def test_a_file_that_fails_to_rewrite_is_reported_and_the_run_goes_on(self):
+        (self.directory / "a.py").write_text("import channels\n")
+        (self.directory / "b.py").write_text("import channels\n")
+        from channels_test.migrate import rewrite  # main() imports it when it runs
+
+        original = rewrite.rewrite_source
+
+        def failing(source, path):
+            if path.endswith("a.py"):
+                raise RecursionError("maximum recursion depth exceeded")
+            return original(source, path)
+
+        out = io.StringIO()
+        with mock.patch.object(rewrite, "rewrite_source", failing):
+            status = cli.main([str(self.directory)], out=out)
+        self.assertEqual(status, 0)
+        a_path = os.path.join(str(self.directory), "a.py")
+        self.assertIn(
+            f"  {a_path}:1: cannot rewrite (RecursionError: maximum recursion depth exceeded); "
+            "left unchanged\n",
+            out.getvalue(),
+        )
+        self.assertEqual((self.directory / "a.py").read_text(), "import channels\n")
+        self.assertEqual((self.directory / "b.py").read_text(), "import channels_test\n")

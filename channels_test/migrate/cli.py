@@ -166,6 +166,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
                 Finding("unparsed", path, error.line, f"cannot parse: {error.reason}; left unchanged")
             )
             continue
+        except Exception as error:  # one odd file must not stop the run half-way
+            message = f"cannot rewrite ({type(error).__name__}: {error}); left unchanged"
+            findings.append(Finding("unparsed", path, 1, message))
+            continue
         findings += found
         if new == source:
             continue
