@@ -21,8 +21,6 @@ from .tables import (
     DJANGO_SETTINGS,
     IGNORED_OPTIONS,
     NEW_PACKAGE,
-    OLD_LOGGER,
-    OLD_LOGGER_NOTE,
     OLD_PACKAGE,
     UNMAPPED_LAYER_PACKAGES,
     is_old_object_path,
@@ -303,8 +301,6 @@ class ModuleMigration(cst.CSTTransformer):
             return updated
         if text in BACKENDS:
             return _with_text(updated, BACKENDS[text])
-        if text == OLD_LOGGER:
-            self.report("api", original, OLD_LOGGER_NOTE)
         package = text.split(".", 1)[0]
         if package in UNMAPPED_LAYER_PACKAGES and "." in text:
             self.report("api", original, UNMAPPED_LAYER_PACKAGES[package])

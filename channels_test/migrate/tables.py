@@ -55,22 +55,6 @@ MISSING_APIS: dict[str, str] = {
         "channels.default_app_config is not carried: Django finds the app config itself; "
         "remove the reference"
     ),
-    "channels.asgi.InvalidChannelLayerError": (
-        "channels.asgi.InvalidChannelLayerError is not carried: a wrong CHANNEL_LAYERS "
-        "entry raises django.core.exceptions.ImproperlyConfigured; catch that instead"
-    ),
-    "channels.routing.connect_consumer": (
-        "channels.routing.connect_consumer is not carried: route 'websocket.connect' to a "
-        "consumer of your own that sends {'accept': True} on message.reply_channel"
-    ),
-    "channels.sessions.requeue_messages": (
-        "channels.sessions.requeue_messages (an internal of enforce_ordering) is not "
-        "carried: decorate the consumer with enforce_ordering instead"
-    ),
-    "channels.sessions.wait_channel_name": (
-        "channels.sessions.wait_channel_name (an internal of enforce_ordering) is not "
-        "carried: decorate the consumer with enforce_ordering instead"
-    ),
     "channels.management.commands.runserver.WorkerThread": (
         "runserver's WorkerThread is not carried: run channels_test.worker.Worker in a "
         "thread of your own, or use 'manage.py runworker'"
@@ -86,12 +70,6 @@ UNMAPPED_LAYER_PACKAGES = {
     ),
 }
 
-# The logger Channels 1.x's worker wrote to; ours log under "channels_test.<module>".
-OLD_LOGGER = "django.channels"
-OLD_LOGGER_NOTE = (
-    "Channels 1.x logged to 'django.channels'; channels_test logs to 'channels_test' "
-    "(channels_test.worker, channels_test.interface, ...): configure that logger instead"
-)
 
 # 1.x CONFIG of a layer or ASGI module that channels_test serves differently.
 ASGI_MODULE_NOTE = (
