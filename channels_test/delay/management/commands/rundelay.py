@@ -11,9 +11,6 @@ from django.core.management import BaseCommand, CommandError
 
 from channels_test.channel import DEFAULT_CHANNEL_LAYER
 
-LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}
-
-
 class Command(BaseCommand):
     help = (
         "Run the delay server: store messages sent to 'asgi.delay' and send each to its "
@@ -67,9 +64,16 @@ class Command(BaseCommand):
         self.stdout.write("Delay server stopped.")
 
     def show_log(self, verbosity: int) -> None:
-        """Write the delay server's log to stderr (INFO at -v 1, DEBUG from -v 2), as 1.x did."""
+        """Write the delay server's log to stderr: INFO at -v 1, DEBUG from -v 2, as 1.x did.
+
+        The ``channels_test.delay`` logger then stops propagating (each line
+        is written once); with -v 0 it is left as ``LOGGING`` configures it.
+        """
+        if verbosity < 1:
+            return
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger = logging.getLogger("channels_test.delay")
         logger.addHandler(handler)
-        logger.setLevel(LOG_LEVELS.get(verbosity, logging.DEBUG))
+        logger.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
+        logger.propagate = False
