@@ -237,6 +237,14 @@ class AdvanceDelayClockTests(ChannelTestCase):
         self.assertMessage("delayed.out", text="in five")
         self.assertFalse(DelayedMessage.objects.exists())
 
+    def test_the_clock_stands_still_between_advances(self):
+        Channel("asgi.delay").send(request(content={"text": "in five"}, delay=5000))
+        self.advance_delay_clock()
+        an_hour_later = timezone.now() + timedelta(hours=1)
+        with mock.patch("django.utils.timezone.now", return_value=an_hour_later):
+            self.assertEqual(self.advance_delay_clock(seconds=4), 0)
+            self.assertEqual(self.advance_delay_clock(seconds=1), 1)
+
     def test_a_request_sent_later_counts_from_the_moved_clock(self):
         self.advance_delay_clock(seconds=60)
         Channel("asgi.delay").send(request(content={"text": "late"}, delay=1000))

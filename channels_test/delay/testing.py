@@ -23,7 +23,9 @@ __all__ = ["DelayClock"]
 class DelayClock:
     """The delay server's clock for one test: it moves only when :meth:`advance` moves it.
 
-    It starts at the real time. Each :meth:`advance` takes the requests
+    It reads the real time when it is made, then stands still: only
+    :meth:`advance` moves it, so a test's outcome never depends on how fast
+    the test runs. Each :meth:`advance` takes the requests
     waiting on ``asgi.delay`` of layer ``alias`` into the table (due their
     delay after the clock's current time), moves the clock forward, and
     sends every stored message now due, as the delay server would.
@@ -36,11 +38,12 @@ class DelayClock:
                 "(next to 'channels_test') and run the tests again."
             )
         self.alias = alias
+        self.start = timezone.now()
         self.offset = timedelta(0)
 
     def now(self) -> datetime:
-        """Return the time on this clock: the real time plus every advance so far."""
-        return timezone.now() + self.offset
+        """Return the time on this clock: the time it was made plus every advance so far."""
+        return self.start + self.offset
 
     def worker(self) -> Any:
         from ..asgi import channel_layers

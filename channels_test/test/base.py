@@ -293,8 +293,8 @@ class ChannelTestCaseMixin:
         Messages waiting on ``asgi.delay`` are stored first (due their
         ``delay`` after the clock's time before the move); then every stored
         message due at the moved clock goes to its channel, oldest first.
-        Return how many were sent. The clock starts at the real time in each
-        test and never goes back. Needs ``channels_test.delay`` in
+        Return how many were sent. The clock reads the real time at its
+        first use in a test, then moves only when this moves it. Needs ``channels_test.delay`` in
         ``INSTALLED_APPS``.
         """
         from ..delay.testing import DelayClock
