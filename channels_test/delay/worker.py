@@ -32,7 +32,7 @@ logger = logging.getLogger("channels_test.delay")
 
 DELAY_CHANNEL = "asgi.delay"
 #: The longest delay accepted, in milliseconds: one year. Longer ones are
-#: taken for mistakes (a timestamp sent as a delay, seconds times 10**6).
+#: taken for mistakes (a timestamp sent as a delay, or microseconds).
 MAX_DELAY = 365 * 24 * 3600 * 1000
 
 # What became of one due message.

@@ -7,12 +7,14 @@ due dates unchanged; the old table itself is left alone (drop it once the
 project runs on channels_test). Without the old table this does nothing.
 """
 
+from typing import Any
+
 from django.db import migrations
 
 LEGACY_TABLE = "channels.delay_delayedmessage"
 
 
-def copy_legacy_messages(apps, schema_editor) -> None:
+def copy_legacy_messages(apps: Any, schema_editor: Any) -> None:
     connection = schema_editor.connection
     if LEGACY_TABLE not in connection.introspection.table_names():
         return

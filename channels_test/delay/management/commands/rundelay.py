@@ -11,6 +11,7 @@ from django.core.management import BaseCommand, CommandError
 
 from channels_test.channel import DEFAULT_CHANNEL_LAYER
 
+
 class Command(BaseCommand):
     help = (
         "Run the delay server: store messages sent to 'asgi.delay' and send each to its "
