@@ -9,7 +9,7 @@ for that database on the local PostgreSQL server.
 
 import os
 
-from .interface_settings import *
+from .interface_settings import *  # noqa: F403
 from .interface_settings import CHANNEL_LAYERS, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "channels_test.delay"]
