@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "channels_test",
+    "channels_test.delay",
     "tests.testapp",
     "tests.reference",
 ]

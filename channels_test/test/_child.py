@@ -1,4 +1,4 @@
-"""The program a live-server child process runs: Daphne or a worker.
+"""The program a live-server child process runs: Daphne, a worker or the delay server.
 
 :class:`~channels_test.test.live.ChannelLiveServerTestCase` starts each child
 as ``python -m channels_test.test._child CONFIG_FILE READY_FD``. ``CONFIG_FILE``
@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from .. import compat
 
-__all__ = ["main", "run_daphne", "run_worker", "setup_django", "RefusedChannelLayer"]
+__all__ = ["main", "run_daphne", "run_worker", "run_delay", "setup_django", "RefusedChannelLayer"]
 
 PARENT_POLL_INTERVAL = 0.5
 
@@ -153,6 +153,16 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     worker_process_ready.connect(ready, weak=False)
     group = WorkerGroup(wrapper, n_threads=config["threads"], signal_handlers=False)
     group.run()
+
+
+def run_delay(config: dict, reporter: Reporter) -> None:
+    """Run the delay server on the live channel layer until SIGTERM."""
+    from channels_test.asgi import channel_layers
+    from channels_test.delay.worker import Worker
+
+    worker = Worker(channel_layers[config["alias"]], database_sleep_duration=config["check_interval"])
+    worker.ready = lambda: reporter.send(ready={"delay": True})
+    worker.run()
 
 
 class RefusedChannelLayer:

@@ -1,7 +1,8 @@
 """``ChannelLiveServerTestCase``: real Daphne and worker processes for browser tests.
 
 At class set-up the test case starts one Daphne process serving the
-interface application and ``worker_processes`` worker processes, all
+interface application, ``worker_processes`` worker processes and, with
+``channels_test.delay`` installed, the delay server, all
 against the test database and a channel layer the test process shares.
 Children are fresh interpreters started with :mod:`subprocess` (see
 :mod:`channels_test.test._processes`), so nothing depends on the
@@ -17,6 +18,7 @@ import tempfile
 import time
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.test import TransactionTestCase, modify_settings
@@ -32,6 +34,7 @@ from ._livesetup import (
 )
 from ._processes import (
     DaphneProcess,
+    DelayProcess,
     LiveProcess,
     LiveServerError,
     WorkerProcess,
@@ -42,6 +45,7 @@ __all__ = [
     "ChannelLiveServerTestCase",
     "DaphneProcess",
     "WorkerProcess",
+    "DelayProcess",
     "LiveProcess",
     "LiveServerError",
 ]
@@ -51,7 +55,8 @@ class ChannelLiveServerTestCase(TransactionTestCase):
     """A TransactionTestCase with a live Daphne and workers, started once per class.
 
     ``live_server_url`` (``http://localhost:<port>``) and ``live_server_ws_url``
-    (``ws://...``) point at Daphne. The test process shares the live channel
+    (``ws://...``) point at Daphne. With ``channels_test.delay`` installed,
+    the delay server runs too, so messages sent to ``asgi.delay`` arrive. The test process shares the live channel
     layer: ``Group(...).send(...)`` in a test reaches sockets connected to
     the live server. The layer is flushed before each test and the database
     after it. A child that fails to start, or dies during a test, makes the
@@ -80,9 +85,14 @@ class ChannelLiveServerTestCase(TransactionTestCase):
     channel_layer_alias = DEFAULT_CHANNEL_LAYER
     #: Dotted path of the ASGI application Daphne serves.
     application = "channels_test.interface.application"
+    #: Run the delay server too: None runs it when ``channels_test.delay`` is installed.
+    delay_server: bool | None = None
+    #: Seconds between the delay server's checks for due messages (``rundelay --sleep``).
+    delay_check_interval = 0.25
     #: Process classes; swap them in a subclass to change how children run.
     daphne_process_class = DaphneProcess
     worker_process_class = WorkerProcess
+    delay_process_class = DelayProcess
 
     # -- URLs -------------------------------------------------------------
 
@@ -197,11 +207,31 @@ class ChannelLiveServerTestCase(TransactionTestCase):
             worker.start()
             cls.addClassCleanup(worker.stop, cls.shutdown_timeout)
             processes.append(worker)
+        if cls._runs_delay_server():
+            delay = cls.delay_process_class(
+                config, directory=directory, alias=cls.channel_layer_alias,
+                check_interval=cls.delay_check_interval,
+            )
+            delay.start()
+            cls.addClassCleanup(delay.stop, cls.shutdown_timeout)
+            processes.append(delay)
         cls._live_processes = processes
         wait_until_ready(processes, cls.startup_timeout)
         cls._live_daphne = daphne
         # A restarted Daphne must come back on the same port: the URLs are out.
         daphne.port = daphne.listening_port
+
+    @classmethod
+    def _runs_delay_server(cls) -> bool:
+        installed = apps.is_installed("channels_test.delay")
+        if cls.delay_server is None:
+            return installed
+        if cls.delay_server and not installed:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.delay_server is True, but 'channels_test.delay' is not in "
+                "INSTALLED_APPS: add it (and migrate), or leave delay_server at None."
+            )
+        return bool(cls.delay_server)
 
     # -- each test --------------------------------------------------------
 
