@@ -114,6 +114,29 @@ class UnroutedMessagesTests(ChannelTestCase):
         self.assertTrue(callable(connect_consumer))
 
 
+class CaptiveCapacityTests(ChannelTestCase):
+    """Captive layers hold 10 messages per channel, as asgiref's in-memory layer did in 1.x."""
+
+    def test_eleventh_send_is_full(self):
+        for number in range(10):
+            Channel("input").send({"n": number})
+        with self.assertRaises(channel_layers[DEFAULT_CHANNEL_LAYER].ChannelFull):
+            Channel("input").send({"n": 10})
+
+
+@override_settings(CHANNEL_LAYERS={"default": {
+    "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+    "ROUTING": [],
+    "TEST_CONFIG": {"capacity": 50},
+}})
+class ConfiguredCaptiveCapacityTests(ChannelTestCase):
+    def test_test_config_capacity_wins(self):
+        for number in range(50):
+            Channel("input").send({"n": number})
+        with self.assertRaises(channel_layers[DEFAULT_CHANNEL_LAYER].ChannelFull):
+            Channel("input").send({"n": 50})
+
+
 class ConfigurationErrorTests(SimpleTestCase):
     """Mistakes 1.x reported as ValueError are ValueError and ImproperlyConfigured."""
 

@@ -36,6 +36,8 @@ __all__ = [
 # TEST_CONFIG (or CONFIG) so capacities and size limits behave as configured.
 SHARED_LAYER_OPTIONS = ("expiry", "group_expiry", "capacity", "channel_capacity", "max_message_size")
 REQUEST_SIGNALS = (request_started, request_finished)
+#: Messages a captive layer's channel holds unless the alias's settings say otherwise.
+CAPTIVE_CAPACITY = 10
 CONNECTION_SIGNALS = (consumer_started, consumer_finished, *REQUEST_SIGNALS)
 
 
@@ -146,6 +148,9 @@ class _LayerPool:
             config = channel_layers.config(alias)  # checked, or an error naming the fix
             source = config.get("TEST_CONFIG") or config.get("CONFIG") or {}
             options = {key: source[key] for key in SHARED_LAYER_OPTIONS if key in source}
+            # Channels 1.x's captive layer (asgiref's in-memory one) held 10
+            # messages per channel; tests written for it may count on that.
+            options.setdefault("capacity", CAPTIVE_CAPACITY)
             if captive is None or captive.options != options:
                 routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
                 wrapper = ChannelLayerWrapper(layer_class(**options), alias, routing)
