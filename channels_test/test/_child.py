@@ -83,7 +83,7 @@ def _show_errors_in_output() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    for name in ("channels_test", "daphne", "django.request"):
+    for name in ("channels_test", "django.channels", "daphne", "django.request"):
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         if logger.level == logging.NOTSET or logger.level > logging.WARNING:

@@ -66,7 +66,7 @@ class Command(BaseCommand):
             only_channels=options["only_channels"],
             exclude_channels=options["exclude_channels"],
         )
-        channels = group.apply_channel_filters(router.channels)
+        channels = group.apply_channel_filters(sorted(router.channels))
         if not channels:
             raise CommandError(
                 f"No channels to listen on: routing of {alias!r} has {sorted(router.channels)}, "
