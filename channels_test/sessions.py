@@ -23,7 +23,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 
-from .exceptions import ConsumeLater
+from .exceptions import ConfigurationError, ConsumeLater
 from .layers.base import MAX_NAME_LENGTH
 from .message import Message
 
@@ -67,7 +67,7 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
 
         if issubclass(store, Signed):
             setting = "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
-            raise ImproperlyConfigured(
+            raise ConfigurationError(
                 f"{setting} is {path!r}, which keeps sessions in cookies and cannot store "
                 "a channel session (a connection has no cookie to write). Use an engine "
                 f"with server-side storage: {WORKING_ENGINES}; you may set "
