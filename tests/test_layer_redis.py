@@ -91,10 +91,16 @@ def die_with_parent() -> None:
 
 
 class RedisServer:
-    """A ``redis-server`` process of the test's own on a loopback port, without persistence."""
+    """A ``redis-server`` process of the test's own on a loopback port, without persistence.
 
-    def __init__(self, port: int | None = None):
+    ``args`` go to ``redis-server`` after ours (``"--requirepass", "secret"``);
+    ``password`` is what the start-up check authenticates with.
+    """
+
+    def __init__(self, port: int | None = None, *, args: tuple = (), password: str | None = None):
         self.port = port or free_port()
+        self.args = tuple(args)
+        self.password = password
         self.process: subprocess.Popen | None = None
 
     @property
@@ -109,10 +115,11 @@ class RedisServer:
             raise unittest.SkipTest("needs the redis-server program on PATH to start test servers")
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             "--appendonly", "no", *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1,
+                             password=self.password)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -515,6 +522,10 @@ class FaultTests(SimpleTestCase):
         self.assertIn(f"127.0.0.1:{self.server.port}", logs.output[0])
         with self.assertLogs("channels_test.worker", "WARNING") as logs:
             self.server.start()
+            # Calls fail at once for up to DOWN_RETRY_INTERVAL after the server is
+            # back, until one of them (here the worker's receive) finds it again.
+            wait_for(lambda: any("answers again" in line for line in logs.output),
+                     "the worker finding the server again")
             layer.send("work", {"n": 2})
             wait_for(lambda: handled == [1, 2], "message handled after the restart")
         self.assertIn("answers again", logs.output[-1])
