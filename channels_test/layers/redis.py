@@ -409,7 +409,7 @@ class RedisChannelLayer(BaseChannelLayer):
                 f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}."
             )
         self.blocking_timeout = blocking_timeout
-        self.hosts = _parse_hosts(DEFAULT_HOST if hosts is None else hosts)
+        self.hosts = self._check_hosts(hosts)
         self._crypter = _make_crypter(symmetric_encryption_keys)
         options = {
             "socket_connect_timeout": connect_timeout,
@@ -420,7 +420,7 @@ class RedisChannelLayer(BaseChannelLayer):
         read_timeout = options.get("socket_timeout")
         # A BLPOP must answer before the socket times out.
         self._longest_wait = None if read_timeout is None else max(0.1, read_timeout * 0.8)
-        self._ring = _Ring(len(self.hosts))
+        self._ring = _Ring(len(self._servers))
         self._turn = 0
         self._plan_cache: tuple | None = None
         self._expiry_ms = int(self.expiry * 1000)
@@ -432,6 +432,10 @@ class RedisChannelLayer(BaseChannelLayer):
     def __repr__(self) -> str:
         labels = [server.label for server in self._servers]
         return f"<{type(self).__name__} prefix={self.prefix!r} hosts={labels!r}>"
+
+    def _check_hosts(self, hosts: Any) -> list:
+        """Return the ``hosts`` setting checked and in one form."""
+        return _parse_hosts(DEFAULT_HOST if hosts is None else hosts)
 
     def _make_servers(self, options: dict) -> list:
         """Return a :class:`_Server` per entry of ``hosts``, connecting with ``options``."""
@@ -747,7 +751,7 @@ class _Server:
         pool = self.client.connection_pool
         self._connection_class = pool.connection_class
         self._connection_kwargs = pool.connection_kwargs
-        self.label = label
+        self._label = label
         self.log_changes = log_changes
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -758,6 +762,11 @@ class _Server:
         self.retry_at = 0.0
         #: The server's clock minus ours, in seconds (measured when first needed).
         self.clock_offset: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The server as errors and logs name it (never with its password)."""
+        return self._label
 
     def _connection(self) -> Any:
         """Return this thread's connection, connected and with nothing unread on it."""
