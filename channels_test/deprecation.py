@@ -8,6 +8,9 @@ import warnings
 LEGACY_BACKENDS = {
     "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
     "asgi_redis.RedisChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
+    "asgi_redis.RedisSentinelChannelLayer": "channels_test.layers.sentinel.RedisSentinelChannelLayer",
+    # Its machine-local channels (over asgi_ipc) go through Redis like the others here.
+    "asgi_redis.RedisLocalChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
     "asgi_ipc.IPCChannelLayer": "channels_test.layers.sqlite.SQLiteChannelLayer",
 }
 
@@ -16,6 +19,8 @@ LEGACY_BACKENDS = {
 LEGACY_IGNORED_OPTIONS = {
     "asgi_ipc.IPCChannelLayer": ("message_memory", "channel_memory", "group_memory"),
     "asgi_redis.RedisChannelLayer": ("stats_prefix",),
+    "asgi_redis.RedisSentinelChannelLayer": ("stats_prefix",),
+    "asgi_redis.RedisLocalChannelLayer": ("stats_prefix",),
 }
 
 
