@@ -60,27 +60,34 @@ LAYER_DOWN_RETRY_AFTER = 5
 
 
 class LayerOutage:
-    """Log a channel-layer outage once as it starts and once as it ends, from any thread."""
+    """Log a channel-layer outage once as it starts and once as it ends, from any thread.
+
+    ``source`` tells sends from the reply thread's receives: only the kind of
+    call that saw the outage start can end it, so with a layer of several
+    Redis servers, where one kind may fail while the other works, the log
+    does not flap.
+    """
 
     def __init__(self) -> None:
         self.since: float | None = None
+        self.source = ""
         self._lock = threading.Lock()
 
-    def started(self, error: BaseException) -> None:
+    def started(self, error: BaseException, source: str) -> None:
         with self._lock:
             if self.since is not None:
                 return
-            self.since = time.monotonic()
+            self.since, self.source = time.monotonic(), source
         logger.error(
             "The channel layer is unavailable: %s Answering 503 to HTTP requests and closing "
             "WebSockets (1013, try again later; 1011 under Daphne) until it answers again.", error,
         )
 
-    def over(self) -> None:
+    def over(self, source: str) -> None:
         if self.since is None:
             return
         with self._lock:
-            if self.since is None:
+            if self.since is None or self.source != source:
                 return
             seconds, self.since = time.monotonic() - self.since, None
         logger.warning("The channel layer answers again after %.1f s.", seconds)
@@ -164,14 +171,14 @@ class ReplyReceiver:
             try:
                 channel, message = self.channel_layer.receive(self.names, block=True)
             except self._down_errors as error:
-                self.outage.started(error)
+                self.outage.started(error, "receive")
                 self.stopping.wait(0.5)
                 continue
             except Exception:
                 logger.exception("Receiving replies on %s failed; retrying in 1 s.", self.names)
                 self.stopping.wait(1.0)
                 continue
-            self.outage.over()
+            self.outage.over("receive")
             if channel is not None:
                 self.deliver(channel, message)
 
@@ -844,9 +851,9 @@ class InterfaceApplication:
         try:
             await self.call_layer(self.channel_layer.send, channel, message)
         except self._down_errors as error:
-            self.outage.started(error)
+            self.outage.started(error, "send")
             raise _LayerDown() from error
-        self.outage.over()
+        self.outage.over("send")
 
     async def open_reply_channel(self, prefix: str) -> tuple[str, asyncio.Queue]:
         """Make a reply channel on ``prefix`` and return it with its message queue."""

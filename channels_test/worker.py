@@ -145,7 +145,7 @@ class Worker:
                     outage_started = time.monotonic()
                     logger.error(
                         "Cannot receive from the channel layer: %s. Retrying every %s s "
-                        "until it answers.", error, self.outage_retry_interval,
+                        "until it answers.", str(error).rstrip("."), self.outage_retry_interval,
                     )
                 self.termed.wait(self.outage_retry_interval)
                 continue
