@@ -7,6 +7,7 @@ against ``redis-server`` processes the tests start on free loopback ports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -113,9 +114,12 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise unittest.SkipTest("needs the redis-server program on PATH to start test servers")
+        # A replica writes the data it syncs to its directory: keep that out of the tree.
+        directory = tempfile.gettempdir()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", *self.args],
+             "--appendonly", "no", "--dir", directory,
+             "--dbfilename", f"channels-test-{self.port}.rdb", *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
         )
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1,
@@ -146,6 +150,8 @@ class RedisServer:
             self.process.wait(10)
         if self.process is not None:
             self.process.stderr.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(tempfile.gettempdir(), f"channels-test-{self.port}.rdb"))
 
     def restart(self) -> None:
         self.stop()
