@@ -168,16 +168,20 @@ class ErrorKindTests(SimpleTestCase):
         with self.assertLogs("channels_test.worker", "WARNING") as logs:
             worker = WorkerThread(self, layer, ["work"])
             wait_for(self, lambda: logs.records, "outage logged", alive=worker.thread)
-            time.sleep(0.3)  # several more failed receives, none of them logged
-            self.assertTrue(worker.thread.is_alive(), "the worker died of the protocol error")
+            server = layer._servers[0]
+            for _ in range(2):  # more failed receives, none of them logged
+                tried = server.retry_at
+                wait_for(self, lambda: server.retry_at > tried, "another try of the server",
+                         alive=worker.thread)
+            self.assertEqual(len(logs.records), 1, logs.output)
             web.stop()
-            server = start_server(self, port=port)
+            redis_server = start_server(self, port=port)
             wait_for(self, lambda: len(logs.records) > 1, "recovery logged", alive=worker.thread)
         self.assertEqual(len(logs.records), 2, logs.output)
         self.assertIn("Something other than a Redis server answers", logs.output[0])
         self.assertIn(f"127.0.0.1:{port}", logs.output[0])
         self.assertIn("answers again", logs.output[1])
-        RedisChannelLayer(hosts=[server.url], prefix=layer.prefix).send("work", {"n": 1})
+        RedisChannelLayer(hosts=[redis_server.url], prefix=layer.prefix).send("work", {"n": 1})
         wait_for(self, lambda: worker.handled == [1], "message handled", alive=worker.thread)
 
 
@@ -211,7 +215,9 @@ class DeadShardTests(SimpleTestCase):
                                             rf"127\.0\.0\.1:{servers[1].port}.*Start it"):
                     layer.send(name, {"n": "lost"})
                 self.assertLess(time.monotonic() - started, 2, "the send did not fail fast")
-            time.sleep(0.6)  # past the retry interval: the worker tries the dead server again
+            dead = layer._servers[1]
+            tried = dead.retry_at
+            wait_for(self, lambda: dead.retry_at > tried, "another try of the dead server")
             self.assertEqual(len(logs.records), 1, logs.output)
             self.assertIn(f"127.0.0.1:{servers[1].port}", logs.output[0])
             self.assertIn("other servers carry on", logs.output[0])
