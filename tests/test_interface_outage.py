@@ -5,6 +5,7 @@ port, stopped by pid), so stopping it disturbs no other test.
 """
 
 import http.client
+import json
 import re
 import time
 
@@ -39,6 +40,11 @@ class LayerDownTests(SimpleTestCase):
 
     def test_layer_down_answers_503_and_closes_websockets_with_one_log_line(self):
         self.assertEqual(self.get("/hello/").status, 200)
+        open_socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws/",
+                                                  timeout=CLIENT_TIMEOUT)
+        self.addCleanup(open_socket.close)
+        open_socket.send(json.dumps("before"))
+        self.assertEqual(json.loads(open_socket.recv())["echo"], "before")
 
         self.redis.stop()
         for _ in range(5):
@@ -53,6 +59,8 @@ class LayerDownTests(SimpleTestCase):
         self.addCleanup(socket.close)
         # Daphne lets no application close with 1013; it closes with 1011 itself.
         self.assertEqual(close_code(socket), 1011)
+        open_socket.send(json.dumps("during"))  # cannot reach the workers: closed the same way
+        self.assertEqual(close_code(open_socket), 1011)
         self.daphne.wait_for(re.escape(OUTAGE_LINE))
 
         self.redis.start()  # the same port
