@@ -161,6 +161,41 @@ class ErrorKindTests(SimpleTestCase):
         layer.send("full", {"n": "after"})
         self.assertEqual(layer.receive(["full"]), ("full", {"n": "after"}))
 
+    def test_worker_goes_on_when_replies_fail_for_lack_of_memory(self):
+        server = start_server(self, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
+        layer = self.layer(server.url, capacity=100000)
+        for number in range(5):
+            layer.send("work", {"n": number, "reply_channel": "out"})
+        filled = 0
+        with self.assertRaises(RedisOutOfMemoryError):
+            for _ in range(1000):
+                layer.send("filler", {"data": "x" * 20000})
+                filled += 1
+        handled: list = []
+
+        def consumer(message) -> None:
+            handled.append(message["n"])
+            message.reply_channel.send({"n": message["n"], "data": "y" * 20000})
+
+        wrapper = ChannelLayerWrapper(layer, "memory", [route("work", consumer)])
+        worker = Worker(wrapper, signal_handlers=False)
+        thread = threading.Thread(target=worker.run)
+        with self.assertLogs("channels_test.worker", "WARNING") as logs:
+            thread.start()
+            self.addCleanup(thread.join, 10)
+            self.addCleanup(worker.stop)
+            wait_for(self, lambda: len(handled) == 5, "5 messages handled", alive=thread)
+            self.assertEqual(len(logs.records), 1, logs.output)
+            self.assertIn("Sending to the channel layer failed for consumer", logs.output[0])
+            self.assertIn("out of memory", logs.output[0])
+            for _ in range(filled):  # free the memory
+                layer.receive(["filler"])
+            layer.send("work", {"n": 5, "reply_channel": "out"})
+            wait_for(self, lambda: len(logs.records) == 2, "sends working again", alive=thread)
+        self.assertIn("takes sends again", logs.output[1])
+        self.assertEqual(layer.receive(["out"])[1]["n"], 5)
+        self.assertEqual(layer.receive(["out"]), (None, None), "the failed replies were dropped")
+
     def test_worker_rides_out_a_protocol_error(self):
         port = free_port()
         web = start_http_server(self, port)
