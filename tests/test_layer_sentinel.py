@@ -269,6 +269,43 @@ class SettingsTests(SimpleTestCase):
         self.assertEqual(layer.receive(["found"]), ("found", {"n": 1}))
         self.assertIn(f"127.0.0.1:{master.port}", layer._servers[0].label)
 
+    def test_refresh_interval_follows_a_master_moved_without_a_failure(self):
+        import redis
+
+        first, second = RedisServer(), RedisServer()
+        for server in (first, second):
+            server.start()
+            self.addCleanup(server.stop)
+        directory = tempfile.mkdtemp(prefix="channels-sentinel-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        sentinel = SentinelProcess(first.port, directory)
+        sentinel.start()
+        self.addCleanup(sentinel.stop)
+        wait_for(self, lambda: sentinel.master_state().get("port") is not None, "a sentinel", 20)
+        prefix = f"move{uuid.uuid4().hex[:8]}"
+        refreshing = RedisSentinelChannelLayer(hosts=[("127.0.0.1", sentinel.port)], services=[SERVICE],
+                                               prefix=prefix, sentinel_refresh_interval=0.2)
+        staying = RedisSentinelChannelLayer(hosts=[("127.0.0.1", sentinel.port)], services=[SERVICE],
+                                            prefix=prefix)
+        for layer in (refreshing, staying):
+            self.addCleanup(layer.close)
+            layer.send("before", {})
+            self.assertIn(f":{first.port}", layer._servers[0].label)
+
+        # Point the service at another server; neither connection fails.
+        admin = redis.Redis(host="127.0.0.1", port=sentinel.port)
+        self.addCleanup(admin.connection_pool.disconnect)
+        admin.sentinel_remove(SERVICE)
+        admin.sentinel_monitor(SERVICE, "127.0.0.1", second.port, 1)
+        wait_for(self, lambda: sentinel.master_state().get("port") == second.port,
+                 "the sentinel naming the second server", 10)
+        time.sleep(0.3)  # past the refresh interval
+        refreshing.send("moved", {"to": "second"})
+        staying.send("stayed", {"on": "first"})
+        self.assertIn(f":{second.port}", refreshing._servers[0].label)
+        self.assertEqual(redis.Redis.from_url(second.url).keys(f"{prefix}:c:*"), [f"{prefix}:c:moved".encode()])
+        self.assertIn(f"{prefix}:c:stayed".encode(), redis.Redis.from_url(first.url).keys(f"{prefix}:c:*"))
+
     def test_no_sentinel_answering_is_named(self):
         port = free_port()
         with self.assertRaisesRegex(RedisUnavailable, rf"sentinels at 127\.0\.0\.1:{port}.*'services'"):
