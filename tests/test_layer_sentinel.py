@@ -334,6 +334,7 @@ class SettingsTests(SimpleTestCase):
     def test_asgi_redis_backend_paths_resolve_here(self):
         from channels_test.asgi import channel_layers
 
+        layers = {}
         for alias, cls, ours in (
             ("sentinel", RedisSentinelChannelLayer, "channels_test.layers.sentinel.RedisSentinelChannelLayer"),
             ("local", RedisChannelLayer, "channels_test.layers.redis.RedisChannelLayer"),
@@ -341,7 +342,7 @@ class SettingsTests(SimpleTestCase):
             with self.subTest(alias=alias):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    layer = channel_layers.make_backend(alias).channel_layer
+                    layer = layers[alias] = channel_layers.make_backend(alias).channel_layer
                 messages = [str(warning.message) for warning in caught
                             if issubclass(warning.category, DeprecationWarning)]
                 self.assertTrue(any("is deprecated" in text and ours in text for text in messages),
@@ -350,8 +351,8 @@ class SettingsTests(SimpleTestCase):
                                     for text in messages), messages)
                 self.assertIs(type(layer), cls)
                 self.assertEqual(layer.prefix, "asgi")
-        self.assertEqual(layer.hosts, [REDIS_URL])
-        sentinel = channel_layers.make_backend("sentinel").channel_layer
+        self.assertEqual(layers["local"].hosts, [REDIS_URL])
+        sentinel = layers["sentinel"]
         self.assertEqual(sentinel.services, ["master-a", "master-b"])
         self.assertEqual(sentinel.hosts, [("10.0.0.1", 26379), ("10.0.0.2", 26379)])
         self.assertEqual((sentinel.sentinel_refresh_interval, sentinel.capacity), (5, 50))
