@@ -21,6 +21,9 @@ def warn_deprecated(message: str, *, stacklevel: int = 3) -> None:
 LEGACY_BACKENDS = {
     "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
     "asgi_redis.RedisChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
+    "asgi_redis.RedisSentinelChannelLayer": "channels_test.layers.sentinel.RedisSentinelChannelLayer",
+    # Its machine-local channels (over asgi_ipc) go through Redis like the others here.
+    "asgi_redis.RedisLocalChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
     "asgi_ipc.IPCChannelLayer": "channels_test.layers.sqlite.SQLiteChannelLayer",
 }
 
@@ -29,6 +32,8 @@ LEGACY_BACKENDS = {
 LEGACY_IGNORED_OPTIONS = {
     "asgi_ipc.IPCChannelLayer": ("message_memory", "channel_memory", "group_memory"),
     "asgi_redis.RedisChannelLayer": ("stats_prefix",),
+    "asgi_redis.RedisSentinelChannelLayer": ("stats_prefix",),
+    "asgi_redis.RedisLocalChannelLayer": ("stats_prefix",),
 }
 
 

@@ -70,12 +70,18 @@ class Worker:
     called as each routed message is about to be dispatched (as in Channels
     1.x). A consumer that raises is logged with its traceback and the
     worker goes on. ``ConsumeLater`` re-queues the message
-    up to ``message_retries`` times. When the layer cannot be reached (a
-    ``ConnectionError``, such as a Redis server that is down), the worker
-    logs it once, retries every ``outage_retry_interval`` seconds and goes on
-    when the layer answers again; nothing was taken off the layer meanwhile. ``stop()`` (or SIGTERM/SIGINT, with
-    ``signal_handlers=True`` in the main thread) finishes the message in hand,
-    then returns from :meth:`run`.
+    up to ``message_retries`` times.
+
+    Layer outages are ridden out, each logged once as it starts and once as
+    it ends. When receiving fails (a ``ConnectionError``: a Redis server that
+    is down, refuses the password, is a replica, is not Redis at all...),
+    the worker retries every ``outage_retry_interval`` seconds and goes on
+    when the layer answers again; nothing was taken off the layer meanwhile.
+    When a consumer's sends fail with the layer's own error (``Unavailable``,
+    e.g. a Redis server out of memory), that message's replies are lost and
+    the worker goes on with the next message. ``stop()`` (or SIGTERM/SIGINT,
+    with ``signal_handlers=True`` in the main thread) finishes the message in
+    hand, then returns from :meth:`run`.
     """
 
     def __init__(
@@ -100,6 +106,7 @@ class Worker:
         self.in_job = False
         self.outage_retry_interval = 1.0
         self._unrouted_channels: set[str] = set()
+        self._send_outage_started: float | None = None
 
     @property
     def termed(self) -> bool:
@@ -164,7 +171,7 @@ class Worker:
                     outage_started = time.monotonic()
                     logger.error(
                         "Cannot receive from the channel layer: %s. Retrying every %s s "
-                        "until it answers.", error, self.outage_retry_interval,
+                        "until it answers.", str(error).rstrip("."), self.outage_retry_interval,
                     )
                 self._stopping.wait(self.outage_retry_interval)
                 continue
@@ -199,9 +206,36 @@ class Worker:
             run_consumer(consumer, message, kwargs, sender=type(self))
         except ConsumeLater:
             self.requeue(channel, content)
+        except self._layer_errors() as error:
+            self._send_failed(error, f"consumer {name_that_thing(consumer)} handling a "
+                                     f"message on {channel!r}")
+            return
         except Exception:
             logger.exception("Error in consumer %s handling a message on %r:",
                              name_that_thing(consumer), channel)
+        if self._send_outage_started is not None:
+            self._sends_work_again()
+
+    def _layer_errors(self) -> tuple:
+        """Return the exception classes that mean the layer itself failed (not a consumer bug)."""
+        unavailable = getattr(self.channel_layer, "Unavailable", None)
+        return (unavailable,) if isinstance(unavailable, type) else ()
+
+    def _send_failed(self, error: Exception, who: str) -> None:
+        """Log a failed send to the layer once per outage (no traceback: it is not a bug)."""
+        if self._send_outage_started is not None:
+            return
+        self._send_outage_started = time.monotonic()
+        logger.error(
+            "Sending to the channel layer failed for %s: %s Messages whose sends fail are "
+            "dropped (not retried) until the layer takes sends again; this is logged once.",
+            who, error,
+        )
+
+    def _sends_work_again(self) -> None:
+        logger.warning("The channel layer takes sends again after %.1f s.",
+                       time.monotonic() - self._send_outage_started)
+        self._send_outage_started = None
 
     def requeue(self, channel: str, content: dict) -> None:
         """Put a ``ConsumeLater`` message back on its channel, or drop it after too many tries."""
@@ -219,6 +253,9 @@ class Worker:
                 return
             except self.channel_layer.ChannelFull:
                 time.sleep(0.05)
+            except ConnectionError as error:
+                self._send_failed(error, f"a ConsumeLater message on {channel!r}")
+                return
         logger.error("Dropping a ConsumeLater message: channel %r stayed full.", channel)
 
 

@@ -7,6 +7,7 @@ against ``redis-server`` processes the tests start on free loopback ports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -93,10 +94,16 @@ def die_with_parent() -> None:
 
 
 class RedisServer:
-    """A ``redis-server`` process of the test's own on a loopback port, without persistence."""
+    """A ``redis-server`` process of the test's own on a loopback port, without persistence.
 
-    def __init__(self, port: int | None = None):
+    ``args`` go to ``redis-server`` after ours (``"--requirepass", "secret"``);
+    ``password`` is what the start-up check authenticates with.
+    """
+
+    def __init__(self, port: int | None = None, *, args: tuple = (), password: str | None = None):
         self.port = port or free_port()
+        self.args = tuple(args)
+        self.password = password
         self.process: subprocess.Popen | None = None
 
     @property
@@ -109,12 +116,16 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise unittest.SkipTest("needs the redis-server program on PATH to start test servers")
+        # A replica writes the data it syncs to its directory: keep that out of the tree.
+        directory = tempfile.gettempdir()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             "--appendonly", "no", "--dir", directory,
+             "--dbfilename", f"channels-test-{self.port}.rdb", *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1,
+                             password=self.password)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -141,6 +152,8 @@ class RedisServer:
             self.process.wait(10)
         if self.process is not None:
             self.process.stderr.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(tempfile.gettempdir(), f"channels-test-{self.port}.rdb"))
 
     def restart(self) -> None:
         self.stop()
@@ -516,6 +529,10 @@ class FaultTests(SimpleTestCase):
         self.assertIn(f"127.0.0.1:{self.server.port}", logs.output[0])
         with self.assertLogs("django.channels", "WARNING") as logs:
             self.server.start()
+            # Calls fail at once for up to DOWN_RETRY_INTERVAL after the server is
+            # back, until one of them (here the worker's receive) finds it again.
+            wait_for(lambda: any("answers again" in line for line in logs.output),
+                     "the worker finding the server again")
             layer.send("work", {"n": 2})
             wait_for(lambda: handled == [1, 2], "message handled after the restart")
         self.assertIn("answers again", logs.output[-1])

@@ -540,7 +540,7 @@ class StringAndSettingTests(SimpleTestCase):
             "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
             "asgi_redis.RedisChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
             "asgi_redis.RedisSentinelChannelLayer":
-                "channels_test.layers.redis.RedisSentinelChannelLayer",
+                "channels_test.layers.sentinel.RedisSentinelChannelLayer",
             "asgi_redis.RedisLocalChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
             "asgi_ipc.IPCChannelLayer": "channels_test.layers.sqlite.SQLiteChannelLayer",
         }
@@ -573,7 +573,7 @@ class StringAndSettingTests(SimpleTestCase):
                 """\
                 LAYERS = {
                     "one": {
-                        "BACKEND": "channels_test.layers.redis.RedisSentinelChannelLayer",
+                        "BACKEND": "channels_test.layers.sentinel.RedisSentinelChannelLayer",
                         "CONFIG": {
                             "hosts": [("localhost", 26379)],  # the sentinels
                         },

@@ -23,22 +23,9 @@ OLD_TOP_LEVEL_NAMES = frozenset(
     }
 )  # fmt: skip
 
-# Backends the layer shim does not (yet) map: the targets of the Redis variants.
-_MORE_BACKENDS = {
-    # Added beside RedisChannelLayer; same hosts/prefix/expiry options plus ``services``.
-    "asgi_redis.RedisSentinelChannelLayer": "channels_test.layers.redis.RedisSentinelChannelLayer",
-    # The local variant kept process-local channels in asgi_ipc; our Redis layer keeps
-    # them itself, so the plain Redis layer does the same work.
-    "asgi_redis.RedisLocalChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
-}
-BACKENDS: dict[str, str] = {**_MORE_BACKENDS, **LEGACY_BACKENDS}
-
-_REDIS_IGNORED = LEGACY_IGNORED_OPTIONS.get("asgi_redis.RedisChannelLayer", ("stats_prefix",))
-IGNORED_OPTIONS: dict[str, tuple[str, ...]] = {
-    "asgi_redis.RedisSentinelChannelLayer": _REDIS_IGNORED,
-    "asgi_redis.RedisLocalChannelLayer": _REDIS_IGNORED,
-    **LEGACY_IGNORED_OPTIONS,
-}
+# The 1.x BACKEND paths and the CONFIG options our layers ignore: the settings shim's own tables.
+BACKENDS: dict[str, str] = LEGACY_BACKENDS
+IGNORED_OPTIONS: dict[str, tuple[str, ...]] = LEGACY_IGNORED_OPTIONS
 
 # Channels 1.x modules and names that channels_test does not carry, with what to do instead.
 MISSING_APIS: dict[str, str] = {
