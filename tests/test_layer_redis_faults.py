@@ -180,7 +180,7 @@ class ErrorKindTests(SimpleTestCase):
         wrapper = ChannelLayerWrapper(layer, "memory", [route("work", consumer)])
         worker = Worker(wrapper, signal_handlers=False)
         thread = threading.Thread(target=worker.run)
-        with self.assertLogs("channels_test.worker", "WARNING") as logs:
+        with self.assertLogs("django.channels", "WARNING") as logs:
             thread.start()
             self.addCleanup(thread.join, 10)
             self.addCleanup(worker.stop)
@@ -200,7 +200,7 @@ class ErrorKindTests(SimpleTestCase):
         port = free_port()
         web = start_http_server(self, port)
         layer = self.layer(f"redis://127.0.0.1:{port}/0", blocking_timeout=0.2)
-        with self.assertLogs("channels_test.worker", "WARNING") as logs:
+        with self.assertLogs("django.channels", "WARNING") as logs:
             worker = WorkerThread(self, layer, ["work"])
             wait_for(self, lambda: logs.records, "outage logged", alive=worker.thread)
             server = layer._servers[0]
