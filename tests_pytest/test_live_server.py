@@ -1,0 +1,159 @@
+"""The channels_live_server fixture: Daphne and workers shared by this module's tests."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from django.contrib.auth.models import User
+from websocket import create_connection
+
+from channels_test import Channel, Group, channel_layers
+from channels_test.test.live import LiveServer, LiveServerError
+from tests_pytest import consumers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+seen = {}  # what earlier tests of this module saw, for the later ones
+
+
+def connect(server, path="/ws/"):
+    return create_connection(server.ws_url + path, timeout=10)
+
+
+def test_urls_point_at_daphne(channels_live_server):
+    assert isinstance(channels_live_server, LiveServer)
+    port = channels_live_server.listening_port
+    assert channels_live_server.url == f"http://localhost:{port}"
+    assert channels_live_server.ws_url == f"ws://localhost:{port}"
+    seen["pids"] = [process.pid for process in channels_live_server.processes]
+    assert len(seen["pids"]) == 2  # Daphne and one worker
+
+
+def test_the_processes_are_shared_by_the_module(channels_live_server):
+    assert [process.pid for process in channels_live_server.processes] == seen["pids"]
+    assert all(process.is_alive() for process in channels_live_server.processes)
+
+
+def test_http_reaches_views_and_the_test_database(channels_live_server):
+    # No django_db mark: live tests get the transactional database.
+    User.objects.create(username="made-in-the-test")
+    with urllib.request.urlopen(channels_live_server.url + "/usernames/", timeout=10) as response:
+        assert response.read().decode() == "made-in-the-test"
+
+
+def test_the_database_is_emptied_after_each_test(channels_live_server):
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db(databases=["default"])
+def test_a_test_s_own_django_db_mark_becomes_transactional(request, channels_live_server):
+    assert request.node.get_closest_marker("django_db").kwargs == {"databases": ["default"], "transaction": True}
+    User.objects.create(username="committed")
+    with urllib.request.urlopen(channels_live_server.url + "/usernames/", timeout=10) as response:
+        assert response.read().decode() == "committed"
+
+
+def test_websocket_echo(channels_live_server):
+    ws = connect(channels_live_server)
+    try:
+        ws.send("hi")
+        assert ws.recv() == "echo: hi"
+    finally:
+        ws.close()
+
+
+def test_group_send_in_the_test_reaches_live_sockets(channels_live_server):
+    ws = connect(channels_live_server)
+    try:
+        ws.send("joined")  # the reply proves the connect consumer ran
+        assert ws.recv() == "echo: joined"
+        Group(consumers.ROOM).send({"text": "from the test"}, immediately=True)
+        assert ws.recv() == "from the test"
+    finally:
+        ws.close()
+
+
+def test_the_workers_answer_on_the_shared_layer(channels_live_server):
+    assert channel_layers["default"] is channels_live_server.layer
+    Channel("inspect").send({"reply_to": "inspected"})
+    answer = channels_live_server.get_next_message("inspected", require=True)
+    assert answer["pid"] in seen["pids"]
+
+
+def test_get_next_message_require_says_what_it_waited_for(channels_live_server):
+    with pytest.raises(AssertionError, match=r"Expected a message on channel 'nothing' within 0.1 s; none came"):
+        channels_live_server.get_next_message("nothing", require=True, timeout=0.1)
+
+
+def test_layer_flushed_before_each_test_1_leave_a_message(channels_live_server):
+    Channel("left.behind").send({"n": 1})
+
+
+def test_layer_flushed_before_each_test_2_nothing_left(channels_live_server):
+    assert channels_live_server.get_next_message("left.behind", timeout=0) is None
+
+
+def test_worker_death_is_reported_then_the_worker_restarted(channels_live_server):
+    worker = channels_live_server.processes[1]
+    old_pid = worker.pid
+    ws = connect(channels_live_server)
+    ws.send("exit 7")
+    ws.close()
+    deadline = time.monotonic() + 10
+    while worker.is_alive():
+        assert time.monotonic() < deadline, "the worker did not exit within 10 s"
+        time.sleep(0.02)
+    with pytest.raises(LiveServerError, match=rf"The worker process 1 \(pid {old_pid}\) exited with code 7"):
+        channels_live_server.check_processes()
+    channels_live_server.prepare_test()  # what the next test's set-up does
+    assert worker.is_alive() and worker.pid != old_pid
+    seen["pids"] = [process.pid for process in channels_live_server.processes]
+
+
+def test_options_come_from_the_options_fixture():
+    with pytest.raises(TypeError, match=r"unknown live server option\(s\) 'workers'"):
+        LiveServer(workers=2)
+
+
+def run_inner(name, tmp_path, **env):
+    """Run tests_pytest/inner/<name> in a pytest of its own; return (process, its record)."""
+    record = tmp_path / "record.json"
+    environment = dict(os.environ, CHANNELS_TEST_RUN_ID=f"{os.getpid()}-inner", LIVE_RECORD=str(record), **env)
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", os.path.join(HERE, "inner", name)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=180,
+    )
+    return process, json.loads(record.read_text()) if record.exists() else None
+
+
+def wait_gone(pids, timeout=10):
+    """Return the pids still running after ``timeout`` s (none, if all ended)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [pid for pid in pids if os.path.exists(f"/proc/{pid}") and not zombie(pid)]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
+
+
+def zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def test_a_failing_module_leaves_no_process(tmp_path):
+    process, record = run_inner("live_failing.py", tmp_path)
+    output = process.stdout + process.stderr
+    assert process.returncode == 1, output
+    assert "1 failed, 1 passed, 1 error" in output, output
+    assert "this live test fails on purpose" in output
+    assert "cannot use both channels_live_server and captive_layers" in output
+    assert len(record["pids"]) == 3, record  # Daphne and two workers, from the options fixture
+    assert wait_gone(record["pids"]) == []

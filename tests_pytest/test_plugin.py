@@ -1,0 +1,46 @@
+"""How the plugin is found and what it registers."""
+
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import channels_test.pytest_plugin
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_installing_channels_test_registers_the_plugin(pytestconfig):
+    (entry,) = [entry for entry in entry_points(group="pytest11") if entry.name == "channels_test"]
+    assert entry.value == "channels_test.pytest_plugin"
+    assert pytestconfig.pluginmanager.get_plugin("channels_test") is channels_test.pytest_plugin
+
+
+def test_the_marker_is_registered(pytestconfig):
+    # pytest.ini turns on --strict-markers, so an unregistered marker would fail collection.
+    assert pytestconfig.option.strict_markers
+    assert any(line.startswith("channel_aliases(*aliases):") for line in pytestconfig.getini("markers"))
+
+
+def test_importing_the_toolkit_never_imports_pytest():
+    code = (
+        "import sys, channels_test, channels_test.test, channels_test.test.live\n"
+        "assert 'pytest' not in sys.modules, sorted(m for m in sys.modules if 'pytest' in m)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    process = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True)
+    assert process.returncode == 0, process.stderr
+
+
+def list_fixtures(*options):
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", *options, "-p", "no:cacheprovider", "--fixtures", __file__],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    return process.stdout
+
+
+def test_the_plugin_can_be_turned_off():
+    assert "captive_layers" in list_fixtures()
+    assert "captive_layers" not in list_fixtures("-p", "no:channels_test")
