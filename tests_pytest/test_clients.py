@@ -83,3 +83,14 @@ def test_ws_client_tests_get_the_database_for_the_session(request, ws_client):
 def test_ws_client_keeps_a_transactional_mark(request, ws_client):
     assert request.node.get_closest_marker("django_db").kwargs == {"transaction": True}
     ws_client.send_and_consume("websocket.connect", path="/")
+
+
+@apply_routes([route("square", consumers.double)])
+class TestApplyRoutesOnAPytestClass:
+    def test_first_method(self, captive_layers, channels_client):
+        channels_client.send_and_consume("square", {"value": 4, "reply_to": "result"})
+        captive_layers.assert_message("result", value=8)
+
+    def test_second_method(self, captive_layers, channels_client):
+        channels_client.send_and_consume("square", {"value": 5, "reply_to": "result"})
+        captive_layers.assert_message("result", value=10)

@@ -120,7 +120,10 @@ def test_options_come_from_the_options_fixture():
 
 
 def run_inner(name, tmp_path, **env):
-    """Run tests_pytest/inner/<name> in a pytest of its own; return (process, its record)."""
+    """Run tests_pytest/inner/<name> in a pytest of its own; return (process, its record).
+
+    The inner run gets a run id of its own, hence test databases of its own.
+    """
     record = tmp_path / "record.json"
     environment = dict(os.environ, CHANNELS_TEST_RUN_ID=f"{os.getpid()}-inner", LIVE_RECORD=str(record), **env)
     process = subprocess.run(
@@ -157,3 +160,12 @@ def test_a_failing_module_leaves_no_process(tmp_path):
     assert "cannot use both channels_live_server and captive_layers" in output
     assert len(record["pids"]) == 3, record  # Daphne and two workers, from the options fixture
     assert wait_gone(record["pids"]) == []
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_leaves_no_process(tmp_path, signal_name):
+    process, record = run_inner("live_interrupted.py", tmp_path, LIVE_SIGNAL=signal_name)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0, output
+    assert record is not None and len(record["pids"]) == 2, output
+    assert wait_gone(record["pids"]) == [], output
