@@ -9,7 +9,7 @@ Installing channels_test registers it (the ``pytest11`` entry point
   on those layers;
 * ``channels_live_server``: Daphne and workers shared by a module's tests;
 * the marker ``channel_aliases("default", "other")`` choosing the aliases
-  made captive.
+  made captive, and ``fail_on_unread_messages``.
 
 The database stays pytest-django's: mark tests ``django_db`` or request
 ``db``/``transactional_db`` as usual; ``channels_live_server`` requests
@@ -36,6 +36,8 @@ __all__ = ["CaptiveLayers"]
 
 DEFAULT_ALIAS = "default"  # channels_test.DEFAULT_CHANNEL_LAYER, without importing Django here
 ALIASES_MARKER = "channel_aliases"
+UNREAD_MARKER = "fail_on_unread_messages"
+call_failed_key = pytest.StashKey[bool]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +46,20 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{ALIASES_MARKER}(*aliases): the CHANNEL_LAYERS aliases the captive_layers fixture "
         "swaps for in-memory layers (default: 'default').",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{UNREAD_MARKER}: fail a test that leaves messages unread on its captive layers "
+        "(ChannelTestCase.fail_on_unread_messages).",
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    # Remember whether the test itself failed: the unread-messages check keeps quiet then.
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[call_failed_key] = report.failed
 
 
 # -- captive layers -----------------------------------------------------------------
@@ -61,6 +77,7 @@ class CaptiveLayers:
     def __init__(self, swap: LayerSwap):
         self._wrappers = swap.wrappers()
         self._assertions = _channel_assertions()
+        self._assertions._channel_layer_swap = swap
 
     def __repr__(self) -> str:
         return f"<CaptiveLayers {', '.join(map(repr, self._wrappers))}>"
@@ -108,6 +125,11 @@ class CaptiveLayers:
         """Check group ``group`` holds exactly ``channels`` (in any order)."""
         __tracebackhide__ = True
         self._assertions.assertGroupMembers(group, channels, alias=alias)
+
+    def check_unread_messages(self) -> None:
+        """Fail if a captive layer still holds messages, listing them (as fail_on_unread_messages does)."""
+        __tracebackhide__ = True
+        self._assertions._check_unread_messages()
 
 
 @functools.lru_cache(maxsize=None)
@@ -158,7 +180,9 @@ def captive_layers(request: pytest.FixtureRequest, captive_layer_class: type) ->
     Each alias gets an empty layer that keeps its routing and its shared
     settings (capacities, expiry); the previous layer is back after the
     test. While the test runs, consumers share the test's database
-    transaction, as under ``ChannelTestCase``.
+    transaction, as under ``ChannelTestCase``. With the
+    ``fail_on_unread_messages`` marker, a test that passed but left messages
+    unread fails at teardown, listing them.
     """
     from .test.base import ConnectionGuard, LayerSwap
 
@@ -168,7 +192,11 @@ def captive_layers(request: pytest.FixtureRequest, captive_layer_class: type) ->
     try:
         swap = LayerSwap(captive_layer_class, aliases)
         try:
-            yield CaptiveLayers(swap)
+            layers = CaptiveLayers(swap)
+            yield layers
+            node = request.node
+            if node.get_closest_marker(UNREAD_MARKER) and not node.stash.get(call_failed_key, True):
+                layers.check_unread_messages()
         finally:
             swap.restore()
     finally:

@@ -7,13 +7,13 @@ from django.contrib.auth.models import User
 from django.db import close_old_connections
 from django.test import SimpleTestCase
 
-from channels_test import Channel, Group, channel_layers
+from channels_test import Channel, Group, channel_layers, compat
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.message import Message
 from channels_test.pytest_plugin import CaptiveLayers, _marked_aliases
 from channels_test.signals import consumer_finished
 from channels_test.test import ChannelTestCaseMixin, Client
-from channels_test import compat
+from tests_pytest.helpers import run_inner
 
 
 @pytest.fixture
@@ -180,3 +180,20 @@ def test_consumers_share_the_test_s_transaction(captive_layers, django_user_mode
 
 def test_close_old_connections_is_back_after_the_test():
     assert compat.receiver_is_connected(consumer_finished, close_old_connections)
+
+
+def test_fail_on_unread_messages_fails_a_passing_test_that_left_messages(tmp_path):
+    process, _ = run_inner("unread.py", tmp_path)
+    output = process.stdout + process.stderr
+    assert "1 failed, 2 passed, 1 error" in output, output
+    assert "ERROR at teardown of test_leaves_a_message" in output
+    assert "The test left messages unread (fail_on_unread_messages is on):" in output
+    assert "'forgotten' (1): first {'n': 1}" in output
+    assert "first {'n': 2}" not in output  # a test that failed already is not checked
+
+
+def test_check_unread_messages(captive_layers):
+    captive_layers.check_unread_messages()
+    Channel("forgotten").send({"n": 1})
+    with pytest.raises(AssertionError, match=r"layer 'default':\n  'forgotten' \(1\): first \{'n': 1\}"):
+        captive_layers.check_unread_messages()

@@ -1,9 +1,5 @@
 """The channels_live_server fixture: Daphne and workers shared by this module's tests."""
 
-import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -14,9 +10,8 @@ from websocket import create_connection
 from channels_test import Channel, Group, channel_layers
 from channels_test.test.live import LiveServer, LiveServerError
 from tests_pytest import consumers
+from tests_pytest.helpers import run_inner, wait_gone
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 seen = {}  # what earlier tests of this module saw, for the later ones
 
 
@@ -117,38 +112,6 @@ def test_worker_death_is_reported_then_the_worker_restarted(channels_live_server
 def test_options_come_from_the_options_fixture():
     with pytest.raises(TypeError, match=r"unknown live server option\(s\) 'workers'"):
         LiveServer(workers=2)
-
-
-def run_inner(name, tmp_path, **env):
-    """Run tests_pytest/inner/<name> in a pytest of its own; return (process, its record).
-
-    The inner run gets a run id of its own, hence test databases of its own.
-    """
-    record = tmp_path / "record.json"
-    environment = dict(os.environ, CHANNELS_TEST_RUN_ID=f"{os.getpid()}-inner", LIVE_RECORD=str(record), **env)
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", os.path.join(HERE, "inner", name)],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=180,
-    )
-    return process, json.loads(record.read_text()) if record.exists() else None
-
-
-def wait_gone(pids, timeout=10):
-    """Return the pids still running after ``timeout`` s (none, if all ended)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        running = [pid for pid in pids if os.path.exists(f"/proc/{pid}") and not zombie(pid)]
-        if not running or time.monotonic() > deadline:
-            return running
-        time.sleep(0.05)
-
-
-def zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
 
 
 def test_a_failing_module_leaves_no_process(tmp_path):
