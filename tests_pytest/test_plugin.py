@@ -16,10 +16,12 @@ def test_installing_channels_test_registers_the_plugin(pytestconfig):
     assert pytestconfig.pluginmanager.get_plugin("channels_test") is channels_test.pytest_plugin
 
 
-def test_the_marker_is_registered(pytestconfig):
+def test_the_markers_are_registered(pytestconfig):
     # pytest.ini turns on --strict-markers, so an unregistered marker would fail collection.
     assert pytestconfig.option.strict_markers
-    assert any(line.startswith("channel_aliases(*aliases):") for line in pytestconfig.getini("markers"))
+    markers = pytestconfig.getini("markers")
+    assert any(line.startswith("channel_aliases(*aliases):") for line in markers)
+    assert any(line.startswith("fail_on_unread_messages:") for line in markers)
 
 
 def test_importing_the_toolkit_never_imports_pytest():

@@ -16,6 +16,9 @@ from chat.bindings import ROOM_LIST_GROUP
 from chat.consumers import ChatConsumer
 from chat.models import Room
 
+# Every reply a test causes must be checked (ChannelTestCase.fail_on_unread_messages).
+pytestmark = pytest.mark.fail_on_unread_messages
+
 LOBBY = Room.group_name("lobby")
 # Browsers send the page's origin with the handshake; ChatConsumer checks it.
 ORIGIN = "http://localhost:8000"
