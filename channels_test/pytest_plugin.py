@@ -12,8 +12,9 @@ Installing channels_test registers it (the ``pytest11`` entry point
   made captive, and ``fail_on_unread_messages``.
 
 The database stays pytest-django's: mark tests ``django_db`` or request
-``db``/``transactional_db`` as usual; ``channels_live_server`` requests
-``transactional_db`` for its tests, as pytest-django's ``live_server`` does.
+``db``/``transactional_db`` as usual. The plugin only marks the tests whose
+fixtures need it: ``channels_live_server``'s ``django_db(transaction=True)``
+(as pytest-django's ``live_server`` does), ``ws_client``'s ``django_db``.
 Django and the toolkit are imported when a fixture runs, never when pytest
 loads the plugin (pytest-django has not configured settings then).
 """
@@ -270,10 +271,11 @@ DJANGO_DB_OPTIONS = ("transaction", "reset_sequences", "databases", "serialized_
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
     # Mark the tests whose fixtures need the database before pytest-django
     # orders the tests and chooses the test databases to create.
-    _mark_database_use(items)
+    if config.pluginmanager.hasplugin("django"):
+        _mark_database_use(items)
     yield
 
 

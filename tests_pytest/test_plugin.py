@@ -46,3 +46,19 @@ def list_fixtures(*options):
 def test_the_plugin_can_be_turned_off():
     assert "captive_layers" in list_fixtures()
     assert "captive_layers" not in list_fixtures("-p", "no:channels_test")
+
+
+def test_the_plugin_loads_without_pytest_django(tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\n")
+    (tmp_path / "test_plain.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.channel_aliases('default')\n"
+        "def test_plain():\n"
+        "    pass\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "1 passed" in process.stdout
