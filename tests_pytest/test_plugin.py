@@ -62,3 +62,14 @@ def test_the_plugin_loads_without_pytest_django(tmp_path):
     )
     assert process.returncode == 0, process.stdout + process.stderr
     assert "1 passed" in process.stdout
+
+
+def test_pytest_here_collects_the_plugin_tests_only():
+    # The suite in tests/ is Django's runner's (runtests.py); pytest.ini keeps pytest out of it.
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    collected = [line for line in process.stdout.splitlines() if "::" in line]
+    assert collected and all(line.startswith("tests_pytest/test_") for line in collected), collected
