@@ -21,7 +21,7 @@ import time
 from typing import Any, Iterable
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TransactionTestCase, modify_settings
 from django.utils.functional import classproperty
 
@@ -121,7 +121,7 @@ class LiveServer:
             )
         for name, value in options.items():
             setattr(self, name, value)
-        self.databases = ["default"] if databases is None else list(databases)
+        self.databases = [DEFAULT_DB_ALIAS] if databases is None else list(databases)
         self.owner = owner
         self.processes: list[LiveProcess] = []
         self.directory: str | None = None
