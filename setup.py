@@ -24,6 +24,7 @@ setup(
     extras_require={
         "redis": ["redis>=5.0"],
         "encryption": ["cryptography>=41"],
+        "migrate": ["libcst>=1.1"],
         "tests": [
             "redis>=5.0",
             "cryptography>=41",
@@ -34,6 +35,7 @@ setup(
             "uvicorn>=0.23",
             "wsproto>=1.2",
             "sphinx>=7",
+            "libcst>=1.1",
             "pytest>=7",
             "pytest-django>=4.5",
         ],

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import warnings
 
+
+class ChannelsTestDeprecationWarning(DeprecationWarning):
+    """Something Channels 1.x accepted that still works here, but should change.
+
+    Filter it, or turn it into an error while migrating:
+    ``python -W error::channels_test.deprecation.ChannelsTestDeprecationWarning``.
+    """
+
+
+def warn_deprecated(message: str, *, stacklevel: int = 3) -> None:
+    """Warn with :class:`ChannelsTestDeprecationWarning`."""
+    warnings.warn(message, ChannelsTestDeprecationWarning, stacklevel=stacklevel)
+
 # Channels 1.x BACKEND paths -> ours.
 LEGACY_BACKENDS = {
     "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
@@ -21,7 +34,7 @@ LEGACY_IGNORED_OPTIONS = {
 
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     """Warn that ``old`` is deprecated and ``new`` replaces it."""
-    warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=stacklevel)
+    warn_deprecated(f"{old} is deprecated; use {new}.", stacklevel=stacklevel + 1)
 
 
 def resolve_backend(path: str) -> str:
@@ -37,10 +50,9 @@ def legacy_options(path: str, options: dict) -> dict:
     """Return ``options`` without the 1.x-only options of BACKEND ``path``, warning for each."""
     ignored = [name for name in LEGACY_IGNORED_OPTIONS.get(path, ()) if name in options]
     for name in ignored:
-        warnings.warn(
+        warn_deprecated(
             f"CONFIG option {name!r} of {path} has no meaning for "
             f"{LEGACY_BACKENDS[path].rsplit('.', 1)[1]} and is ignored; remove it.",
-            DeprecationWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return {key: value for key, value in options.items() if key not in ignored}

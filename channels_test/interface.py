@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable
 from django.conf import settings
 
 from .channel import DEFAULT_CHANNEL_LAYER
+from .layers.base import process_local_name
 
 __all__ = [
     "InterfaceApplication",
@@ -59,7 +60,7 @@ SEND_RETRY_INTERVAL = 0.01
 class ReplyReceiver:
     """Receive every reply for this process in one thread; route each to its connection.
 
-    Reply channels are made with ``new_channel`` on two process-unique prefixes
+    Reply channels are made with ``process_local_name`` on two process-unique prefixes
     (``http.response.<id>!`` and ``websocket.send.<id>!``); the thread blocks
     on ``receive`` for both prefixes and hands each message to the asyncio
     queue of the connection that owns the channel. Messages for channels no
@@ -142,8 +143,8 @@ def check_http_reply(reply: Any, *, first: bool) -> str | None:
     """Return what is wrong with an ``http.response`` message, or None if it is valid.
 
     The first message of a response must carry ``status``; ``headers`` is a
-    list of ``[name, value]`` byte pairs, ``content`` bytes, ``more_content``
-    a bool.
+    list of ``[name, value]`` (or ``(name, value)``) byte pairs, names in any
+    case, ``content`` bytes, ``more_content`` a bool.
     """
     if not isinstance(reply, dict):
         return f"a response message must be a dict, not {type(reply).__name__}"
@@ -372,7 +373,9 @@ class HttpConnection(Connection):
                 await self.respond(500, "500 Internal Server Error: the application sent a malformed response.")
             return False
         if not self.started:
-            headers = [(bytes(name), bytes(value)) for name, value in reply.get("headers", [])]
+            # Workers send names in Django's case (b"Content-Type"), as Channels
+            # 1.x did; ASGI 3 servers take them lower-case.
+            headers = [(bytes(name).lower(), bytes(value)) for name, value in reply.get("headers", [])]
             await self.send({"type": "http.response.start", "status": reply["status"], "headers": headers})
             self.started = True
         more = reply.get("more_content", False)
@@ -741,7 +744,7 @@ class InterfaceApplication:
 
     async def open_reply_channel(self, prefix: str) -> tuple[str, asyncio.Queue]:
         """Make a reply channel on ``prefix`` and return it with its message queue."""
-        name = await self.call_layer(self.channel_layer.new_channel, prefix)
+        name = process_local_name(prefix)
         return name, self.receiver.register(name)
 
     # -- ASGI ----------------------------------------------------------------

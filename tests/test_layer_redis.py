@@ -25,7 +25,9 @@ from unittest import mock
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
 
+from channels_test.deprecation import ChannelsTestDeprecationWarning
 from channels_test.layers import ChannelFull
+from channels_test.layers.base import process_local_name
 from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
 
 REDIS_URL = os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -291,14 +293,14 @@ class SharedServerTests(SimpleTestCase):
         layer.send("short", {"old": True})
         time.sleep(0.3)
         self.assertEqual(layer.receive(["short"], block=True), (None, None))
-        reply = layer.new_channel("reply!")
+        reply = process_local_name("reply!")
         layer.send(reply, {"old": True})
         time.sleep(0.3)
         self.assertEqual(layer.receive(["reply!"], block=True), (None, None))
 
     def test_message_sent_while_blocked_arrives(self):
         layer = self.layer(blocking_timeout=10)
-        reply = layer.new_channel("http.response!")
+        reply = process_local_name("http.response!")
         sender = threading.Timer(0.1, layer.send, (reply, {"late": True}))
         sender.start()
         self.addCleanup(sender.join, 5)
@@ -307,13 +309,12 @@ class SharedServerTests(SimpleTestCase):
                          (reply, {"late": True}))
         self.assertLess(time.monotonic() - started, 9, "receive returned by timing out")
 
-    def test_local_capacity_is_per_channel(self):
+    def test_local_capacity_is_per_prefix(self):
         layer = self.layer(capacity=2)
-        first, second = layer.new_channel("reply!"), layer.new_channel("reply!")
-        for _ in range(2):
-            layer.send(first, {})
-            layer.send(second, {})
-        with self.assertRaisesRegex(ChannelFull, repr(first)):
+        first, second = process_local_name("reply!"), process_local_name("reply!")
+        layer.send(first, {})
+        layer.send(second, {})
+        with self.assertRaisesRegex(ChannelFull, "'reply!'"):
             layer.send(first, {})
 
     def test_encryption(self):
@@ -401,7 +402,7 @@ class SharedServerTests(SimpleTestCase):
             warnings.simplefilter("always")
             layer = channel_layers.make_backend("default").channel_layer
         messages = [str(warning.message) for warning in caught
-                    if warning.category is DeprecationWarning]
+                    if warning.category is ChannelsTestDeprecationWarning]
         self.assertTrue(any("'asgi_redis.RedisChannelLayer' is deprecated" in text
                             and "channels_test.layers.redis.RedisChannelLayer" in text
                             for text in messages), messages)
@@ -509,11 +510,11 @@ class FaultTests(SimpleTestCase):
 
         layer.send("work", {"n": 1})
         wait_for(lambda: handled == [1], "first message handled")
-        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+        with self.assertLogs("django.channels", "ERROR") as logs:
             self.server.stop()
             wait_for(lambda: logs.records, "outage logged")
         self.assertIn(f"127.0.0.1:{self.server.port}", logs.output[0])
-        with self.assertLogs("channels_test.worker", "WARNING") as logs:
+        with self.assertLogs("django.channels", "WARNING") as logs:
             self.server.start()
             layer.send("work", {"n": 2})
             wait_for(lambda: handled == [1, 2], "message handled after the restart")
@@ -596,7 +597,7 @@ class ShardingTests(SimpleTestCase):
 
     def test_local_channels_of_one_prefix_share_a_server(self):
         prefix = "http.response.abc!"
-        replies = [self.layer.new_channel(prefix) for _ in range(20)]
+        replies = [process_local_name(prefix) for _ in range(20)]
         self.assertEqual({self.layer.host_of(name) for name in replies}, {self.layer.host_of(prefix)})
         for number, reply in enumerate(replies):
             self.layer.send(reply, {"n": number})

@@ -67,7 +67,10 @@ end
 
 -- Push entry onto a channel's list unless it holds capacity unexpired
 -- messages; record the channel on its local index (if any). 1 if pushed.
+-- A process-local channel also counts against its prefix: the index holds
+-- one name per waiting message of the prefix.
 local function push(list, index, name, capacity, entry, ttl, now)
+  if index and redis.call('LLEN', index) >= capacity then return 0 end
   local length = redis.call('LLEN', list)
   if length >= capacity then
     while length > 0 do
@@ -362,11 +365,11 @@ class RedisChannelLayer(BaseChannelLayer):
         local = self.non_local_name(channel)
         if local is not channel:
             keys.append(self._index_prefix + local)
-        capacity = self.get_capacity(channel)
+        capacity = self.get_capacity(local)
         args = [data, capacity, self._expiry_ms, self._ttl, channel]
         if not self._call(self.host_of(channel), SEND, keys, args):
             raise ChannelFull(
-                f"Channel {channel!r} holds {capacity} messages, its capacity; retry later, "
+                f"Channel {local!r} holds {capacity} messages, its capacity; retry later, "
                 "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
 

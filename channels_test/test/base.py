@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import SimpleTestCase, TestCase, TransactionTestCase
+from django.test import TestCase, TransactionTestCase
 
 from .. import compat
 from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
@@ -282,6 +282,27 @@ class ChannelTestCaseMixin:
         names the channel and lists the channels that do hold messages.
         """
         return next_message(channel, alias, require)
+
+    # -- delayed messages -------------------------------------------------
+
+    def advance_delay_clock(
+        self, seconds: float = 0, *, milliseconds: float = 0, alias: str = DEFAULT_CHANNEL_LAYER
+    ) -> int:
+        """Move the delay server's clock forward and send the delayed messages now due.
+
+        Messages waiting on ``asgi.delay`` are stored first (due their
+        ``delay`` after the clock's time before the move); then every stored
+        message due at the moved clock goes to its channel, oldest first.
+        Return how many were sent. The clock reads the real time at its
+        first use in a test, then moves only when this moves it. Needs ``channels_test.delay`` in
+        ``INSTALLED_APPS``.
+        """
+        from ..delay.testing import DelayClock
+
+        clocks = self.__dict__.setdefault("_delay_clocks", {})
+        if alias not in clocks:
+            clocks[alias] = DelayClock(alias)
+        return clocks[alias].advance(seconds, milliseconds=milliseconds)
 
     # -- assertions -----------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The live server: real Daphne and worker processes, for browser and end-to-end tests.
 
 :class:`LiveServer` starts one Daphne process serving the interface
-application and ``worker_processes`` worker processes, all against the test
+application, ``worker_processes`` worker processes and, with
+``channels_test.delay`` installed, the delay server, all against the test
 databases and a channel layer the test process shares.
 :class:`ChannelLiveServerTestCase` runs one per test class; the pytest
 plugin's ``channels_live_server`` fixture one per test module. Children are
@@ -20,6 +21,7 @@ import tempfile
 import time
 from typing import Any, Iterable
 
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TransactionTestCase, modify_settings
@@ -35,6 +37,7 @@ from ._livesetup import (
 )
 from ._processes import (
     DaphneProcess,
+    DelayProcess,
     LiveProcess,
     LiveServerError,
     WorkerProcess,
@@ -46,6 +49,7 @@ __all__ = [
     "LiveServer",
     "DaphneProcess",
     "WorkerProcess",
+    "DelayProcess",
     "LiveProcess",
     "LiveServerError",
 ]
@@ -60,6 +64,9 @@ class LiveServer:
     after a start that failed half-way. Between tests, :meth:`prepare_test`
     restarts children that died and flushes the layer, and
     :meth:`check_processes` reports a child that died during the test.
+
+    With ``channels_test.delay`` installed, the delay server runs too, so
+    messages sent to ``asgi.delay`` arrive.
 
     ``databases`` names the database aliases the tests use: each must be
     one another process can open (no in-memory SQLite). ``owner`` names
@@ -90,9 +97,14 @@ class LiveServer:
     channel_layer_alias = DEFAULT_CHANNEL_LAYER
     #: Dotted path of the ASGI application Daphne serves.
     application = "channels_test.interface.application"
+    #: Run the delay server too: None runs it when ``channels_test.delay`` is installed.
+    delay_server: bool | None = None
+    #: Seconds between the delay server's checks for due messages (``rundelay --sleep``).
+    delay_check_interval = 0.25
     #: Process classes; swap them to change how children run.
     daphne_process_class: type[DaphneProcess] = DaphneProcess
     worker_process_class: type[WorkerProcess] = WorkerProcess
+    delay_process_class: type[DelayProcess] = DelayProcess
 
     #: The options a LiveServer takes (and ChannelLiveServerTestCase passes on).
     OPTIONS = (
@@ -108,8 +120,11 @@ class LiveServer:
         "receive_timeout",
         "channel_layer_alias",
         "application",
+        "delay_server",
+        "delay_check_interval",
         "daphne_process_class",
         "worker_process_class",
+        "delay_process_class",
     )
 
     def __init__(self, *, databases: Iterable[str] | None = None, owner: str = "LiveServer", **options: Any):
@@ -269,10 +284,30 @@ class LiveServer:
             worker.start()
             self._cleanups.callback(worker.stop, self.shutdown_timeout)
             self.processes.append(worker)
+        if self.runs_delay_server():
+            delay = self.delay_process_class(
+                config, directory=self.directory, alias=self.channel_layer_alias,
+                check_interval=self.delay_check_interval,
+            )
+            delay.start()
+            self._cleanups.callback(delay.stop, self.shutdown_timeout)
+            self.processes.append(delay)
         wait_until_ready(self.processes, self.startup_timeout)
         self._daphne = daphne
         # A restarted Daphne must come back on the same port: the URLs are out.
         daphne.port = daphne.listening_port
+
+    def runs_delay_server(self) -> bool:
+        """Return True if the delay server runs (``delay_server``, or None: if its app is installed)."""
+        installed = apps.is_installed("channels_test.delay")
+        if self.delay_server is None:
+            return installed
+        if self.delay_server and not installed:
+            raise ImproperlyConfigured(
+                f"{self.owner}.delay_server is True, but 'channels_test.delay' is not in "
+                "INSTALLED_APPS: add it (and migrate), or leave delay_server at None."
+            )
+        return bool(self.delay_server)
 
     # -- between tests ----------------------------------------------------
 
@@ -365,11 +400,13 @@ class ChannelLiveServerTestCase(TransactionTestCase):
     """A TransactionTestCase with a live Daphne and workers, started once per class.
 
     ``live_server_url`` (``http://localhost:<port>``) and ``live_server_ws_url``
-    (``ws://...``) point at Daphne. The test process shares the live channel
-    layer: ``Group(...).send(...)`` in a test reaches sockets connected to
-    the live server. The layer is flushed before each test and the database
-    after it. A child that fails to start, or dies during a test, makes the
-    test error with the child's traceback and last output.
+    (``ws://...``) point at Daphne. With ``channels_test.delay`` installed,
+    the delay server runs too, so messages sent to ``asgi.delay`` arrive. The
+    test process shares the live channel layer: ``Group(...).send(...)`` in
+    a test reaches sockets connected to the live server. The layer is
+    flushed before each test and the database after it. A child that fails
+    to start, or dies during a test, makes the test error with the child's
+    traceback and last output.
 
     The class attributes below are :class:`LiveServer`'s options.
     """
@@ -385,8 +422,11 @@ class ChannelLiveServerTestCase(TransactionTestCase):
     receive_timeout = LiveServer.receive_timeout
     channel_layer_alias = LiveServer.channel_layer_alias
     application = LiveServer.application
+    delay_server = LiveServer.delay_server
+    delay_check_interval = LiveServer.delay_check_interval
     daphne_process_class = LiveServer.daphne_process_class
     worker_process_class = LiveServer.worker_process_class
+    delay_process_class = LiveServer.delay_process_class
     #: The class of the live server each test class starts.
     live_server_class = LiveServer
 
