@@ -127,6 +127,15 @@ class CaptiveLayers:
         __tracebackhide__ = True
         self._assertions.assertGroupMembers(group, channels, alias=alias)
 
+    def advance_delay_clock(self, seconds: float = 0, *, milliseconds: float = 0, alias: str = DEFAULT_ALIAS) -> int:
+        """Move the test's delay clock forward and send the delayed messages now due; return how many.
+
+        ``ChannelTestCase.advance_delay_clock``: needs ``channels_test.delay``
+        installed and database access.
+        """
+        __tracebackhide__ = True
+        return self._assertions.advance_delay_clock(seconds, milliseconds=milliseconds, alias=alias)
+
     def check_unread_messages(self) -> None:
         """Fail if a captive layer still holds messages, listing them (as fail_on_unread_messages does)."""
         __tracebackhide__ = True

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "channels_test",
+    "channels_test.delay",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 """The captive_layers fixture: in-memory layers per test, ChannelTestCase's assertions."""
 
+import inspect
 import re
 
 import pytest
@@ -159,9 +160,13 @@ def test_failures_read_as_channel_test_case_s(captive_layers, plugin_call, case_
     assert failures[0] == failures[1]
 
 
-def test_every_channel_test_case_assertion_has_a_pytest_twin():
-    names = [name for name in dir(ChannelTestCaseMixin) if name.startswith("assert")]
-    assert "assertMessage" in names
+def test_every_channel_test_case_helper_has_a_pytest_twin():
+    # Assertions and helpers ChannelTestCase gains must reach the fixture too.
+    names = [
+        name for name, value in vars(ChannelTestCaseMixin).items()
+        if inspect.isfunction(value) and not name.startswith("_")
+    ]
+    assert {"assertMessage", "get_next_message"} <= set(names)
     for name in names:
         twin = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
         assert callable(getattr(CaptiveLayers, twin, None)), f"CaptiveLayers has no {twin} for {name}"
@@ -197,3 +202,12 @@ def test_check_unread_messages(captive_layers):
     Channel("forgotten").send({"n": 1})
     with pytest.raises(AssertionError, match=r"layer 'default':\n  'forgotten' \(1\): first \{'n': 1\}"):
         captive_layers.check_unread_messages()
+
+
+@pytest.mark.django_db
+def test_advance_delay_clock_sends_what_falls_due(captive_layers):
+    Channel("asgi.delay").send({"channel": "later", "content": {"n": 1}, "delay": 2000})
+    assert captive_layers.advance_delay_clock(1) == 0
+    captive_layers.assert_no_messages("later")
+    assert captive_layers.advance_delay_clock(milliseconds=1000) == 1
+    captive_layers.assert_message("later", n=1)

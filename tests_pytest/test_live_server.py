@@ -25,7 +25,10 @@ def test_urls_point_at_daphne(channels_live_server):
     assert channels_live_server.url == f"http://localhost:{port}"
     assert channels_live_server.ws_url == f"ws://localhost:{port}"
     seen["pids"] = [process.pid for process in channels_live_server.processes]
-    assert len(seen["pids"]) == 2  # Daphne and one worker
+    # Daphne, one worker and the delay server (channels_test.delay is installed).
+    assert [process.label for process in channels_live_server.processes] == [
+        "Daphne process", "worker process 1", "delay server process",
+    ]
 
 
 def test_the_processes_are_shared_by_the_module(channels_live_server):
@@ -84,6 +87,11 @@ def test_get_next_message_require_says_what_it_waited_for(channels_live_server):
         channels_live_server.get_next_message("nothing", require=True, timeout=0.1)
 
 
+def test_the_delay_server_delivers_delayed_messages(channels_live_server):
+    Channel("asgi.delay").send({"channel": "inspect", "content": {"reply_to": "inspected"}, "delay": 100})
+    assert channels_live_server.get_next_message("inspected", require=True, timeout=10)["pid"] in seen["pids"]
+
+
 def test_layer_flushed_before_each_test_1_leave_a_message(channels_live_server):
     Channel("left.behind").send({"n": 1})
 
@@ -121,7 +129,7 @@ def test_a_failing_module_leaves_no_process(tmp_path):
     assert "1 failed, 1 passed, 1 error" in output, output
     assert "this live test fails on purpose" in output
     assert "cannot use both channels_live_server and captive_layers" in output
-    assert len(record["pids"]) == 3, record  # Daphne and two workers, from the options fixture
+    assert len(record["pids"]) == 4, record  # Daphne, two workers (the options fixture), the delay server
     assert wait_gone(record["pids"]) == []
 
 
@@ -130,5 +138,5 @@ def test_an_interrupted_run_leaves_no_process(tmp_path, signal_name):
     process, record = run_inner("live_interrupted.py", tmp_path, LIVE_SIGNAL=signal_name)
     output = process.stdout + process.stderr
     assert process.returncode != 0, output
-    assert record is not None and len(record["pids"]) == 2, output
+    assert record is not None and len(record["pids"]) == 3, output
     assert wait_gone(record["pids"]) == [], output
