@@ -17,12 +17,32 @@ def run_inner(name, tmp_path, **env):
     its tests may write JSON to the file named by LIVE_RECORD.
     """
     record = tmp_path / "record.json"
-    environment = dict(os.environ, CHANNELS_TEST_RUN_ID=f"{os.getpid()}-inner", LIVE_RECORD=str(record), **env)
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", os.path.join(HERE, "inner", name)],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=180,
-    )
+    run_id = f"{os.getpid()}-inner"
+    environment = dict(os.environ, CHANNELS_TEST_RUN_ID=run_id, LIVE_RECORD=str(record), **env)
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", os.path.join(HERE, "inner", name)],
+            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=180,
+        )
+    finally:
+        drop_test_database(run_id)  # an interrupted run leaves its own behind
     return process, json.loads(record.read_text()) if record.exists() else None
+
+
+def drop_test_database(run_id):
+    """Remove the test database tests_pytest/settings.py names for ``run_id``, if it is there."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = os.path.join(os.path.dirname(database["TEST"]["NAME"]), f"channels_test_pytest_{run_id}.sqlite3")
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    import psycopg
+
+    with psycopg.connect(host=database["HOST"], user=database["USER"], dbname="postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "test_channels_test_pytest_{run_id}"')
 
 
 def wait_gone(pids, timeout=10):
