@@ -1,5 +1,6 @@
 """The channels_live_server fixture: Daphne and workers shared by this module's tests."""
 
+import shutil
 import time
 import urllib.request
 
@@ -140,3 +141,4 @@ def test_an_interrupted_run_leaves_no_process(tmp_path, signal_name):
     assert process.returncode != 0, output
     assert record is not None and len(record["pids"]) == 3, output
     assert wait_gone(record["pids"]) == [], output
+    shutil.rmtree(record["directory"], ignore_errors=True)  # SIGTERM ends the run before its clean-up
