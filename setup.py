@@ -36,8 +36,12 @@ setup(
             "wsproto>=1.2",
             "sphinx>=7",
             "libcst>=1.1",
+            "pytest>=7",
+            "pytest-django>=4.5",
         ],
     },
+    # The pytest plugin (fixtures, markers); it loads only where pytest runs.
+    entry_points={"pytest11": ["channels_test = channels_test.pytest_plugin"]},
     classifiers=[
         "Development Status :: 4 - Beta",
         "Environment :: Web Environment",
@@ -46,6 +50,7 @@ setup(
         "Framework :: Django :: 5.2",
         "Framework :: Django :: 6.0",
         "Framework :: Django :: 6.1",
+        "Framework :: Pytest",
         "Intended Audience :: Developers",
         "License :: OSI Approved :: BSD License",
         "Operating System :: POSIX",
