@@ -20,6 +20,7 @@ setup(
         "Django>=4.2",
         "asgiref>=3.7,<4",
         "daphne>=4.1,<5",
+        "msgpack>=1.0",
     ],
     extras_require={
         "redis": ["redis>=5.0"],

@@ -10,17 +10,22 @@ implements the storage primitives (``_send``, ``_send_group``, ``_receive``,
 from __future__ import annotations
 
 import fnmatch
-import marshal
+import logging
 import re
 import secrets
 import string
+import threading
 import warnings
 from typing import Any, Iterable
+
+import msgpack
 
 __all__ = [
     "BaseChannelLayer",
     "ChannelFull",
     "MessageTooLarge",
+    "UndecodableMessage",
+    "MAX_MESSAGE_DEPTH",
     "encode_message",
     "decode_message",
     "validate_message",
@@ -35,15 +40,23 @@ class MessageTooLarge(Exception):
     """The encoded message is larger than the layer's ``max_message_size``."""
 
 
+class UndecodableMessage(ValueError):
+    """Stored bytes are not a message this layer wrote: damaged, or written by something else."""
+
+
 MAX_NAME_LENGTH = 100
-_NAME_RE = re.compile(r"^[a-zA-Z0-9\-_.]+([!?][a-zA-Z0-9\-_.]*)?$")
-_GROUP_RE = re.compile(r"^[a-zA-Z0-9\-_.]+$")
+# Matched with fullmatch: "$" would also accept a name ending in a newline.
+_NAME_RE = re.compile(r"[a-zA-Z0-9\-_.]+([!?][a-zA-Z0-9\-_.]*)?")
+_GROUP_RE = re.compile(r"[a-zA-Z0-9\-_.]+")
 _RANDOM_ALPHABET = string.ascii_letters + string.digits
 _SCALARS = (str, bytes, int, float, bool, type(None))
 
-# marshal format 4 is readable by every Python from 3.4 on, so processes on
-# different Python versions can share a SQLite file or a Redis server.
-_MARSHAL_VERSION = 4
+# How many dicts and lists deep a message may nest (the message itself is the
+# first); msgpack itself takes up to 511, so every backend stores what passes.
+MAX_MESSAGE_DEPTH = 256
+# msgpack extension type of an int beyond 64 bits (stored as signed big-endian bytes).
+_BIG_INT = 1
+_packers = threading.local()
 
 _HINTS = {
     "datetime": "use an ISO string, e.g. value.isoformat()",
@@ -57,91 +70,147 @@ _HINTS = {
 }
 
 
-def _describe_path(path: list) -> str:
-    return "message" + "".join(f"[{part!r}]" for part in path)
+def _describe_path(path: Iterable) -> str:
+    parts = [f"[{part!r}]" for part in path]
+    if len(parts) > 12:
+        parts[6:-4] = [f"...({len(parts) - 10} more)..."]
+    return "message" + "".join(parts)
 
 
-def _type_error(value: Any, path: list) -> TypeError:
+def _type_error(value: Any, path: Iterable) -> TypeError:
     type_name = type(value).__name__
     hint = _HINTS.get(type_name, "messages hold only dict, list, tuple, str, bytes, "
                       "int, float, bool and None")
     return TypeError(f"{_describe_path(path)}: {type_name} is not allowed ({hint})")
 
 
-def _check(value: Any, path: list) -> bool:
-    """Raise TypeError for a disallowed value; return True if a tuple was seen."""
-    if isinstance(value, dict):
-        saw_tuple = False
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(
-                    f"{_describe_path(path)}: dict keys must be str, found "
-                    f"{type(key).__name__} key {key!r}"
+def _too_deep_error(message: dict, path: tuple) -> TypeError:
+    """Describe a value nested past MAX_MESSAGE_DEPTH: a structure that holds itself, or just deep."""
+    ancestors, value = [message], message
+    for depth, part in enumerate(path, 1):
+        value = value[part]
+        for position, ancestor in enumerate(ancestors):
+            if value is ancestor:
+                return TypeError(
+                    f"{_describe_path(path[:depth])}: the message contains itself here (this "
+                    f"is the same object as {_describe_path(path[:position])}); a message must be plain "
+                    "data that does not refer back to itself."
                 )
-            if type(item) in _SCALARS:
-                continue
-            path.append(key)
-            saw_tuple = _check(item, path) or saw_tuple
-            path.pop()
-        return saw_tuple
-    if isinstance(value, (list, tuple)):
-        saw_tuple = isinstance(value, tuple)
-        for index, item in enumerate(value):
-            if type(item) in _SCALARS:
-                continue
-            path.append(index)
-            saw_tuple = _check(item, path) or saw_tuple
-            path.pop()
-        return saw_tuple
-    if isinstance(value, _SCALARS):
-        return False
-    raise _type_error(value, path)
+        ancestors.append(value)
+    return TypeError(
+        f"{_describe_path(path)}: nested deeper than {MAX_MESSAGE_DEPTH} levels of dicts and "
+        f"lists; a message may nest at most {MAX_MESSAGE_DEPTH} (flatten it, or send the deep "
+        "part as a JSON string)."
+    )
 
 
-def _plain(value: Any) -> Any:
-    """Copy ``value`` with every tuple (and dict/list subclass) made plain."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bytes):
-        return bytes(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    return float(value)
+def _bad_key(key: Any, path: tuple) -> TypeError:
+    return TypeError(
+        f"{_describe_path(path)}: dict keys must be str, found {type(key).__name__} key {key!r}"
+    )
+
+
+def _path_of(link: tuple | None, *last: Any) -> tuple:
+    """Return the path of the container ``link`` leads to, plus ``last``."""
+    parts = []
+    while link is not None:
+        key, link = link
+        parts.append(key)
+    parts.reverse()
+    return (*parts, *last)
+
+
+def _check(message: dict) -> None:
+    """Raise TypeError for a disallowed value anywhere in ``message``, without recursing.
+
+    Containers wait on a stack with their depth and a link to their parent
+    (the path is spelled out only for an error). A container more than
+    MAX_MESSAGE_DEPTH deep (or one holding itself, which is infinitely deep)
+    is refused.
+    """
+    pending: list = [(message, None, 1)]
+    while pending:
+        container, link, depth = pending.pop()
+        if depth > MAX_MESSAGE_DEPTH:
+            raise _too_deep_error(message, _path_of(link))
+        depth += 1
+        if isinstance(container, dict):
+            for key, item in container.items():
+                if type(key) is not str and not isinstance(key, str):
+                    raise _bad_key(key, _path_of(link))
+                if type(item) in _SCALARS:
+                    continue
+                if isinstance(item, (dict, list, tuple)):
+                    pending.append((item, (key, link), depth))
+                elif not isinstance(item, _SCALARS):
+                    raise _type_error(item, _path_of(link, key))
+        else:
+            index = 0
+            for item in container:
+                if type(item) not in _SCALARS:
+                    if isinstance(item, (dict, list, tuple)):
+                        pending.append((item, (index, link), depth))
+                    elif not isinstance(item, _SCALARS):
+                        raise _type_error(item, _path_of(link, index))
+                index += 1
 
 
 def validate_message(message: Any) -> dict:
-    """Check ``message`` holds only allowed types; return it in plain form.
+    """Check ``message`` holds only allowed types, at most MAX_MESSAGE_DEPTH deep; return it.
 
-    The result has tuples turned into lists, so every backend hands back the
-    same thing. Raises TypeError naming the path to the first bad value.
+    Raises TypeError naming the path to the first bad value. What a receiver
+    gets back is plain: tuples become lists, subclasses their base types.
     """
     if not isinstance(message, dict):
         raise TypeError(
             f"A message must be a dict, not {type(message).__name__}: "
             "wrap the value, e.g. {'value': ...}."
         )
-    needs_copy = _check(message, []) or type(message) is not dict
-    return _plain(message) if needs_copy else message
+    for key, item in message.items():
+        if type(item) not in _SCALARS or type(key) is not str:
+            _check(message)  # something nested (or odd): the full walk
+            break
+    return message
+
+
+def _encode_default(value: Any) -> Any:
+    # msgpack calls this for ints beyond 64 bits: keep them whole as signed bytes.
+    if isinstance(value, int):
+        return msgpack.ExtType(_BIG_INT, value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True))
+    raise TypeError(f"{type(value).__name__} is not allowed in a message")
+
+
+def _decode_ext(code: int, data: bytes) -> Any:
+    if code == _BIG_INT:
+        return int.from_bytes(data, "big", signed=True)
+    raise ValueError(f"unknown extension type {code}")
 
 
 def encode_message(message: dict) -> bytes:
     """Encode a validated message to bytes (the stored form in every backend)."""
-    try:
-        return marshal.dumps(message, _MARSHAL_VERSION)
-    except ValueError:
-        # A str/bytes/dict/list subclass marshal will not take; make it plain.
-        return marshal.dumps(_plain(message), _MARSHAL_VERSION)
+    packer = getattr(_packers, "packer", None)
+    if packer is None:
+        # One per thread: a Packer is not thread-safe, and making one per call costs more
+        # than the packing of a small message.
+        packer = _packers.packer = msgpack.Packer(use_bin_type=True, default=_encode_default)
+    return packer.pack(message)
 
 
 def decode_message(data: bytes) -> dict:
-    """Decode bytes made by :func:`encode_message` into a fresh dict."""
-    return marshal.loads(data)
+    """Decode bytes made by :func:`encode_message` into a fresh dict.
+
+    Raises :class:`UndecodableMessage` for anything else (damaged or foreign
+    bytes); decoding never runs code or builds anything but plain data.
+    """
+    try:
+        message = msgpack.unpackb(
+            data, raw=False, ext_hook=_decode_ext, timestamp=1, strict_map_key=True,
+        )
+    except Exception as error:  # msgpack raises several classes for bad input
+        raise UndecodableMessage(f"{type(error).__name__}: {error}") from error
+    if not isinstance(message, dict):
+        raise UndecodableMessage(f"found a {type(message).__name__}, not a dict")
+    return message
 
 
 class BaseChannelLayer:
@@ -169,6 +238,8 @@ class BaseChannelLayer:
     extensions: list[str] = ["groups", "flush"]
     ChannelFull = ChannelFull
     MessageTooLarge = MessageTooLarge
+    # Where a backend reports stored messages it had to skip; each names its own module.
+    logger = logging.getLogger("channels_test.layers")
 
     def __init__(
         self,
@@ -186,7 +257,7 @@ class BaseChannelLayer:
         for name, value in (("capacity", capacity), ("max_message_size", max_message_size)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, not {value!r}.")
-        if not isinstance(prefix, str) or not _GROUP_RE.match(prefix):
+        if not isinstance(prefix, str) or not _GROUP_RE.fullmatch(prefix):
             raise ValueError(
                 f"prefix must be letters, digits, '-', '_' or '.', not {prefix!r}."
             )
@@ -303,7 +374,7 @@ class BaseChannelLayer:
                 f"Channel name {name!r} is {len(name)} characters; "
                 f"names must be under {MAX_NAME_LENGTH}."
             )
-        if not _NAME_RE.match(name):
+        if not _NAME_RE.fullmatch(name):
             raise ValueError(
                 f"Invalid channel name {name!r}: use ASCII letters, digits, '-', '_' and "
                 "'.', with at most one '!' (process-local) or '?' (single-reader) marker."
@@ -318,7 +389,7 @@ class BaseChannelLayer:
         """Raise TypeError/ValueError unless ``name`` is a valid group name."""
         if not isinstance(name, str):
             raise TypeError(f"Group name must be a str, not {type(name).__name__}: {name!r}")
-        if len(name) >= MAX_NAME_LENGTH or not _GROUP_RE.match(name):
+        if len(name) >= MAX_NAME_LENGTH or not _GROUP_RE.fullmatch(name):
             raise ValueError(
                 f"Invalid group name {name!r}: use under {MAX_NAME_LENGTH} ASCII letters, "
                 "digits, '-', '_' and '.'."
@@ -334,6 +405,22 @@ class BaseChannelLayer:
                 "send large bodies in chunks)."
             )
         return data
+
+    def decode(self, channel: str, data: bytes) -> dict | None:
+        """Decode a message taken off ``channel``; log and return None if it cannot be.
+
+        A stored message that is damaged (or was not written by this layer)
+        is lost, but only that one: the receiver goes on with the next.
+        """
+        try:
+            return decode_message(data)
+        except UndecodableMessage as error:
+            self.logger.error(
+                "Skipped a message on channel %r that cannot be decoded (%s); it was damaged "
+                "in storage or written by something other than this version of channels_test. "
+                "That message is lost; receiving goes on.", channel, error,
+            )
+            return None
 
     def _wanted(self, channels: tuple) -> frozenset:
         """Return ``channels`` as a set, cached for the tuple ``receive`` last saw."""

@@ -40,7 +40,7 @@ from typing import Any, Iterator
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import BaseChannelLayer, ChannelFull, decode_message
+from .base import BaseChannelLayer, ChannelFull
 
 __all__ = ["RedisChannelLayer", "RedisUnavailable"]
 
@@ -61,8 +61,10 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A damaged entry counts as fresh: the receiver gets it, logs it and skips it.
 local function expires_of(entry)
-  return tonumber(string.sub(entry, 1, string.find(entry, ' ', 1, true) - 1))
+  local space = string.find(entry, ' ', 1, true)
+  return space and tonumber(string.sub(entry, 1, space - 1)) or math.huge
 end
 
 -- Push entry onto a channel's list unless it holds capacity unexpired
@@ -281,6 +283,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     extensions = ["groups", "flush", "introspection"]
     Unavailable = RedisUnavailable
+    logger = logger
 
     def __init__(
         self,
@@ -426,11 +429,16 @@ class RedisChannelLayer(BaseChannelLayer):
         for step in range(count):
             shard = plan[(self._turn + step) % count]
             packed = shard.receive_command(script.sha, self._turn)
-            result = self._servers[shard.index].run(packed, script, self._unavailable, shard.index)
-            if result is not None:
+            found = (None, None)
+            while found[0] is None:  # again after a message that could not be opened
+                result = self._servers[shard.index].run(packed, script, self._unavailable, shard.index)
+                if result is None:
+                    break
                 position, name, entry = result
                 channel = name.decode() if name else shard.names[position - 1]
-                return self._open(channel, entry)
+                found = self._open(channel, entry)
+            if found[0] is not None:
+                return found
         return None, None
 
     def _block_on(self, shard: "_Shard", wait: float) -> tuple:
@@ -449,7 +457,7 @@ class RedisChannelLayer(BaseChannelLayer):
         return self._open(shard.channel_of(key), value)
 
     def _open(self, channel: str, entry: bytes) -> tuple:
-        data = entry[entry.index(b" ") + 1:]
+        data = entry.partition(b" ")[2]
         if self._crypter is not None:
             from cryptography.fernet import InvalidToken
 
@@ -461,11 +469,15 @@ class RedisChannelLayer(BaseChannelLayer):
                     "give every process of this layer the same keys.", channel,
                 )
                 return None, None
-        return channel, decode_message(data)
+        message = self.decode(channel, data)
+        return (None, None) if message is None else (channel, message)
 
     @staticmethod
-    def _expires_of(entry: bytes) -> int:
-        return int(entry[: entry.index(b" ")])
+    def _expires_of(entry: bytes) -> float:
+        try:
+            return int(entry.partition(b" ")[0])
+        except ValueError:
+            return math.inf  # damaged: fresh, so _open logs it
 
     def _server_now(self, index: int) -> float:
         """Return the server's clock in ms, estimated from ours and an offset measured once."""

@@ -6,6 +6,7 @@ a file, with no server to run.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import select
@@ -19,9 +20,11 @@ import weakref
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import BaseChannelLayer, ChannelFull, decode_message
+from .base import BaseChannelLayer, ChannelFull
 
 __all__ = ["SQLiteChannelLayer"]
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels_test_messages (
@@ -119,6 +122,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     version instead: every 1 ms for two seconds after the layer was last
     busy, backing off to every 25 ms.
     """
+
+    logger = logger
 
     def __init__(self, *, path: str | None = None, blocking_timeout: float = 1.0, **config):
         super().__init__(**config)
@@ -287,12 +292,15 @@ class SQLiteChannelLayer(BaseChannelLayer):
         return found
 
     def _take(self, connection: sqlite3.Connection, take: _Take) -> tuple:
-        rows = take.run(connection, time.time())
-        if not rows:
-            return None, None
-        self._last_activity = time.monotonic()
-        channel, data = rows[0]
-        return channel, decode_message(data)
+        while True:
+            rows = take.run(connection, time.time())
+            if not rows:
+                return None, None
+            self._last_activity = time.monotonic()
+            channel, data = rows[0]
+            message = self.decode(channel, data)
+            if message is not None:
+                return channel, message
 
     def _poll_interval(self) -> float:
         idle = time.monotonic() - self._last_activity
