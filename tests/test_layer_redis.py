@@ -337,6 +337,75 @@ class SharedServerTests(SimpleTestCase):
             self.assertEqual(layer.receive(["secret"]), (None, None))
         self.assertIn("symmetric_encryption_keys", logs.output[0])
 
+    DAMAGED = [b"\xc1 not msgpack", b"\x81\xa4text", b"\x93\x01\x02\x03", b"\x81\xa1a\xc7\x01\x07x"]
+
+    def write_damaged(self, layer: RedisChannelLayer, channel: str) -> int:
+        """Push damaged entries straight onto ``channel``'s list with redis-py; return how many."""
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        self.addCleanup(client.connection_pool.disconnect)
+        seconds, microseconds = client.time()
+        expires = seconds * 1000 + microseconds // 1000 + 60000
+        entries = [b"%d %s" % (expires, data) for data in self.DAMAGED]
+        entries += [b"no-expiry-and-no-space", b"soon garbage"]
+        for entry in entries:  # one by one, as a blocked receiver would meet them
+            client.rpush(f"{layer.prefix}:c:{channel}", entry)
+            if "!" in channel:
+                client.rpush(f"{layer.prefix}:l:{channel[: channel.index('!') + 1]}", channel)
+        return len(entries)
+
+    def test_damaged_values_are_logged_and_skipped(self):
+        layer = self.layer()
+        count = self.write_damaged(layer, "work.0")
+        layer.send("work.0", {"id": "good"})
+        with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+            self.assertEqual(layer.receive(["work.0"]), ("work.0", {"id": "good"}))
+        self.assertEqual(len(logs.records), count)
+        for line in logs.output:
+            self.assertIn("Skipped a message on channel 'work.0' that cannot be decoded", line)
+        self.assertEqual(layer.receive(["work.0"]), (None, None))
+
+    def test_damaged_values_on_a_local_channel_are_skipped(self):
+        layer = self.layer()
+        reply = layer.new_channel("reply!")
+        count = self.write_damaged(layer, reply)
+        layer.send(reply, {"id": "good"})
+        with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+            self.assertEqual(layer.receive(["reply!"]), (reply, {"id": "good"}))
+        self.assertEqual(len(logs.records), count)
+        self.assertIn(repr(reply), logs.output[0])
+
+    def test_blocking_receive_goes_on_past_damaged_values(self):
+        layer = self.layer(blocking_timeout=10)
+        for channel in ("work.1", layer.new_channel("reply!")):
+            with self.subTest(channel=channel):
+                def damage_then_send():
+                    self.write_damaged(layer, channel)
+                    layer.send(channel, {"id": "later"})
+
+                sender = threading.Timer(0.1, damage_then_send)
+                with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+                    sender.start()
+                    self.addCleanup(sender.join, 5)
+                    wanted = "reply!" if "!" in channel else channel
+                    self.assertEqual(layer.receive([wanted], block=True), (channel, {"id": "later"}))
+                self.assertEqual(len(logs.records), len(self.DAMAGED) + 2)
+
+    def test_receiver_process_survives_damaged_values(self):
+        layer = self.layer()
+        self.write_damaged(layer, "work.2")
+        receiver = start_child(self, "receive_until_stop", REDIS_URL, layer.prefix)
+        layer.send("work.2", {"id": "after"})
+        layer.send("stop", {})
+        try:
+            out, err = receiver.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("The receiver process did not finish within 60 s.") from None
+        self.assertEqual(receiver.returncode, 0, err)
+        self.assertEqual(json.loads(out), ["after"])
+        self.assertIn("Skipped a message on channel 'work.2' that cannot be decoded", err)
+
     def test_missing_packages_are_named(self):
         for module, config, pattern in (
             ("redis", {}, r"needs the 'redis' package: pip install channels_test\[redis\]"),

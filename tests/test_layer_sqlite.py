@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import multiprocessing
 import os
 import queue
@@ -368,3 +369,66 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         layer.send("a", {})
         layer.send("b", {})
         self.assertEqual(layer.message_counts(), {"a": 2, "b": 1})
+
+
+class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
+    """A row that does not decode is logged and skipped; the receiver goes on."""
+
+    DAMAGED = [
+        b"\xc1 not msgpack",                          # a byte msgpack never writes
+        b"\x81\xa4text",                              # cut short
+        b"\x93\x01\x02\x03",                          # a list, not a message
+        b"\x81\xa1a\xc7\x01\x07x",                    # an extension type the layer never writes
+        marshal.dumps({"old": "format"}, 4),          # what earlier versions stored
+        "text, not bytes",
+    ]
+
+    def write_rows(self, path: str, channel: str, payloads: list, prefix: str = "channels_test") -> None:
+        """Insert rows straight into the file, as damage or another program would."""
+        connection = sqlite3.connect(path)
+        self.addCleanup(connection.close)
+        with connection:
+            for payload in payloads:
+                connection.execute(
+                    "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (prefix, channel, None, time.time() + 60, payload),
+                )
+
+    def test_damaged_rows_are_logged_and_skipped(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        self.write_rows(path, "work.a", self.DAMAGED)
+        layer.send("work.a", {"id": "good"})
+        with self.assertLogs("channels_test.layers.sqlite", "ERROR") as logs:
+            self.assertEqual(layer.receive(["work.a"]), ("work.a", {"id": "good"}))
+        self.assertEqual(len(logs.records), len(self.DAMAGED))
+        for line in logs.output:
+            self.assertIn("Skipped a message on channel 'work.a' that cannot be decoded", line)
+            self.assertIn("That message is lost; receiving goes on.", line)
+        self.assertEqual(layer.receive(["work.a"]), (None, None))
+
+    def test_blocking_receive_goes_on_past_a_damaged_row(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path, blocking_timeout=10)
+        self.write_rows(path, "work.a", [b"\xc1"])
+        sender = threading.Timer(0.05, layer.send, ("work.a", {"id": "later"}))
+        sender.start()
+        self.addCleanup(sender.join, 5)
+        with self.assertLogs("channels_test.layers.sqlite", "ERROR"):
+            self.assertEqual(layer.receive(["work.a"], block=True), ("work.a", {"id": "later"}))
+
+    def test_receiver_process_survives_damaged_rows(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        results = SPAWN.Queue()
+        self.write_rows(path, "work.a", self.DAMAGED)
+        receiver = self.start(receive_until_stop, path, results)
+        layer.send("work.b", {"id": "after"})
+        layer.send("stop", {})
+        try:
+            received = results.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("The receiver process sent no results within 60 s.") from None
+        self.join_all([receiver])
+        self.assertEqual(received, ["after"])

@@ -207,7 +207,8 @@ def decode_message(data: bytes) -> dict:
             data, raw=False, ext_hook=_decode_ext, timestamp=1, strict_map_key=True,
         )
     except Exception as error:  # msgpack raises several classes for bad input
-        raise UndecodableMessage(f"{type(error).__name__}: {error}") from error
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise UndecodableMessage(detail) from error
     if not isinstance(message, dict):
         raise UndecodableMessage(f"found a {type(message).__name__}, not a dict")
     return message
