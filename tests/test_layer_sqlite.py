@@ -103,6 +103,18 @@ def send_from_child(layer: SQLiteChannelLayer) -> None:
     layer.send("from.child", {"pid": os.getpid()})
 
 
+def open_as_nobody(path: str, results) -> None:
+    """As the user 'nobody' (uid 65534), open a layer at ``path``; put the error text on ``results``."""
+    os.setgid(65534)
+    os.setuid(65534)
+    try:
+        SQLiteChannelLayer(path=path)
+    except ImproperlyConfigured as error:
+        results.put(str(error))
+    else:
+        results.put("opened")
+
+
 # -- helpers -------------------------------------------------------------------------
 
 
@@ -329,6 +341,100 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         layer = SQLiteChannelLayer(path=path)
         self.assertEqual(layer.path, path)
         self.assertEqual(sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0], "wal")
+
+    def file_modes(self, path: str) -> dict:
+        return {suffix: stat.S_IMODE(os.stat(path + suffix).st_mode)
+                for suffix in ("", "-wal", "-shm") if os.path.exists(path + suffix)}
+
+    def set_umask(self, umask: int) -> None:
+        self.addCleanup(os.umask, os.umask(umask))
+
+    def test_explicit_path_files_are_private_whatever_the_umask(self):
+        for umask in (0o022, 0o002, 0o000):
+            with self.subTest(umask=f"{umask:04o}"):
+                self.set_umask(umask)
+                path = self.make_path()
+                layer = SQLiteChannelLayer(path=path, blocking_timeout=0.01)
+                self.addCleanup(layer.close)
+                layer.send("a", {"cookie": "sessionid=secret"})
+                sender = self.start(send_many, path, 0, 10)  # another process writes too
+                self.join_all([sender])
+                layer.receive(["nothing"], block=True)
+                self.assertEqual(self.file_modes(path), {"": 0o600, "-wal": 0o600, "-shm": 0o600})
+
+    def test_existing_files_others_can_read_are_narrowed_with_a_warning(self):
+        self.set_umask(0o022)
+        path = self.make_path()
+        other = sqlite3.connect(path)  # another program made the file, and keeps it open
+        self.addCleanup(other.close)
+        other.execute("PRAGMA journal_mode = WAL")
+        other.execute("CREATE TABLE other (x)")
+        os.chmod(path + "-wal", 0o664)
+        self.assertEqual(self.file_modes(path), {"": 0o644, "-wal": 0o664, "-shm": 0o644})
+        with self.assertLogs("channels_test.layers.sqlite", "WARNING") as logs:
+            layer = SQLiteChannelLayer(path=path)
+        self.addCleanup(layer.close)
+        self.assertEqual(self.file_modes(path), {"": 0o600, "-wal": 0o600, "-shm": 0o600})
+        self.assertEqual(len(logs.output), 3)
+        self.assertIn(f"file {path!r} had mode 0644, which let other users read the messages "
+                      "in it; it now has mode 0600.", logs.output[0])
+        self.assertIn(f"{path + '-wal'!r} had mode 0664", logs.output[1])
+
+    def test_private_existing_file_is_left_alone(self):
+        path = self.make_path()
+        SQLiteChannelLayer(path=path).close()
+        os.chmod(path, 0o700)  # the owner's choice, private already
+        with self.assertNoLogs("channels_test.layers.sqlite", "WARNING"):
+            SQLiteChannelLayer(path=path).close()
+        self.assertEqual(self.file_modes(path)[""], 0o700)
+
+    def test_file_others_can_read_that_cannot_be_narrowed_is_refused(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root, to open as the user 'nobody' a file another user owns")
+        path = self.make_path()
+        os.chmod(os.path.dirname(path), 0o755)
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(descriptor)
+        os.chmod(path, 0o644)
+        results = SPAWN.Queue()
+        child = self.start(open_as_nobody, path, results)
+        try:
+            error = results.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("The process running as 'nobody' sent no result within 60 s.") from None
+        self.join_all([child])
+        self.assertIn(f"The SQLite channel layer file {path!r} has mode 0644, so other users "
+                      "could read the messages in it (they carry cookies), and it cannot be made "
+                      "private", error)
+        self.assertIn("its owner is uid 0). Run 'chmod 600' on it as its owner", error)
+        self.assertEqual(self.file_modes(path)[""], 0o644)
+
+    def test_a_file_that_is_not_a_database_is_named(self):
+        path = self.make_path()
+        with open(path, "wb") as garbage:
+            garbage.write(b"this is not a database\n" * 500)
+        with self.assertRaises(ImproperlyConfigured) as caught:
+            SQLiteChannelLayer(path=path)
+        self.assertIn(f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
+                      "database (file is not a database). Stop every process using the layer, "
+                      "then delete the file", str(caught.exception))
+
+    def test_a_file_damaged_while_in_use_is_named(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path, capacity=1000)
+        for number in range(300):
+            layer.send("work.a", {"n": number, "padding": "x" * 500})
+        layer.close()
+        with open(path, "r+b") as damaged:
+            damaged.seek(3 * 4096)
+            damaged.write(b"\xff" * 10 * 4096)
+        layer = SQLiteChannelLayer(path=path)
+        self.addCleanup(layer.close)
+        with self.assertRaises(sqlite3.DatabaseError) as caught:
+            for _ in range(300):
+                layer.receive(["work.a"])
+        self.assertIn(f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
+                      "database (database disk image is malformed)", str(caught.exception))
 
     def test_unwritable_path_is_a_configuration_error(self):
         with self.assertRaisesRegex(ImproperlyConfigured, r"'/nonexistent-dir/x\.sqlite3'"):

@@ -94,8 +94,12 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     ``path``
         The database file (default: ``channels_test-<prefix>.sqlite3`` in the
-        temp directory, created with mode 0600; a default file owned by
-        another user is refused).
+        temp directory; a default file owned by another user is refused).
+        It and its ``-wal`` and ``-shm`` files are created with mode 0600
+        whatever the umask, since messages carry cookies; an existing one
+        that others may read is narrowed to its owner (logged as a warning),
+        or refused if that cannot be done. A damaged file, or one that is
+        not a SQLite database, raises an error naming it.
     ``blocking_timeout``
         Seconds ``receive(..., block=True)`` waits before ``(None, None)``
         (default 1).
@@ -137,6 +141,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         elif not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or path-like, not {type(path).__name__}: {path!r}")
         self.path = os.fspath(path)
+        _make_files_private(self.path)
         self.blocking_timeout = blocking_timeout
         self._local = threading.local()
         self._opened: list = []  # (weakref to thread, _ThreadState)
@@ -200,14 +205,21 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 f"Cannot open the SQLite channel layer file {self.path!r}: {error}. "
                 "Set 'path' in the layer CONFIG to a writable file."
             ) from error
-        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            _retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
-        connection.execute("PRAGMA synchronous = NORMAL")
-        exists = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups'"
-        ).fetchone()
-        if exists is None:
-            _retry_locked(lambda: connection.executescript(_SCHEMA))
+        connection.path = self.path
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                _retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
+            connection.execute("PRAGMA synchronous = NORMAL")
+            exists = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups'"
+            ).fetchone()
+            if exists is None:
+                _retry_locked(lambda: connection.executescript(_SCHEMA))
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            if isinstance(error, sqlite3.OperationalError):
+                raise
+            raise ImproperlyConfigured(_damaged(self.path, error)) from error
         return connection
 
     def close(self) -> None:
@@ -557,6 +569,8 @@ class _Connection(sqlite3.Connection):
     0.1 ms, doubling up to 5 ms, keeps many processes moving.
     """
 
+    path = ""  # the layer's file, for error messages
+
     def execute(self, sql: str, parameters=()):  # type: ignore[override]
         delay, deadline = 0.0001, None
         while True:
@@ -575,6 +589,18 @@ class _Connection(sqlite3.Connection):
                     ) from error
                 time.sleep(delay)
                 delay = min(delay * 2, 0.005)
+            except sqlite3.DatabaseError as error:
+                # Not a busy or usage error: the file itself is damaged.
+                raise sqlite3.DatabaseError(_damaged(self.path, error)) from error
+
+
+def _damaged(path: str, error: sqlite3.DatabaseError) -> str:
+    return (
+        f"The SQLite channel layer file {path!r} is damaged or is not a SQLite database "
+        f"({error}). Stop every process using the layer, then delete the file (and its "
+        "-wal and -shm files, if any; the messages in it are lost, and the layer makes a "
+        "new file), or set 'path' in the layer CONFIG to another file."
+    )
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -606,6 +632,64 @@ def _create_private_file(path: str) -> None:
         )
     if stat.S_IMODE(info.st_mode) & 0o077:
         os.chmod(path, 0o600)
+
+
+def _make_files_private(path: str) -> None:
+    """Create ``path`` with mode 0600 if missing; keep it and its -wal/-shm files private.
+
+    Messages carry cookies, so no other user may read these files. An
+    existing file that others can read or write is narrowed to its owner's
+    bits (with a warning); one that cannot be (another user's) is refused.
+    SQLite gives the -wal and -shm files it creates the database file's mode.
+    """
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return  # not a plain file name: SQLite decides
+    for name in (path, path + "-wal", path + "-shm"):
+        created = False
+        try:
+            if name == path:
+                try:
+                    descriptor = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                    created = True
+                except FileExistsError:
+                    descriptor = os.open(name, os.O_RDONLY)
+            else:
+                descriptor = os.open(name, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # no -wal or -shm file yet: SQLite makes it like the database file
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"Cannot open the SQLite channel layer file {name!r}: {error}. "
+                "Set 'path' in the layer CONFIG to a file you can write."
+            ) from error
+        try:
+            _narrow(descriptor, name, 0o600 if created else None)
+        finally:
+            os.close(descriptor)
+
+
+def _narrow(descriptor: int, name: str, wanted: int | None) -> None:
+    """Give the open file mode ``wanted`` (default: its owner's bits only)."""
+    info = os.fstat(descriptor)
+    mode = stat.S_IMODE(info.st_mode)
+    if wanted is None:
+        wanted = mode & 0o700
+    if mode == wanted:
+        return
+    try:
+        os.fchmod(descriptor, wanted)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"The SQLite channel layer file {name!r} has mode {mode:04o}, so other users "
+            f"could read the messages in it (they carry cookies), and it cannot be made "
+            f"private ({error}; its owner is uid {info.st_uid}). Run 'chmod 600' on it as "
+            "its owner, or set 'path' in the layer CONFIG to a file you own."
+        ) from error
+    if mode & 0o077:
+        logger.warning(
+            "The SQLite channel layer file %r had mode %04o, which let other users read "
+            "the messages in it; it now has mode %04o.", name, mode, wanted,
+        )
 
 
 def _retry_locked(action) -> None:
