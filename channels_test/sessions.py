@@ -22,12 +22,14 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
+from django.utils.crypto import salted_hmac
 
 from .exceptions import ConsumeLater
 from .message import Message
 
 __all__ = [
     "session_for_reply_channel",
+    "channel_session_key",
     "channel_session",
     "http_session",
     "channel_and_http_session",
@@ -37,6 +39,7 @@ __all__ = [
 logger = logging.getLogger("channels_test.sessions")
 
 NEXT_ORDER_KEY = "__channels_next_order"
+_CHANNEL_KEY_SALT = "channels_test.sessions.channel_session_key"
 WORKING_ENGINES = (
     "django.contrib.sessions.backends.db, .cache, .cached_db or .file"
 )
@@ -73,10 +76,21 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
     return store
 
 
+def channel_session_key(reply_channel: str) -> str:
+    """Return the session key of a reply channel's session.
+
+    It is an HMAC of the name with ``SECRET_KEY``: knowing a connection's
+    reply channel name does not give its session key (which would work as
+    a ``sessionid`` cookie). Changing ``SECRET_KEY`` starts channel sessions
+    afresh, as they live only as long as a connection anyway.
+    """
+    digest = salted_hmac(_CHANNEL_KEY_SALT, reply_channel, algorithm="sha256").hexdigest()
+    return "chn" + digest[:29]
+
+
 def session_for_reply_channel(reply_channel: str) -> SessionBase:
     """Return the session tied to a reply channel name (loaded, maybe empty)."""
-    digest = hashlib.md5(reply_channel.encode("utf-8")).hexdigest()
-    session_key = "chn" + digest[:29]
+    session_key = channel_session_key(reply_channel)
     session = session_store_class(for_channels=True)(session_key=session_key)
     session.keys()  # Load now: a store may replace an unknown key when it loads.
     session._session_key = session_key
@@ -249,6 +263,8 @@ def _header(message: Any, wanted: bytes) -> str | None:
 def http_session_key(message: Any) -> str | None:
     """Return the session key a message carries (``session_key`` parameter, then cookie)."""
     query_string = message.content.get("query_string") or ""
+    if not getattr(settings, "CHANNELS_SESSION_KEY_QUERY", True):
+        query_string = ""  # the parameter is switched off: the cookie only
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
     session_key = QueryDict(query_string).get("session_key")
