@@ -115,6 +115,30 @@ def open_as_nobody(path: str, results) -> None:
         results.put("opened")
 
 
+def probe_locks(path: str, results) -> None:
+    """Put on ``results`` which of SQLite's shared locks on ``path`` some process holds.
+
+    Every process with the database open in WAL mode holds a shared lock on
+    the database file's shared range (510 bytes from 2**30 + 2) and on byte
+    128 of the -shm file (the "dead man switch"). A process that can lock
+    the latter exclusively concludes it is alone and rebuilds the shared
+    index under the others' feet.
+    """
+    import fcntl
+
+    found = []
+    for name, length, start in ((path, 510, 2**30 + 2), (path + "-shm", 1, 128)):
+        descriptor = os.open(name, os.O_RDWR)
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, length, start)
+            found.append("free")
+        except OSError:
+            found.append("held")
+        finally:
+            os.close(descriptor)
+    results.put(found)
+
+
 # -- helpers -------------------------------------------------------------------------
 
 
@@ -321,8 +345,10 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
         os.close(descriptor)
         os.chmod(path, 0o644)
-        self.default_layer(prefix=prefix)
+        with self.assertLogs("channels_test.layers.sqlite", "WARNING") as logs:
+            self.default_layer(prefix=prefix)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        self.assertIn("had mode 0644", logs.output[0])
 
     def test_default_file_of_another_user_is_refused(self):
         if not hasattr(os, "chown") or os.getuid() != 0:
@@ -408,6 +434,25 @@ class FileTests(LayerFileMixin, SimpleTestCase):
                       "private", error)
         self.assertIn("its owner is uid 0). Run 'chmod 600' on it as its owner", error)
         self.assertEqual(self.file_modes(path)[""], 0o644)
+
+    def test_opening_the_file_again_keeps_the_locks_of_open_connections(self):
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
+        for config in ({"path": self.make_path()}, {"prefix": prefix}):
+            with self.subTest(config=config):
+                first = self.default_layer(**config) if "prefix" in config else SQLiteChannelLayer(**config)
+                self.addCleanup(first.close)
+                first.send("a", {})
+                results = SPAWN.Queue()
+                for _ in range(2):
+                    # Closing any descriptor of the file here would drop this process's locks.
+                    self.addCleanup(SQLiteChannelLayer(**config).close)
+                    probe = self.start(probe_locks, first.path, results)
+                    try:
+                        self.assertEqual(results.get(timeout=60), ["held", "held"])
+                    except queue.Empty:
+                        raise AssertionError("The probing process sent no result within 60 s.") from None
+                    self.join_all([probe])
+                self.assertEqual(first.receive(["a"]), ("a", {}))
 
     def test_a_file_that_is_not_a_database_is_named(self):
         path = self.make_path()

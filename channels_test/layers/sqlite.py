@@ -610,28 +610,37 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+# Nothing here opens a file the layer may already have open in this process:
+# closing any descriptor of a SQLite file drops every POSIX lock the process
+# holds on it, including those of its open connections.
+
+
 def _create_private_file(path: str) -> None:
-    """Create ``path`` with mode 0600 if missing; refuse one another user owns."""
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    """Create ``path`` with mode 0600 if missing; refuse a link, or a file another user owns."""
     try:
-        descriptor = os.open(path, flags, 0o600)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        pass
     except OSError as error:
         raise ImproperlyConfigured(
             f"Cannot open the SQLite channel layer file {path!r}: {error}. Set 'path' in the "
             "layer CONFIG to a file you own, or pick another 'prefix'."
         ) from error
-    try:
-        info = os.fstat(descriptor)
-    finally:
-        os.close(descriptor)
+    else:
+        os.close(descriptor)  # just made, so nothing else here has it open
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ImproperlyConfigured(
+            f"Cannot open the SQLite channel layer file {path!r}: it is not a plain file "
+            "(a symbolic link?). Set 'path' in the layer CONFIG to a file you own, or pick "
+            "another 'prefix'."
+        )
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise ImproperlyConfigured(
             f"The SQLite channel layer file {path!r} belongs to another user (uid "
             f"{info.st_uid}); refusing to share messages through it. Set 'path' in the "
             "layer CONFIG to a file you own, or pick another 'prefix'."
         )
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(path, 0o600)
 
 
 def _make_files_private(path: str) -> None:
@@ -644,17 +653,23 @@ def _make_files_private(path: str) -> None:
     """
     if path in ("", ":memory:") or path.startswith("file:"):
         return  # not a plain file name: SQLite decides
-    for name in (path, path + "-wal", path + "-shm"):
-        created = False
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"Cannot open the SQLite channel layer file {path!r}: {error}. "
+            "Set 'path' in the layer CONFIG to a file you can write."
+        ) from error
+    else:
         try:
-            if name == path:
-                try:
-                    descriptor = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-                    created = True
-                except FileExistsError:
-                    descriptor = os.open(name, os.O_RDONLY)
-            else:
-                descriptor = os.open(name, os.O_RDONLY)
+            os.fchmod(descriptor, 0o600)  # whatever the umask took away
+        finally:
+            os.close(descriptor)  # just made, so nothing else here has it open
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            info = os.stat(name)
         except FileNotFoundError:
             continue  # no -wal or -shm file yet: SQLite makes it like the database file
         except OSError as error:
@@ -662,22 +677,17 @@ def _make_files_private(path: str) -> None:
                 f"Cannot open the SQLite channel layer file {name!r}: {error}. "
                 "Set 'path' in the layer CONFIG to a file you can write."
             ) from error
-        try:
-            _narrow(descriptor, name, 0o600 if created else None)
-        finally:
-            os.close(descriptor)
+        _narrow(name, info)
 
 
-def _narrow(descriptor: int, name: str, wanted: int | None) -> None:
-    """Give the open file mode ``wanted`` (default: its owner's bits only)."""
-    info = os.fstat(descriptor)
+def _narrow(name: str, info: os.stat_result) -> None:
+    """Take every permission for others off the file ``name``, logging that it had them."""
     mode = stat.S_IMODE(info.st_mode)
-    if wanted is None:
-        wanted = mode & 0o700
-    if mode == wanted:
+    if not mode & 0o077:
         return
+    wanted = mode & 0o700
     try:
-        os.fchmod(descriptor, wanted)
+        os.chmod(name, wanted)
     except OSError as error:
         raise ImproperlyConfigured(
             f"The SQLite channel layer file {name!r} has mode {mode:04o}, so other users "
@@ -685,11 +695,10 @@ def _narrow(descriptor: int, name: str, wanted: int | None) -> None:
             f"private ({error}; its owner is uid {info.st_uid}). Run 'chmod 600' on it as "
             "its owner, or set 'path' in the layer CONFIG to a file you own."
         ) from error
-    if mode & 0o077:
-        logger.warning(
-            "The SQLite channel layer file %r had mode %04o, which let other users read "
-            "the messages in it; it now has mode %04o.", name, mode, wanted,
-        )
+    logger.warning(
+        "The SQLite channel layer file %r had mode %04o, which let other users read "
+        "the messages in it; it now has mode %04o.", name, mode, wanted,
+    )
 
 
 def _retry_locked(action) -> None:
