@@ -219,7 +219,8 @@ class LayerContract:
 
     def test_big_ints_and_str_bytes_keep_their_type(self):
         message = {"ints": [2**63 - 1, 2**64, -(2**63) - 1, 2**200, -(2**1000), 0, -1],
-                   "text": "b", "bytes": b"b", "in_list": ["s", b"s"]}
+                   "text": "b", "bytes": b"b", "in_list": ["s", b"s"],
+                   "file_name": "caf\udce9.txt", "empty": ["", b""], "floats": [-0.0, 1e308]}
         self.layer.send("exact", message)
         _, received = self.layer.receive(["exact"])
         self.assertEqual(received, message)

@@ -192,7 +192,11 @@ def encode_message(message: dict) -> bytes:
     if packer is None:
         # One per thread: a Packer is not thread-safe, and making one per call costs more
         # than the packing of a small message.
-        packer = _packers.packer = msgpack.Packer(use_bin_type=True, default=_encode_default)
+        # surrogatepass: a str holding a lone surrogate (a file name decoded with
+        # surrogateescape) is a str like any other, and comes back the same.
+        packer = _packers.packer = msgpack.Packer(
+            use_bin_type=True, default=_encode_default, unicode_errors="surrogatepass",
+        )
     return packer.pack(message)
 
 
@@ -205,6 +209,7 @@ def decode_message(data: bytes) -> dict:
     try:
         message = msgpack.unpackb(
             data, raw=False, ext_hook=_decode_ext, timestamp=1, strict_map_key=True,
+            unicode_errors="surrogatepass",
         )
     except Exception as error:  # msgpack raises several classes for bad input
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
