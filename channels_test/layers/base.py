@@ -188,16 +188,19 @@ def _decode_ext(code: int, data: bytes) -> Any:
 
 def encode_message(message: dict) -> bytes:
     """Encode a validated message to bytes (the stored form in every backend)."""
-    packer = getattr(_packers, "packer", None)
+    packer = getattr(_packers, "strict", None)
     if packer is None:
         # One per thread: a Packer is not thread-safe, and making one per call costs more
         # than the packing of a small message.
-        # surrogatepass: a str holding a lone surrogate (a file name decoded with
-        # surrogateescape) is a str like any other, and comes back the same.
-        packer = _packers.packer = msgpack.Packer(
+        packer = _packers.strict = msgpack.Packer(use_bin_type=True, default=_encode_default)
+    try:
+        return packer.pack(message)
+    except UnicodeEncodeError:
+        # A str holding a lone surrogate (a file name decoded with surrogateescape) is a
+        # str like any other and comes back the same; this packer is slower, so only here.
+        return msgpack.Packer(
             use_bin_type=True, default=_encode_default, unicode_errors="surrogatepass",
-        )
-    return packer.pack(message)
+        ).pack(message)
 
 
 def decode_message(data: bytes) -> dict:
