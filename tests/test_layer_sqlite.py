@@ -49,6 +49,21 @@ def receive_until_stop(path: str, results) -> None:
     results.put(received)
 
 
+def receive_until_stop_keeping_logs(path: str, results) -> None:
+    """As :func:`receive_until_stop`, putting ``(ids, layer log lines)`` on ``results``."""
+    import logging
+
+    lines: list = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("channels_test.layers.sqlite")
+    logger.addHandler(handler)
+    logger.propagate = False
+    inner = SPAWN.Queue()
+    receive_until_stop(path, inner)
+    results.put((inner.get(timeout=10), lines))
+
+
 def receive_and_log(path: str, receiver: int, pause: float) -> None:
     """Take messages one by one, logging each in the same transaction that takes it.
 
@@ -574,12 +589,14 @@ class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
         layer = SQLiteChannelLayer(path=path)
         results = SPAWN.Queue()
         self.write_rows(path, "work.a", self.DAMAGED)
-        receiver = self.start(receive_until_stop, path, results)
+        receiver = self.start(receive_until_stop_keeping_logs, path, results)
         layer.send("work.b", {"id": "after"})
         layer.send("stop", {})
         try:
-            received = results.get(timeout=60)
+            received, lines = results.get(timeout=60)
         except queue.Empty:
             raise AssertionError("The receiver process sent no results within 60 s.") from None
         self.join_all([receiver])
         self.assertEqual(received, ["after"])
+        self.assertEqual(len(lines), len(self.DAMAGED), lines)
+        self.assertIn("Skipped a message on channel 'work.a' that cannot be decoded", lines[0])
