@@ -11,6 +11,7 @@ with ``cross_process=True`` also get the cross-process figures.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import shutil
@@ -246,7 +247,11 @@ def best_microseconds(action: Callable, count: int, repeats: int = 7) -> float:
 def bench_codec() -> None:
     import marshal
 
-    from channels_test.layers.base import decode_message, encode_message, validate_message
+    from channels_test.layers.base import (
+        decode_message,
+        encode_message,
+        validate_message,
+    )
 
     codecs = {
         "marshal (earlier versions)": (lambda message: marshal.dumps(message, 4), marshal.loads),
@@ -254,12 +259,12 @@ def bench_codec() -> None:
     }
     print("stored form, µs per message, best of 7 runs (encode / decode, size):")
     for label, message in CODEC_MESSAGES.items():
-        checked = best_microseconds(lambda: validate_message(message), 20000)
+        checked = best_microseconds(functools.partial(validate_message, message), 20000)
         print(f"  {label}: validate {checked:.2f} µs")
         for name, (encode, decode) in codecs.items():
             data = encode(message)
-            encoded = best_microseconds(lambda: encode(message), 20000)
-            decoded = best_microseconds(lambda: decode(data), 20000)
+            encoded = best_microseconds(functools.partial(encode, message), 20000)
+            decoded = best_microseconds(functools.partial(decode, data), 20000)
             print(f"    {name:<27} {encoded:>5.2f} / {decoded:>5.2f} µs, {len(data)} bytes")
 
 

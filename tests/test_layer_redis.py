@@ -337,7 +337,7 @@ class SharedServerTests(SimpleTestCase):
             self.assertEqual(layer.receive(["secret"]), (None, None))
         self.assertIn("symmetric_encryption_keys", logs.output[0])
 
-    DAMAGED = [b"\xc1 not msgpack", b"\x81\xa4text", b"\x93\x01\x02\x03", b"\x81\xa1a\xc7\x01\x07x"]
+    DAMAGED = (b"\xc1 not msgpack", b"\x81\xa4text", b"\x93\x01\x02\x03", b"\x81\xa1a\xc7\x01\x07x")
 
     def write_damaged(self, layer: RedisChannelLayer, channel: str) -> int:
         """Push damaged entries straight onto ``channel``'s list with redis-py; return how many."""
@@ -380,7 +380,7 @@ class SharedServerTests(SimpleTestCase):
         layer = self.layer(blocking_timeout=10)
         for channel in ("work.1", layer.new_channel("reply!")):
             with self.subTest(channel=channel):
-                def damage_then_send():
+                def damage_then_send(channel=channel):
                     self.write_damaged(layer, channel)
                     layer.send(channel, {"id": "later"})
 

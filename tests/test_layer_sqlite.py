@@ -540,14 +540,14 @@ class FileTests(LayerFileMixin, SimpleTestCase):
 class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
     """A row that does not decode is logged and skipped; the receiver goes on."""
 
-    DAMAGED = [
+    DAMAGED = (
         b"\xc1 not msgpack",                          # a byte msgpack never writes
         b"\x81\xa4text",                              # cut short
         b"\x93\x01\x02\x03",                          # a list, not a message
         b"\x81\xa1a\xc7\x01\x07x",                    # an extension type the layer never writes
         marshal.dumps({"old": "format"}, 4),          # what earlier versions stored
         "text, not bytes",
-    ]
+    )
 
     def write_rows(self, path: str, channel: str, payloads: list, prefix: str = "channels_test") -> None:
         """Insert rows straight into the file, as damage or another program would."""

@@ -266,7 +266,7 @@ class LayerContract:
         depth = sys.getrecursionlimit() * 10
         self.layer.group_add("grp", "deep")
         for message in ({"list": nested(depth)}, {"dict": nested(depth, dict)}):
-            with self.subTest(kind=list(message)[0]):
+            with self.subTest(kind=next(iter(message))):
                 with self.assertRaisesRegex(TypeError, "nested deeper than"):
                     self.layer.send("deep", message)
                 with self.assertRaisesRegex(TypeError, "nested deeper than"):
@@ -279,10 +279,10 @@ class LayerContract:
         listed = {"items": [1, 2]}
         listed["items"].append(listed["items"])
         cases = [
-            (looped, r"message\['user'\]\['again'\]: the message contains itself here \(this "
-                     r"is the same object as message\)"),
-            (listed, r"message\['items'\]\[2\]: the message contains itself here \(this is the "
-                     r"same object as message\['items'\]\)"),
+            (looped, (r"message\['user'\]\['again'\]: the message contains itself here \(this "
+                      r"is the same object as message\)")),
+            (listed, (r"message\['items'\]\[2\]: the message contains itself here \(this is the "
+                      r"same object as message\['items'\]\)")),
         ]
         self.layer.group_add("grp", "loop")
         for message, pattern in cases:
