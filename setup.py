@@ -25,6 +25,7 @@ setup(
     extras_require={
         "redis": ["redis>=5.0"],
         "encryption": ["cryptography>=41"],
+        "migrate": ["libcst>=1.1"],
         "tests": [
             "redis>=5.0",
             "cryptography>=41",
@@ -35,8 +36,13 @@ setup(
             "uvicorn>=0.23",
             "wsproto>=1.2",
             "sphinx>=7",
+            "libcst>=1.1",
+            "pytest>=7",
+            "pytest-django>=4.5",
         ],
     },
+    # The pytest plugin (fixtures, markers); it loads only where pytest runs.
+    entry_points={"pytest11": ["channels_test = channels_test.pytest_plugin"]},
     classifiers=[
         "Development Status :: 4 - Beta",
         "Environment :: Web Environment",
@@ -45,6 +51,7 @@ setup(
         "Framework :: Django :: 5.2",
         "Framework :: Django :: 6.0",
         "Framework :: Django :: 6.1",
+        "Framework :: Pytest",
         "Intended Audience :: Developers",
         "License :: OSI Approved :: BSD License",
         "Operating System :: POSIX",

@@ -10,14 +10,24 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .channel import DEFAULT_CHANNEL_LAYER
 from .deprecation import legacy_options, resolve_backend
+from .exceptions import ConfigurationError
 
-__all__ = ["ChannelLayerManager", "ChannelLayerWrapper", "channel_layers", "get_channel_layer"]
+__all__ = [
+    "ChannelLayerManager",
+    "ChannelLayerWrapper",
+    "InvalidChannelLayerError",
+    "channel_layers",
+    "get_channel_layer",
+]
+
+
+class InvalidChannelLayerError(ConfigurationError):
+    """A ``CHANNEL_LAYERS`` entry is missing or wrong (ImproperlyConfigured and, as in 1.x, ValueError)."""
 
 _EXAMPLE = """CHANNEL_LAYERS = {
     "default": {
@@ -43,7 +53,7 @@ class ChannelLayerWrapper:
             from .routing import Router
 
             if self.routing is _MISSING:
-                raise ImproperlyConfigured(
+                raise InvalidChannelLayerError(
                     f"CHANNEL_LAYERS[{self.alias!r}] has no 'ROUTING': add the dotted path of "
                     "your routing list, e.g. 'ROUTING': 'myproject.routing.channel_routing' "
                     "(or 'ROUTING': [] for a layer that only sends)."
@@ -78,11 +88,11 @@ class ChannelLayerManager:
     def configs(self) -> dict:
         configs = getattr(settings, "CHANNEL_LAYERS", None)
         if configs is None:
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 "CHANNEL_LAYERS is not set. Add it to your settings, for example:\n" + _EXAMPLE
             )
         if not isinstance(configs, dict):
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 f"CHANNEL_LAYERS must be a dict of alias -> config, not {type(configs).__name__}."
             )
         return configs
@@ -92,12 +102,12 @@ class ChannelLayerManager:
         configs = self.configs
         if alias not in configs:
             known = ", ".join(repr(name) for name in configs) or "none"
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 f"No channel layer {alias!r} in CHANNEL_LAYERS (configured: {known})."
             )
         config = configs[alias]
         if not isinstance(config, dict) or "BACKEND" not in config:
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 f"CHANNEL_LAYERS[{alias!r}] has no 'BACKEND': add one, e.g. "
                 "'BACKEND': 'channels_test.layers.sqlite.SQLiteChannelLayer'."
             )
@@ -110,7 +120,7 @@ class ChannelLayerManager:
     def make_test_backend(self, alias: str) -> ChannelLayerWrapper:
         """Build the layer of ``alias`` from its ``TEST_CONFIG`` (ImproperlyConfigured if absent)."""
         if "TEST_CONFIG" not in self.config(alias):
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 f"CHANNEL_LAYERS[{alias!r}] has no 'TEST_CONFIG'; add one so tests never touch "
                 "the layer your development or production servers use."
             )
@@ -123,7 +133,7 @@ class ChannelLayerManager:
         try:
             layer = backend_class(**options)
         except TypeError as error:
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 f"CHANNEL_LAYERS[{alias!r}][{config_key!r}] does not fit "
                 f"{backend_class.__name__}: {error}"
             ) from error
@@ -135,7 +145,7 @@ class ChannelLayerManager:
         try:
             return import_string(path)
         except ImportError as error:
-            raise ImproperlyConfigured(
+            raise InvalidChannelLayerError(
                 f"Cannot import BACKEND {path!r} of channel layer {alias!r}: {error}"
             ) from error
 

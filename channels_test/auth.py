@@ -87,9 +87,11 @@ def channel_session_user_from_http(func: Callable) -> Callable:
     @channel_session
     @functools.wraps(func)
     def inner(message: Any, *args: Any, **kwargs: Any) -> Any:
+        # As in Channels 1.x, a message that carries the HTTP session (its
+        # cookie) brings its login over; a connect without one starts logged out.
         if message.http_session is not None:
             transfer_user(message.http_session, message.channel_session)
-        else:
+        elif message.channel.name == "websocket.connect":
             transfer_user({}, message.channel_session)
         return func(message, *args, **kwargs)
 

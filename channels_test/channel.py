@@ -35,11 +35,13 @@ class Channel:
     goes at once.
     """
 
-    def __init__(self, name: str, alias: str = DEFAULT_CHANNEL_LAYER, channel_layer: Any = None):
+    def __init__(self, name: str | None, alias: str = DEFAULT_CHANNEL_LAYER, channel_layer: Any = None):
         if isinstance(name, bytes):
             name = name.decode("ascii")
-        if not isinstance(name, str):
+        if not isinstance(name, str) and name is not None:
             raise TypeError(f"Channel name must be a str, not {type(name).__name__}: {name!r}")
+        # None is allowed, as in Channels 1.x (tests build Message(content, None, None));
+        # the layer refuses to send to it.
         self.name = name
         self.alias = getattr(channel_layer, "alias", alias)
         self.channel_layer = _layer_for(alias, channel_layer)

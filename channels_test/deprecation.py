@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import warnings
 
+
+class ChannelsTestDeprecationWarning(DeprecationWarning):
+    """Something Channels 1.x accepted that still works here, but should change.
+
+    Filter it, or turn it into an error while migrating:
+    ``python -W error::channels_test.deprecation.ChannelsTestDeprecationWarning``.
+    """
+
+
+def warn_deprecated(message: str, *, stacklevel: int = 3) -> None:
+    """Warn with :class:`ChannelsTestDeprecationWarning`."""
+    warnings.warn(message, ChannelsTestDeprecationWarning, stacklevel=stacklevel)
+
 # Channels 1.x BACKEND paths -> ours.
 LEGACY_BACKENDS = {
     "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
     "asgi_redis.RedisChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
+    "asgi_redis.RedisSentinelChannelLayer": "channels_test.layers.sentinel.RedisSentinelChannelLayer",
+    # Its machine-local channels (over asgi_ipc) go through Redis like the others here.
+    "asgi_redis.RedisLocalChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
     "asgi_ipc.IPCChannelLayer": "channels_test.layers.sqlite.SQLiteChannelLayer",
 }
 
@@ -16,12 +32,14 @@ LEGACY_BACKENDS = {
 LEGACY_IGNORED_OPTIONS = {
     "asgi_ipc.IPCChannelLayer": ("message_memory", "channel_memory", "group_memory"),
     "asgi_redis.RedisChannelLayer": ("stats_prefix",),
+    "asgi_redis.RedisSentinelChannelLayer": ("stats_prefix",),
+    "asgi_redis.RedisLocalChannelLayer": ("stats_prefix",),
 }
 
 
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     """Warn that ``old`` is deprecated and ``new`` replaces it."""
-    warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=stacklevel)
+    warn_deprecated(f"{old} is deprecated; use {new}.", stacklevel=stacklevel + 1)
 
 
 def resolve_backend(path: str) -> str:
@@ -37,10 +55,9 @@ def legacy_options(path: str, options: dict) -> dict:
     """Return ``options`` without the 1.x-only options of BACKEND ``path``, warning for each."""
     ignored = [name for name in LEGACY_IGNORED_OPTIONS.get(path, ()) if name in options]
     for name in ignored:
-        warnings.warn(
+        warn_deprecated(
             f"CONFIG option {name!r} of {path} has no meaning for "
             f"{LEGACY_BACKENDS[path].rsplit('.', 1)[1]} and is ignored; remove it.",
-            DeprecationWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return {key: value for key, value in options.items() if key not in ignored}

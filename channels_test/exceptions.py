@@ -1,5 +1,16 @@
 """Exceptions consumers raise to steer the worker, and the layer's own errors."""
 
+from django.core.exceptions import ImproperlyConfigured
+
+
+class ConfigurationError(ImproperlyConfigured, ValueError):
+    """A configuration mistake (a route, a binding, a channel layer setting).
+
+    It is Django's ``ImproperlyConfigured`` and, since Channels 1.x raised
+    ``ValueError`` for the same mistakes, a ``ValueError`` too, so
+    ``except ValueError`` clauses written for 1.x keep working.
+    """
+
 
 class ConsumeLater(Exception):
     """Put the message back on its channel to be consumed again later.

@@ -12,7 +12,8 @@ import io
 import logging
 import threading
 import time
-from typing import Any, Iterable, Iterator
+import warnings
+from typing import Any, Iterator
 
 from django import http
 from django.core import signals
@@ -20,15 +21,29 @@ from django.core.handlers import base
 from django.core.handlers.asgi import ASGIRequest
 from django.urls import set_script_prefix
 
+from .deprecation import ChannelsTestDeprecationWarning
 from .exceptions import RequestAborted, RequestTimeout, ResponseLater
 
-__all__ = ["AsgiRequest", "AsgiHandler", "ViewConsumer", "MalformedMessage"]
+__all__ = ["AsgiRequest", "AsgiHandler", "ViewConsumer", "MalformedMessage", "MissingKey"]
 
-logger = logging.getLogger("channels_test.handler")
+# The logger Channels 1.x and Django use for request errors, so that a
+# LOGGING configuration written for either keeps catching them.
+logger = logging.getLogger("django.request")
 
 
 class MalformedMessage(ValueError):
     """An ``http.request`` message lacks a key or has a value of the wrong type."""
+
+
+class MissingKey(MalformedMessage, KeyError):
+    """An ``http.request`` message lacks a required key.
+
+    Channels 1.x raised ``KeyError`` here; this is both, so old ``except``
+    clauses keep working.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def _text(value: Any, key: str) -> str:
@@ -41,7 +56,36 @@ def _text(value: Any, key: str) -> str:
     )
 
 
+def _path(value: Any) -> str:
+    if isinstance(value, bytes):
+        warnings.warn(
+            f"http.request key 'path' is bytes ({value!r}); send it as str, e.g. "
+            f"{value.decode('utf-8', 'replace')!r}. Bytes are decoded as UTF-8 for now.",
+            ChannelsTestDeprecationWarning,
+            stacklevel=4,
+        )
+    return _text(value, "path")
+
+
+def _header_pairs(value: Any) -> Any:
+    """Return ``value``, or its items as byte pairs if it is a 1.x-style dict."""
+    if not isinstance(value, dict):
+        return value
+    warnings.warn(
+        "http.request key 'headers' is a dict; send a list of [name, value] byte pairs, "
+        "e.g. [[b'host', b'example.com']]. Dicts were accepted by Channels 1.x for a "
+        "transition period and still are, for now.",
+        ChannelsTestDeprecationWarning,
+        stacklevel=5,
+    )
+    return [
+        [name.encode("latin1") if isinstance(name, str) else name, header_value]
+        for name, header_value in value.items()
+    ]
+
+
 def _headers(value: Any) -> list[tuple[bytes, bytes]]:
+    value = _header_pairs(value)
     if not isinstance(value, (list, tuple)):
         raise MalformedMessage(
             f"http.request key 'headers' must be a list of [name, value] byte pairs, "
@@ -63,7 +107,7 @@ def _headers(value: Any) -> list[tuple[bytes, bytes]]:
 
 
 def _address(value: Any, key: str) -> tuple | None:
-    if value is None:
+    if not value:  # missing, None or empty: unknown, as in 1.x
         return None
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise MalformedMessage(f"http.request key {key!r} must be [host, port], not {value!r}")
@@ -73,22 +117,32 @@ def _address(value: Any, key: str) -> tuple | None:
 class AsgiRequest(ASGIRequest):
     """A Django request built from an ASGI 1 ``http.request`` message.
 
-    ``path`` and ``method`` are required; ``root_path`` becomes SCRIPT_NAME
-    and is cut off ``path`` to give ``path_info``. When the message names a
-    ``body_channel``, the rest of the body is read from it: a chunk with
-    ``closed`` raises :class:`RequestAborted`, waiting more than
-    ``body_receive_timeout`` seconds raises :class:`RequestTimeout`.
-    A malformed message raises :class:`MalformedMessage` naming the key.
+    ``path`` and ``method`` are required (a missing one raises
+    :class:`MissingKey`, a ``KeyError`` as in 1.x); ``root_path`` becomes
+    SCRIPT_NAME and is cut off ``path`` to give ``path_info``. ``headers`` is
+    a list of ``[name, value]`` byte pairs; a 1.x-style dict of name to bytes
+    value is accepted with a :class:`ChannelsTestDeprecationWarning`, as is a
+    bytes ``path``. ``query_string`` may be bytes or str. When the message
+    names a ``body_channel``, the rest of the body is read from it: a chunk
+    with ``closed`` raises :class:`RequestAborted`, waiting more than
+    ``body_receive_timeout`` seconds raises :class:`RequestTimeout`. Any
+    other malformed value raises :class:`MalformedMessage` naming the key.
     """
 
+    #: Raise from a view to send no response now (1.x's alias of the exception).
+    ResponseLater = ResponseLater
+
     body_receive_timeout = 60
+
+    # Older Django set this when POST parsing failed; 1.x tests read it.
+    _post_parse_error = False
 
     def __init__(self, message: Any):
         self.message = message
         self.reply_channel = getattr(message, "reply_channel", None)
         content = message.content if hasattr(message, "content") else message
         scope = self.scope_from_message(content)
-        body = content.get("body", b"")
+        body = content.get("body") or b""
         if not isinstance(body, bytes):
             raise MalformedMessage(f"http.request key 'body' must be bytes, not {body!r}")
         if content.get("body_channel"):
@@ -102,18 +156,18 @@ class AsgiRequest(ASGIRequest):
         """Return the ASGI 3 HTTP scope equivalent to an ``http.request`` message."""
         for key in ("path", "method"):
             if key not in content:
-                raise MalformedMessage(
+                raise MissingKey(
                     f"http.request message has no {key!r} key (keys: {sorted(content)}); "
                     "an interface server must send 'path', 'method' and 'reply_channel'."
                 )
-        query_string = content.get("query_string", b"")
+        query_string = content.get("query_string") or b""
         return {
             "type": "http",
-            "path": _text(content["path"], "path"),
-            "root_path": _text(content.get("root_path", ""), "root_path"),
+            "path": _path(content["path"]),
+            "root_path": _text(content.get("root_path") or "", "root_path"),
             "method": _text(content["method"], "method").upper(),
             "query_string": _text(query_string, "query_string"),
-            "headers": _headers(content.get("headers", [])),
+            "headers": _headers(content.get("headers") or []),
             "client": _address(content.get("client"), "client"),
             "server": _address(content.get("server"), "server"),
             "scheme": _text(content.get("scheme") or "http", "scheme"),
@@ -148,16 +202,23 @@ class AsgiHandler(base.BaseHandler):
     """Run Django's request cycle on an ``http.request`` message.
 
     Calling the handler with a message returns an iterator of ASGI 1
-    ``http.response`` messages: the first has ``status`` and ``headers``;
-    each has ``content`` and ``more_content``. Content longer than
-    ``chunk_size`` and streaming responses come as successive messages.
+    ``http.response`` messages, framed as Channels 1.x framed them: the
+    first carries ``status``, ``headers`` (``(name, value)`` byte pairs, names
+    in the case Django gives them, e.g. ``b"Content-Type"``) and the first
+    piece of ``content``; every message but the last has
+    ``more_content: True``. Content longer than ``chunk_size`` comes in
+    several messages; a streaming response sends one message per part (cut
+    to ``chunk_size``) and then ``{"more_content": False}``, or a single
+    message if it has no parts. ``FileResponse`` reads ``file_block_size``
+    bytes at a time.
     """
 
     request_class = AsgiRequest
     chunk_size = 512 * 1024
+    file_block_size = 512 * 1024
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
         self._load_lock = threading.Lock()
 
     def __call__(self, message: Any) -> Iterator[dict]:
@@ -168,10 +229,14 @@ class AsgiHandler(base.BaseHandler):
         try:
             request = self.request_class(message)
         except UnicodeDecodeError:
-            logger.warning("Bad request (undecodable text) on %s", message.get("path"), exc_info=True)
+            logger.warning(
+                "Bad Request (UnicodeDecodeError): the http.request message for %r has text "
+                "that is not UTF-8.", message.get("path"),
+                exc_info=True, extra={"status_code": 400},
+            )
             response = http.HttpResponseBadRequest("Bad Request: the request is not valid UTF-8.")
         except MalformedMessage as error:
-            logger.error("Malformed http.request message: %s", error)
+            logger.error("Malformed http.request message: %s", error, extra={"status_code": 400})
             response = http.HttpResponseBadRequest(f"Bad Request: {error}")
         except RequestTimeout:
             response = http.HttpResponse("408 Request Timeout (the upload was too slow)", status=408)
@@ -184,6 +249,8 @@ class AsgiHandler(base.BaseHandler):
             if isinstance(response, _LaterResponse):
                 response.close()
                 return iter(())
+            if isinstance(response, http.FileResponse):
+                response.block_size = self.file_block_size
         return self._messages_then_close(response)
 
     def _get_response(self, request: http.HttpRequest) -> http.HttpResponseBase:
@@ -192,35 +259,50 @@ class AsgiHandler(base.BaseHandler):
         except ResponseLater:
             return _LaterResponse()
 
+    def process_exception_by_middleware(self, exception: Exception, request: http.HttpRequest) -> Any:
+        """Let :class:`ResponseLater` pass every middleware's ``process_exception``."""
+        if isinstance(exception, ResponseLater):
+            raise exception
+        return super().process_exception_by_middleware(exception, request)
+
     def _messages_then_close(self, response: http.HttpResponseBase) -> Iterator[dict]:
         try:
             yield from self.encode_response(response)
         finally:
             response.close()
 
-    def encode_response(self, response: http.HttpResponseBase) -> Iterator[dict]:
+    @classmethod
+    def encode_response(cls, response: http.HttpResponseBase) -> Iterator[dict]:
         """Yield the ``http.response`` messages that carry ``response``."""
-        first = {"status": response.status_code, "headers": self.response_headers(response)}
-        if response.streaming:
-            yield {**first, "content": b"", "more_content": True}
-            for part in response:
-                for chunk, _ in self.chunk_bytes(part):
-                    if chunk:
-                        yield {"content": chunk, "more_content": True}
-            yield {"content": b"", "more_content": False}
+        message: dict = {"status": response.status_code, "headers": cls.response_headers(response)}
+        if not response.streaming:
+            for chunk, last in cls.chunk_bytes(response.content):
+                yield {**message, "content": chunk, "more_content": not last}
+                message = {}
             return
-        for chunk, last in self.chunk_bytes(response.content):
-            yield {**first, "content": chunk, "more_content": not last}
-            first = {}
+        # Iterate the response itself, not streaming_content, so that a
+        # subclass overriding __iter__ is honoured. A part may be followed by
+        # more, so every part's message says more_content; an empty message
+        # ends the response (and is the whole response if there are no parts).
+        for part in response:
+            for chunk, _ in cls.chunk_bytes(part):
+                yield {**message, "content": chunk, "more_content": True}
+                message = {}
+        yield {**message, "more_content": False}
 
     @staticmethod
-    def response_headers(response: http.HttpResponseBase) -> list[list[bytes]]:
-        """Return the response's headers and cookies as ``[name, value]`` byte pairs."""
-        headers = []
-        for name, value in response.items():
-            headers.append([name.lower().encode("ascii"), str(value).encode("latin1")])
+    def response_headers(response: http.HttpResponseBase) -> list[tuple[bytes, bytes]]:
+        """Return the response's headers and cookies as ``(name, value)`` byte pairs.
+
+        Names keep Django's case (``Content-Type``, ``Set-Cookie``), as in
+        Channels 1.x; the interface lower-cases them for the ASGI server.
+        """
+        headers = [
+            (str(name).encode("ascii"), str(value).encode("latin1"))
+            for name, value in response.items()
+        ]
         for cookie in response.cookies.values():
-            headers.append([b"set-cookie", cookie.output(header="").strip().encode("latin1")])
+            headers.append((b"Set-Cookie", cookie.output(header="").strip().encode("latin1")))
         return headers
 
     @classmethod

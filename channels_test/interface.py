@@ -28,12 +28,14 @@ import logging
 import secrets
 import string
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
 from django.conf import settings
 
 from .channel import DEFAULT_CHANNEL_LAYER
+from .layers.base import process_local_name
 
 __all__ = [
     "InterfaceApplication",
@@ -54,20 +56,78 @@ DEFAULT_HTTP_TIMEOUT = 120.0
 DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_BODY_CHUNK_SIZE = 256 * 1024
 SEND_RETRY_INTERVAL = 0.01
+#: Seconds a client is told to wait (``Retry-After``) while the layer is down.
+LAYER_DOWN_RETRY_AFTER = 5
+
+
+class LayerOutage:
+    """Log a channel-layer outage once as it starts and once as it ends, from any thread.
+
+    ``source`` tells sends from the reply thread's receives: only the kind of
+    call that saw the outage start can end it, so with a layer of several
+    Redis servers, where one kind may fail while the other works, the log
+    does not flap.
+    """
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.source = ""
+        self._lock = threading.Lock()
+
+    def started(self, error: BaseException, source: str) -> None:
+        with self._lock:
+            if self.since is not None:
+                return
+            self.since, self.source = time.monotonic(), source
+        logger.error(
+            "The channel layer is unavailable: %s Answering 503 to HTTP requests and closing "
+            "WebSockets (1013, try again later; 1011 under Daphne) until it answers again.", error,
+        )
+
+    def over(self, source: str) -> None:
+        if self.since is None:
+            return
+        with self._lock:
+            if self.since is None or self.source != source:
+                return
+            seconds, self.since = time.monotonic() - self.since, None
+        logger.warning("The channel layer answers again after %.1f s.", seconds)
+
+
+class _LayerDown(Exception):
+    """A send to the layer failed because the layer is down (logged once per outage)."""
+
+
+def layer_errors(layer: Any) -> tuple:
+    """Return the exception classes by which ``layer`` says it is down, not that a call was wrong."""
+    unavailable = getattr(layer, "Unavailable", None)
+    if isinstance(unavailable, type) and not issubclass(unavailable, ConnectionError):
+        return (ConnectionError, unavailable)
+    return (ConnectionError,)
+
+
+class _QuietRefusedCloses(logging.Filter):
+    """Drop the ASGI server's traceback for a close it refused that the interface logged already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, CloseCodeRefused) and error.logged)
 
 
 class ReplyReceiver:
     """Receive every reply for this process in one thread; route each to its connection.
 
-    Reply channels are made with ``new_channel`` on two process-unique prefixes
+    Reply channels are made with ``process_local_name`` on two process-unique prefixes
     (``http.response.<id>!`` and ``websocket.send.<id>!``); the thread blocks
     on ``receive`` for both prefixes and hands each message to the asyncio
     queue of the connection that owns the channel. Messages for channels no
     connection owns any more (closed, timed out) are dropped with a debug log.
     """
 
-    def __init__(self, channel_layer: Any):
+    def __init__(self, channel_layer: Any, outage: LayerOutage | None = None):
         self.channel_layer = channel_layer
+        self.outage = outage or LayerOutage()
+        self._down_errors = layer_errors(channel_layer)
         process = "".join(secrets.choice(string.ascii_letters) for _ in range(12))
         self.http_prefix = f"http.response.{process}!"
         self.websocket_prefix = f"websocket.send.{process}!"
@@ -111,10 +171,15 @@ class ReplyReceiver:
         while not self.stopping.is_set():
             try:
                 channel, message = self.channel_layer.receive(self.names, block=True)
+            except self._down_errors as error:
+                self.outage.started(error, "receive")
+                self.stopping.wait(0.5)
+                continue
             except Exception:
                 logger.exception("Receiving replies on %s failed; retrying in 1 s.", self.names)
                 self.stopping.wait(1.0)
                 continue
+            self.outage.over("receive")
             if channel is not None:
                 self.deliver(channel, message)
 
@@ -142,8 +207,8 @@ def check_http_reply(reply: Any, *, first: bool) -> str | None:
     """Return what is wrong with an ``http.response`` message, or None if it is valid.
 
     The first message of a response must carry ``status``; ``headers`` is a
-    list of ``[name, value]`` byte pairs, ``content`` bytes, ``more_content``
-    a bool.
+    list of ``[name, value]`` (or ``(name, value)``) byte pairs, names in any
+    case, ``content`` bytes, ``more_content`` a bool.
     """
     if not isinstance(reply, dict):
         return f"a response message must be a dict, not {type(reply).__name__}"
@@ -206,7 +271,13 @@ def _log_malformed(kind: str, channel: str, reply: Any, problem: str) -> None:
 
 
 class CloseCodeRefused(RuntimeError):
-    """The ASGI server would not close a WebSocket with the code asked for."""
+    """The ASGI server would not close a WebSocket with the code asked for.
+
+    ``logged`` is True when the interface has logged the reason already
+    (the layer is down): the server's own traceback for it is then dropped.
+    """
+
+    logged = False
 
 
 class _ClientGone(Exception):
@@ -300,6 +371,9 @@ class HttpConnection(Connection):
                            self.scope["method"], self.scope["path"])
             await self.respond(503, "503 Service Unavailable: the server is busy; try again later.")
             return False
+        except _LayerDown:
+            await self.respond_layer_down()
+            return False
         if "body_channel" in message:
             return await self.send_body(message["body_channel"], rest, more_body, chunk_size)
         return True
@@ -334,6 +408,9 @@ class HttpConnection(Connection):
             try:
                 await self.app.send_message(body_channel, chunk)
                 return True
+            except _LayerDown:
+                await self.respond_layer_down()
+                return False
             except layer.ChannelFull:
                 if asyncio.get_running_loop().time() > deadline:
                     logger.warning("Body channel %r stayed full for %s s; answering 503.",
@@ -372,7 +449,9 @@ class HttpConnection(Connection):
                 await self.respond(500, "500 Internal Server Error: the application sent a malformed response.")
             return False
         if not self.started:
-            headers = [(bytes(name), bytes(value)) for name, value in reply.get("headers", [])]
+            # Workers send names in Django's case (b"Content-Type"), as Channels
+            # 1.x did; ASGI 3 servers take them lower-case.
+            headers = [(bytes(name).lower(), bytes(value)) for name, value in reply.get("headers", [])]
             await self.send({"type": "http.response.start", "status": reply["status"], "headers": headers})
             self.started = True
         more = reply.get("more_content", False)
@@ -399,15 +478,26 @@ class HttpConnection(Connection):
             await self.app.send_message("http.disconnect", message)
         except self.app.channel_layer.ChannelFull:
             logger.warning("Channel 'http.disconnect' is full; dropped the disconnect of %r.", self.reply_channel)
+        except _LayerDown:
+            pass  # logged once for the outage
 
-    async def respond(self, status: int, text: str) -> None:
-        """Answer with a plain-text response of our own."""
+    async def respond_layer_down(self) -> None:
+        """Answer 503 with ``Retry-After``: the layer is down (logged once per outage)."""
+        await self.respond(
+            503, "503 Service Unavailable: the server cannot reach its channel layer; "
+                 "try again later.",
+            headers=[(b"retry-after", str(LAYER_DOWN_RETRY_AFTER).encode("ascii"))],
+        )
+
+    async def respond(self, status: int, text: str, *, headers: list | None = None) -> None:
+        """Answer with a plain-text response of our own (and any extra ``headers``)."""
         body = text.encode("utf-8")
         await self.send({
             "type": "http.response.start",
             "status": status,
             "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode("ascii"))],
+                        (b"content-length", str(len(body)).encode("ascii")),
+                        *(headers or [])],
         })
         await self.send({"type": "http.response.body", "body": body, "more_body": False})
         self.started = True
@@ -462,6 +552,13 @@ class WebsocketConnection(Connection):
         except layer.ChannelFull:
             logger.warning("Channel 'websocket.connect' is full; rejecting a connection to %s.", self.scope["path"])
             await self.send({"type": "websocket.close"})
+            return False
+        except _LayerDown:
+            # A rejected handshake would tell the client nothing; accept it and
+            # close with a code it can act on. The workers never heard of it.
+            self.order = -1
+            await self.send({"type": "websocket.accept"})
+            await self.close(1013, logged=True)
             return False
         self.order = 1
         timeout = self.app.connect_timeout
@@ -527,21 +624,25 @@ class WebsocketConnection(Connection):
         await self.close(1000 if close is True else close)
         return False
 
-    async def close(self, code: int) -> None:
+    async def close(self, code: int, *, logged: bool = False) -> None:
         """Close the socket with ``code`` and tell the workers.
 
         Daphne lets an application close only with 1000 or 3000-4999; when the
         server refuses ``code`` (1011, 1013, ...), raise so that the server
         closes the socket itself, with its own error code (1011 in Daphne).
+        ``logged``: the reason is logged already, so the server's traceback
+        for the refusal is dropped.
         """
         await self.disconnected(code)
         try:
             await self.send({"type": "websocket.close", "code": code})
         except Exception as error:
-            raise CloseCodeRefused(
+            refused = CloseCodeRefused(
                 f"The server refused to close {self.reply_channel!r} with code {code} ({error}); "
                 "ending the connection with the server's own error close instead."
-            ) from error
+            )
+            refused.logged = logged
+            raise refused from error
 
     async def relay(self, replies: asyncio.Queue) -> None:
         """Carry frames both ways until either side closes."""
@@ -586,6 +687,9 @@ class WebsocketConnection(Connection):
                            self.reply_channel)
             await self.close(1013)
             return False
+        except _LayerDown:
+            await self.close(1013, logged=True)
+            return False
         self.order += 1
         return True
 
@@ -600,6 +704,8 @@ class WebsocketConnection(Connection):
         except self.app.channel_layer.ChannelFull:
             logger.warning("Channel 'websocket.disconnect' is full; dropped the disconnect of %r.",
                            self.reply_channel)
+        except _LayerDown:
+            pass  # logged once for the outage
 
 
 # -- the application ---------------------------------------------------------------
@@ -661,6 +767,8 @@ class InterfaceApplication:
         self._receiver: ReplyReceiver | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._setup_lock = threading.Lock()
+        self.outage = LayerOutage()
+        self._down_errors: tuple = (ConnectionError,)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} alias={self.alias!r}>"
@@ -712,7 +820,9 @@ class InterfaceApplication:
                     self._executor = ThreadPoolExecutor(
                         self.send_threads, thread_name_prefix="channels-interface-send"
                     )
-                self._receiver = ReplyReceiver(wrapper.channel_layer)
+                self._down_errors = layer_errors(wrapper.channel_layer)
+                self._receiver = ReplyReceiver(wrapper.channel_layer, self.outage)
+                _quiet_server_tracebacks()
 
     def close(self) -> None:
         """Stop the reply thread and the send threads; the next connection restarts them."""
@@ -736,12 +846,21 @@ class InterfaceApplication:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     async def send_message(self, channel: str, message: dict) -> None:
-        """Send ``message`` to ``channel`` (raises the layer's ChannelFull)."""
-        await self.call_layer(self.channel_layer.send, channel, message)
+        """Send ``message`` to ``channel``.
+
+        Raises the layer's ChannelFull, or ``_LayerDown`` when the layer is
+        down (logged once per outage, with the layer's error).
+        """
+        try:
+            await self.call_layer(self.channel_layer.send, channel, message)
+        except self._down_errors as error:
+            self.outage.started(error, "send")
+            raise _LayerDown() from error
+        self.outage.over("send")
 
     async def open_reply_channel(self, prefix: str) -> tuple[str, asyncio.Queue]:
         """Make a reply channel on ``prefix`` and return it with its message queue."""
-        name = await self.call_layer(self.channel_layer.new_channel, prefix)
+        name = process_local_name(prefix)
         return name, self.receiver.register(name)
 
     # -- ASGI ----------------------------------------------------------------
@@ -767,6 +886,13 @@ class InterfaceApplication:
                 await asyncio.get_running_loop().run_in_executor(None, self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _quiet_server_tracebacks() -> None:
+    """Have Daphne drop its traceback for closes the interface refused knowingly (once per process)."""
+    server_logger = logging.getLogger("daphne.server")
+    if not any(isinstance(existing, _QuietRefusedCloses) for existing in server_logger.filters):
+        server_logger.addFilter(_QuietRefusedCloses())
 
 
 def get_interface_application(alias: str = DEFAULT_CHANNEL_LAYER, **options: Any) -> InterfaceApplication:

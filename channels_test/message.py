@@ -19,15 +19,17 @@ class Message:
     Decorators attach ``channel_session``, ``http_session`` and ``user``.
     """
 
-    def __init__(self, content: dict, channel_name: str, channel_layer: Any):
+    def __init__(self, content: dict, channel_name: str | None, channel_layer: Any):
         from .channel import Channel
 
         self.content = content
-        self.channel_layer = channel_layer
+        # As in Channels 1.x, a None name or layer is allowed (tests build
+        # messages by hand to call consumers); a None layer means the default one.
         self.channel = Channel(channel_name, channel_layer=channel_layer)
+        self.channel_layer = channel_layer if channel_layer is not None else self.channel.channel_layer
         reply_channel = content.get("reply_channel")
         self.reply_channel = (
-            Channel(reply_channel, channel_layer=channel_layer) if reply_channel else None
+            Channel(reply_channel, channel_layer=self.channel_layer) if reply_channel else None
         )
 
     def __getitem__(self, key: str) -> Any:

@@ -13,18 +13,13 @@ from typing import Any, Callable
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .exceptions import ConfigurationError
+from .utils import name_that_thing
+
 __all__ = [
     "Router", "Route", "RouteClass", "Include", "route", "route_class", "include",
-    "null_consumer", "accept_consumer",
+    "null_consumer", "connect_consumer", "accept_consumer",
 ]
-
-
-def _describe(thing: Any) -> str:
-    module = getattr(thing, "__module__", None)
-    name = getattr(thing, "__qualname__", None) or getattr(thing, "__name__", None)
-    if module and name:
-        return f"{module}.{name}"
-    return repr(thing)
 
 
 def _compile_filters(filters: dict, owner: str) -> dict:
@@ -41,7 +36,7 @@ def _compile_filters(filters: dict, owner: str) -> dict:
                 f"{owner}: filter {name}={pattern!r} must be a regex string or a compiled regex."
             )
         if regex.groups != len(regex.groupindex):
-            raise ImproperlyConfigured(
+            raise ConfigurationError(
                 f"{owner}: filter {name}={regex.pattern!r} has unnamed groups; name them "
                 "(e.g. (?P<room>\\w+)) so they become consumer keyword arguments, or use (?:...)."
             )
@@ -66,8 +61,10 @@ class Route:
     the same name; its named groups become keyword arguments of the consumer.
     """
 
-    def __init__(self, channels: str | list, consumer: Callable | str, **filters: Any):
-        self.channels = [channels] if isinstance(channels, str) else list(channels)
+    def __init__(self, channels: str | bytes | list, consumer: Callable | str, **filters: Any):
+        if isinstance(channels, (str, bytes)):
+            channels = [channels]
+        self.channels = [c.decode("ascii") if isinstance(c, bytes) else c for c in channels]
         if isinstance(consumer, str):
             try:
                 consumer = import_string(consumer)
@@ -105,7 +102,7 @@ class Route:
 
     def __str__(self) -> str:
         filters = "".join(f" {name}={regex.pattern!r}" for name, regex in getattr(self, "filters", {}).items())
-        return f"route({', '.join(map(repr, self.channels))} -> {_describe(self.consumer)}{filters})"
+        return f"route({', '.join(map(repr, self.channels))} -> {name_that_thing(self.consumer)}{filters})"
 
 
 class RouteClass(Route):
@@ -114,9 +111,9 @@ class RouteClass(Route):
     def __init__(self, consumer: Any, channels: list | None = None, **filters: Any):
         if isinstance(consumer, str):
             consumer = import_string(consumer)
-        if not hasattr(consumer, "channel_names"):
-            raise ImproperlyConfigured(
-                f"route_class({_describe(consumer)}): a class consumer needs a channel_names() "
+        if not callable(getattr(consumer, "channel_names", None)):
+            raise ConfigurationError(
+                f"route_class({name_that_thing(consumer)}): a class consumer needs a channel_names() "
                 "classmethod (subclass channels_test.generic.BaseConsumer); for a function use route()."
             )
         super().__init__(channels or sorted(consumer.channel_names()), consumer, **filters)
@@ -145,7 +142,7 @@ class Include:
             kwargs.update(found.groupdict())
             remainder[name] = value[found.end():]
         for entry in self.routing:
-            matched = entry.match(message, remainder)
+            matched = _match_entry(entry, message, remainder)
             if matched is not None:
                 consumer, entry_kwargs = matched
                 return consumer, {**kwargs, **entry_kwargs}
@@ -158,42 +155,82 @@ class Include:
         return names
 
 
-def null_consumer(message: Any, **kwargs: Any) -> None:
+def _match_entry(entry: Any, message: Any, remainder: dict) -> tuple | None:
+    """Match one routing entry; a routable of the user's own sees the stripped values.
+
+    As in Channels 1.x, any object with ``match(message)`` and
+    ``channel_names()`` can stand in a routing; under an :class:`Include`
+    with prefixes it gets a copy of the message with the prefixes removed.
+    """
+    if isinstance(entry, (Route, Include)):
+        return entry.match(message, remainder)
+    if remainder:
+        message = message.copy()
+        for name, value in remainder.items():
+            message.content[name] = value
+    return entry.match(message)
+
+
+def _is_routable(entry: Any) -> bool:
+    return callable(getattr(entry, "match", None)) and callable(getattr(entry, "channel_names", None))
+
+
+def null_consumer(*args: Any, **kwargs: Any) -> None:
     """Consume a message and do nothing (the default for WebSocket frames and disconnects)."""
 
 
-def accept_consumer(message: Any, **kwargs: Any) -> None:
+def connect_consumer(message: Any, *args: Any, **kwargs: Any) -> None:
     """Accept a WebSocket connection (the default ``websocket.connect`` consumer)."""
     message.reply_channel.send({"accept": True})
+
+
+#: The name this project used before it took Channels 1.x's ``connect_consumer``.
+accept_consumer = connect_consumer
 
 
 class Router:
     """Match messages to consumers, given a routing (list, dict or dotted path).
 
-    As in Channels 1.x, defaults follow the routing's own entries, so they
-    take only what no route of the routing matched: ``http.request`` goes to
-    Django's views (:class:`channels_test.handler.ViewConsumer`),
-    ``websocket.connect`` is accepted, and ``websocket.receive`` and
-    ``websocket.disconnect`` are consumed doing nothing.
+    The router holds the routing's own entries only: :meth:`match` returns
+    None for a message none of them takes. Servers that consume every
+    message (``runworker``, ``runserver``, the live server's workers) call
+    :meth:`check_default` first, as in Channels 1.x, so that ``http.request``
+    goes to Django's views, ``websocket.connect`` is accepted, and
+    ``websocket.receive`` and ``websocket.disconnect`` are consumed doing
+    nothing, wherever no route of the routing took them.
     """
 
     def __init__(self, routing: list | dict | str | None):
-        from .handler import ViewConsumer
-
         self.root = Include(routing if routing is not None else [])
-        self.defaults = [
-            Route("http.request", ViewConsumer()),
-            Route("websocket.connect", accept_consumer),
-            Route("websocket.receive", null_consumer),
-            Route("websocket.disconnect", null_consumer),
-        ]
-        self.root.routing += self.defaults
         self.channels = self.root.channel_names()
 
-    def add_route(self, entry: Route | Include) -> None:
-        """Add ``entry`` after the routing's entries, before the defaults."""
-        self.root.routing.insert(len(self.root.routing) - len(self.defaults), entry)
+    def add_route(self, entry: Any) -> None:
+        """Add ``entry`` (a route, include or other routable) at the end of the routing."""
+        if not _is_routable(entry):
+            raise TypeError(
+                f"add_route() takes a route: route('channel', consumer), route_class(...) "
+                f"or include(...), not {entry!r}."
+            )
+        self.root.routing.append(entry)
         self.channels = self.root.channel_names()
+
+    def check_default(self, http_consumer: Callable | None = None) -> None:
+        """Add Django's default consumers after the routing's own entries.
+
+        ``http.request`` goes to ``http_consumer`` (default: a
+        :class:`~channels_test.handler.ViewConsumer` running Django's views),
+        ``websocket.connect`` is accepted and ``websocket.receive`` and
+        ``websocket.disconnect`` are consumed doing nothing. Routes of the
+        routing come first, so they win wherever they match.
+        """
+        if http_consumer is None:
+            from .handler import ViewConsumer
+
+            http_consumer = ViewConsumer()
+        self.add_route(Route("http.request", http_consumer))
+        self.add_route(Route("websocket.connect", connect_consumer))
+        self.add_route(Route("websocket.receive", null_consumer))
+        self.add_route(Route("websocket.disconnect", null_consumer))
 
     def match(self, message: Any) -> tuple | None:
         """Return ``(consumer, kwargs)`` for ``message``, or None if no route takes it."""
@@ -210,7 +247,7 @@ class Router:
                     f"Cannot import the routing {routing!r}: {error}. ROUTING must be the "
                     "dotted path of a list, e.g. 'myproject.routing.channel_routing'."
                 )
-        if isinstance(routing, (Route, Include)):
+        if _is_routable(routing):
             return [routing]
         if isinstance(routing, dict):
             # The oldest form: {"channel.name": consumer, ...}.
@@ -224,7 +261,7 @@ class Router:
         for entry in routing:
             if isinstance(entry, (list, tuple)):
                 entries.extend(Router.resolve_routing(entry))
-            elif isinstance(entry, (Route, Include)):
+            elif _is_routable(entry):
                 entries.append(entry)
             else:
                 raise ImproperlyConfigured(

@@ -24,12 +24,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 from django.utils.crypto import salted_hmac
 
-from .exceptions import ConsumeLater
+from .exceptions import ConfigurationError, ConsumeLater
+from .layers.base import MAX_NAME_LENGTH
 from .message import Message
 
 __all__ = [
     "session_for_reply_channel",
     "channel_session_key",
+    "wait_channel_name",
+    "requeue_messages",
     "channel_session",
     "http_session",
     "channel_and_http_session",
@@ -67,7 +70,7 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
 
         if issubclass(store, Signed):
             setting = "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
-            raise ImproperlyConfigured(
+            raise ConfigurationError(
                 f"{setting} is {path!r}, which keeps sessions in cookies and cannot store "
                 "a channel session (a connection has no cookie to write). Use an engine "
                 f"with server-side storage: {WORKING_ENGINES}; you may set "
@@ -140,19 +143,36 @@ def channel_session(func: Callable) -> Callable:
     return inner
 
 
+class NoMessageError(ValueError, TypeError):
+    """A session decorator was called without a Message (a ValueError, as in Channels 1.x)."""
+
+
 def _find_message(args: tuple, decorator: str) -> Any:
     """Return the Message among a consumer's first two arguments (a function's, or a method's)."""
     for argument in args[:2]:
         if isinstance(argument, Message):
             return argument
-    raise TypeError(
-        f"@{decorator} decorates consumers: the first argument (or the second, after self) "
-        f"must be a Message, not {', '.join(type(a).__name__ for a in args[:2]) or 'nothing'}."
+    raise NoMessageError(
+        f"{decorator} called without Message instance: the consumer's first argument (or "
+        f"the second, after self) must be a Message, not "
+        f"{', '.join(type(a).__name__ for a in args[:2]) or 'nothing'}."
     )
 
 
-def _wait_channel(reply_channel: str) -> str:
-    return "__wait__." + hashlib.md5(reply_channel.encode("utf-8")).hexdigest()
+WAIT_PREFIX = "__wait__."
+
+
+def wait_channel_name(reply_channel: str) -> str:
+    """Return the channel where a connection's early messages wait.
+
+    As in Channels 1.x, ``__wait__.`` plus the reply channel name with ``!``
+    made ``?`` (a single-reader channel); a name that would be too long is
+    hashed to stay under the layer's name length limit.
+    """
+    name = WAIT_PREFIX + reply_channel.replace("!", "?")
+    if len(name) < MAX_NAME_LENGTH:
+        return name
+    return WAIT_PREFIX + hashlib.sha256(reply_channel.encode("utf-8")).hexdigest()
 
 
 def _message_order(message: Any) -> int:
@@ -177,9 +197,9 @@ def _send_raw(message: Any, channel: str, content: dict, what: str) -> None:
         )
 
 
-def _release_waiting(message: Any) -> None:
+def requeue_messages(message: Any) -> None:
     """Put every message waiting for this connection back on its original channel."""
-    wait_channel = _wait_channel(message.reply_channel.name)
+    wait_channel = wait_channel_name(message.reply_channel.name)
     while True:
         channel, content = message.channel_layer.receive([wait_channel], block=False)
         if channel is None:
@@ -190,7 +210,7 @@ def _release_waiting(message: Any) -> None:
 
 def _stored_next_order(message: Any) -> int:
     """Return the next expected order as stored now (another worker may have moved it)."""
-    return session_for_reply_channel(message.reply_channel.name).get(NEXT_ORDER_KEY, 0)
+    return message.channel_session.load().get(NEXT_ORDER_KEY, 0)
 
 
 def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> Callable:
@@ -228,13 +248,13 @@ def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> C
             if order > next_order:
                 _set_aside(message, order, next_order)
                 if _stored_next_order(message) == order:
-                    _release_waiting(message)
+                    requeue_messages(message)
                 return None
             result = func(message, *args, **kwargs)
             message.channel_session[NEXT_ORDER_KEY] = order + 1
             message.channel_session.save()
             message.channel_session.modified = False
-            _release_waiting(message)
+            requeue_messages(message)
             return result
 
         return inner
@@ -248,14 +268,25 @@ def _set_aside(message: Any, order: int, next_order: int) -> None:
         order, message.channel.name, message.reply_channel.name, next_order,
     )
     content = dict(message.content, original_channel=message.channel.name)
-    _send_raw(message, _wait_channel(message.reply_channel.name), content, "set aside an early message")
+    _send_raw(message, wait_channel_name(message.reply_channel.name), content, "set aside an early message")
 
 
 def _header(message: Any, wanted: bytes) -> str | None:
+    """Return header ``wanted`` (lower-case bytes) of a message, or None.
+
+    ``headers`` is a list of ``[name, value]`` byte pairs (the ASGI 1 spec)
+    or, as Channels 1.x also accepted, a dict of ``{name: value}``.
+    """
+    headers = message.content.get("headers") or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
     values = []
-    for pair in message.content.get("headers") or []:
-        if len(pair) == 2 and isinstance(pair[0], bytes) and pair[0].lower() == wanted:
-            value = pair[1]
+    for pair in pairs:
+        if len(pair) != 2:
+            continue
+        name, value = pair
+        if isinstance(name, str):
+            name = name.encode("latin-1")
+        if isinstance(name, bytes) and name.lower() == wanted:
             values.append(value.decode("latin-1") if isinstance(value, bytes) else str(value))
     return "; ".join(values) if values else None
 

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 
 from .handler import AsgiHandler, ViewConsumer
 
-__all__ = ["StaticFilesHandler", "StaticFilesConsumer", "serve_static_files"]
+__all__ = ["StaticFilesHandler", "StaticFilesConsumer", "add_default_routes"]
 
 
 class StaticFilesHandler(AsgiHandler):
@@ -54,20 +54,18 @@ class StaticFilesConsumer(ViewConsumer):
     handler_class = StaticFilesHandler
 
 
-def serve_static_files(router: Any) -> int:
-    """Swap the default view consumer in ``router`` for :class:`StaticFilesConsumer`.
+def add_default_routes(router: Any, *, serve_static: bool = False) -> None:
+    """Give ``router`` Django's default consumers (:meth:`Router.check_default`), as servers do.
 
-    A project that routes ``http.request`` to a consumer of its own keeps
-    it. Returns how many routes were changed (0 when
-    ``django.contrib.staticfiles`` is not installed).
+    With ``serve_static`` and ``django.contrib.staticfiles`` installed,
+    ``http.request`` goes to a :class:`StaticFilesConsumer` (files under
+    ``STATIC_URL``, the views behind them), as Channels 1.x's ``runworker``
+    did with ``DEBUG`` on. A project that routes ``http.request`` to a
+    consumer of its own keeps it: the defaults come after its routes.
     """
     from django.apps import apps
 
-    if not apps.is_installed("django.contrib.staticfiles"):
-        return 0
-    changed = 0
-    for route in router.root.routing:
-        if type(getattr(route, "consumer", None)) is ViewConsumer:
-            route.consumer = StaticFilesConsumer()
-            changed += 1
-    return changed
+    if serve_static and apps.is_installed("django.contrib.staticfiles"):
+        router.check_default(http_consumer=StaticFilesConsumer())
+    else:
+        router.check_default()

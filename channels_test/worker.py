@@ -11,46 +11,55 @@ from typing import Any, Callable, Iterable
 
 from django.conf import settings
 
-from .exceptions import ChannelSocketException, ConsumeLater
+from .exceptions import ChannelSocketException, ConsumeLater, DenyConnection
 from .message import Message, pending_message_store
-from .signals import consumer_finished, consumer_started, worker_process_ready, worker_ready
+from .signals import (
+    consumer_finished,
+    consumer_started,
+    worker_process_ready,
+    worker_ready,
+)
+from .utils import name_that_thing
 
 __all__ = ["Worker", "WorkerGroup", "run_consumer"]
 
-logger = logging.getLogger("channels_test.worker")
+# Channels 1.x's logger name, so a 1.x LOGGING config keeps catching worker errors.
+logger = logging.getLogger("django.channels")
 
 
-def run_consumer(consumer: Callable, message: Message, kwargs: dict, *, sender: Any) -> None:
-    """Call ``consumer(message, **kwargs)`` the way a worker does.
+def run_consumer(
+    consumer: Callable, message: Message, kwargs: dict, *, sender: Any, refuse_denied: bool = True
+) -> Any:
+    """Call ``consumer(message, **kwargs)`` the way a worker does; return what it returned.
 
     Sends ``consumer_started``/``consumer_finished`` around the call and holds
     the consumer's sends until it returns; they are sent if it returns (or
     raises a :class:`ChannelSocketException`, whose action then runs) and
-    dropped if it raises anything else, which propagates.
+    dropped if it raises anything else, which propagates. A
+    :class:`DenyConnection` refuses the connection, or with
+    ``refuse_denied=False`` (the test clients, as in Channels 1.x) reaches
+    the caller.
     """
     consumer_started.send(sender=sender, environ={})
     pending_message_store.begin()
     sent = False
     try:
         try:
-            consumer(message, **kwargs)
+            result = consumer(message, **kwargs)
         except ChannelSocketException as action:
+            if isinstance(action, DenyConnection) and not refuse_denied:
+                raise
             pending_message_store.end(send=True)
             sent = True
             action.run(message)
-        else:
-            pending_message_store.end(send=True)
-            sent = True
+            return None
+        pending_message_store.end(send=True)
+        sent = True
+        return result
     finally:
         if not sent:
             pending_message_store.end(send=False)
         consumer_finished.send(sender=sender)
-
-
-def describe_consumer(consumer: Any) -> str:
-    """Return a readable dotted name for a consumer function, class or instance."""
-    target = consumer if hasattr(consumer, "__qualname__") else type(consumer)
-    return f"{target.__module__}.{target.__qualname__}"
 
 
 class Worker:
@@ -61,12 +70,18 @@ class Worker:
     called as each routed message is about to be dispatched (as in Channels
     1.x). A consumer that raises is logged with its traceback and the
     worker goes on. ``ConsumeLater`` re-queues the message
-    up to ``message_retries`` times. When the layer cannot be reached (a
-    ``ConnectionError``, such as a Redis server that is down), the worker
-    logs it once, retries every ``outage_retry_interval`` seconds and goes on
-    when the layer answers again; nothing was taken off the layer meanwhile. ``stop()`` (or SIGTERM/SIGINT, with
-    ``signal_handlers=True`` in the main thread) finishes the message in hand,
-    then returns from :meth:`run`.
+    up to ``message_retries`` times.
+
+    Layer outages are ridden out, each logged once as it starts and once as
+    it ends. When receiving fails (a ``ConnectionError``: a Redis server that
+    is down, refuses the password, is a replica, is not Redis at all...),
+    the worker retries every ``outage_retry_interval`` seconds and goes on
+    when the layer answers again; nothing was taken off the layer meanwhile.
+    When a consumer's sends fail with the layer's own error (``Unavailable``,
+    e.g. a Redis server out of memory), that message's replies are lost and
+    the worker goes on with the next message. ``stop()`` (or SIGTERM/SIGINT,
+    with ``signal_handlers=True`` in the main thread) finishes the message in
+    hand, then returns from :meth:`run`.
     """
 
     def __init__(
@@ -86,14 +101,32 @@ class Worker:
         self.signal_handlers = signal_handlers
         self.only_channels = list(only_channels or [])
         self.exclude_channels = list(exclude_channels or [])
-        self.termed = threading.Event()
+        self._stopping = threading.Event()
+        self.termed = False
         self.in_job = False
         self.outage_retry_interval = 1.0
         self._unrouted_channels: set[str] = set()
+        self._send_outage_started: float | None = None
+
+    @property
+    def termed(self) -> bool:
+        """True once the worker was asked to stop; :meth:`run` checks it before each message.
+
+        A plain attribute in Channels 1.x: setting it to True stops the
+        worker, and a subclass may override it (as 1.x's own tests did).
+        """
+        return self._stopping.is_set()
+
+    @termed.setter
+    def termed(self, value: bool) -> None:
+        if value:
+            self._stopping.set()
+        else:
+            self._stopping.clear()
 
     def stop(self) -> None:
         """Ask the worker to exit after the message in hand (thread-safe)."""
-        self.termed.set()
+        self.termed = True
 
     def install_signal_handler(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -104,8 +137,8 @@ class Worker:
         self.stop()
 
     def apply_channel_filters(self, channels: Iterable[str]) -> list[str]:
-        """Return ``channels`` narrowed by ``only_channels`` and ``exclude_channels``."""
-        channels = sorted(channels)
+        """Return ``channels`` narrowed by ``only_channels`` and ``exclude_channels``, in their order."""
+        channels = list(channels)
         if self.only_channels:
             channels = [c for c in channels if any(fnmatch.fnmatchcase(c, p) for p in self.only_channels)]
         if self.exclude_channels:
@@ -120,7 +153,7 @@ class Worker:
         """Receive and dispatch messages until :meth:`stop` is called."""
         if self.signal_handlers and threading.current_thread() is threading.main_thread():
             self.install_signal_handler()
-        channels = tuple(self.apply_channel_filters(self.channel_layer.router.channels))
+        channels = tuple(self.apply_channel_filters(sorted(self.channel_layer.router.channels)))
         if not channels:
             raise ValueError(
                 "This worker has no channels to listen on: the routing is empty or "
@@ -129,7 +162,7 @@ class Worker:
         logger.debug("Listening on channels %s", ", ".join(channels))
         self.ready()
         outage_started = None
-        while not self.termed.is_set():
+        while not self.termed:
             self.in_job = False
             try:
                 channel, content = self.channel_layer.receive(channels, block=True)
@@ -138,9 +171,9 @@ class Worker:
                     outage_started = time.monotonic()
                     logger.error(
                         "Cannot receive from the channel layer: %s. Retrying every %s s "
-                        "until it answers.", error, self.outage_retry_interval,
+                        "until it answers.", str(error).rstrip("."), self.outage_retry_interval,
                     )
-                self.termed.wait(self.outage_retry_interval)
+                self._stopping.wait(self.outage_retry_interval)
                 continue
             if outage_started is not None:
                 logger.warning(
@@ -173,9 +206,36 @@ class Worker:
             run_consumer(consumer, message, kwargs, sender=type(self))
         except ConsumeLater:
             self.requeue(channel, content)
+        except self._layer_errors() as error:
+            self._send_failed(error, f"consumer {name_that_thing(consumer)} handling a "
+                                     f"message on {channel!r}")
+            return
         except Exception:
             logger.exception("Error in consumer %s handling a message on %r:",
-                             describe_consumer(consumer), channel)
+                             name_that_thing(consumer), channel)
+        if self._send_outage_started is not None:
+            self._sends_work_again()
+
+    def _layer_errors(self) -> tuple:
+        """Return the exception classes that mean the layer itself failed (not a consumer bug)."""
+        unavailable = getattr(self.channel_layer, "Unavailable", None)
+        return (unavailable,) if isinstance(unavailable, type) else ()
+
+    def _send_failed(self, error: Exception, who: str) -> None:
+        """Log a failed send to the layer once per outage (no traceback: it is not a bug)."""
+        if self._send_outage_started is not None:
+            return
+        self._send_outage_started = time.monotonic()
+        logger.error(
+            "Sending to the channel layer failed for %s: %s Messages whose sends fail are "
+            "dropped (not retried) until the layer takes sends again; this is logged once.",
+            who, error,
+        )
+
+    def _sends_work_again(self) -> None:
+        logger.warning("The channel layer takes sends again after %.1f s.",
+                       time.monotonic() - self._send_outage_started)
+        self._send_outage_started = None
 
     def requeue(self, channel: str, content: dict) -> None:
         """Put a ``ConsumeLater`` message back on its channel, or drop it after too many tries."""
@@ -193,6 +253,9 @@ class Worker:
                 return
             except self.channel_layer.ChannelFull:
                 time.sleep(0.05)
+            except ConnectionError as error:
+                self._send_failed(error, f"a ConsumeLater message on {channel!r}")
+                return
         logger.error("Dropping a ConsumeLater message: channel %r stayed full.", channel)
 
 

@@ -17,7 +17,6 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 
 from channels_test import Group
-from channels_test.handler import ViewConsumer
 from channels_test.routing import route
 
 # -- middleware and views ------------------------------------------------------------
@@ -125,7 +124,7 @@ def ws_disconnect(message):
 
 channel_routing = [
     route("http.request", raw_http, path=r"^/raw/"),
-    route("http.request", ViewConsumer()),
+    # Other requests go to Django's views: the default runserver and runworker add.
     route("websocket.connect", ws_connect),
     route("websocket.receive", ws_receive),
     route("websocket.disconnect", ws_disconnect),

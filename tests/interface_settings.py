@@ -3,6 +3,7 @@
 The test sets, through the environment:
 ``CHANNELS_INTERFACE_TEST_LAYER`` -- the SQLite layer file (unset: in-memory layer, for runserver),
 ``CHANNELS_INTERFACE_TEST_REDIS=1`` -- the Redis layer instead (benchmarks),
+``CHANNELS_INTERFACE_TEST_REDIS_URL`` -- ... on the Redis server at this URL (outage tests),
 ``CHANNELS_INTERFACE_TEST_CAPACITY`` -- capacity of 'http.request' and 'websocket.receive',
 ``CHANNELS_INTERFACE_TEST_HTTP_TIMEOUT`` / ``..._CONNECT_TIMEOUT`` -- the interface timeouts,
 ``CHANNELS_INTERFACE_TEST_PROBE`` -- a module to import (runserver's autoreload watches it);
@@ -69,6 +70,8 @@ def redis_layer_config(layer_path: str) -> dict:
 if os.environ.get("CHANNELS_INTERFACE_TEST_REDIS") == "1":
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_test.layers.redis.RedisChannelLayer"
     CHANNEL_LAYERS["default"]["CONFIG"] = redis_layer_config(_LAYER_PATH or "x")
+    if os.environ.get("CHANNELS_INTERFACE_TEST_REDIS_URL"):
+        CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [os.environ["CHANNELS_INTERFACE_TEST_REDIS_URL"]]
 
 CHANNELS_HTTP_TIMEOUT = float(os.environ.get("CHANNELS_INTERFACE_TEST_HTTP_TIMEOUT", "30"))
 CHANNELS_WEBSOCKET_CONNECT_TIMEOUT = float(

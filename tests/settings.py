@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "channels_test",
+    "channels_test.delay",
     "tests.testapp",
     "tests.reference",
 ]
@@ -85,5 +86,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"null": {"class": "logging.NullHandler"}},
-    "loggers": {"channels_test": {"handlers": ["null"], "propagate": False}},
+    "loggers": {
+        "channels_test": {"handlers": ["null"], "propagate": False},
+        "django.channels": {"handlers": ["null"], "propagate": False},
+    },
 }

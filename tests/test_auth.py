@@ -75,7 +75,7 @@ class AuthTests(LayerMixin, TestCase):
     def test_user_carried_from_connect_to_later_messages(self):
         self.consume(connect, self.ws("websocket.connect", headers=self.headers()))
         self.consume(receive, self.ws("websocket.receive", text="x"))
-        self.consume(receive, self.ws("websocket.receive", text="x", reply="websocket.send!stranger"))
+        self.consume(receive, self.ws("websocket.receive", text="x", reply="websocket.send.stranger"))
         self.assertEqual(self.users(), ["ann", "ann", None])
 
     def test_logout_is_seen_on_next_connect(self):
@@ -135,7 +135,10 @@ class AuthTests(LayerMixin, TestCase):
         session = self.client.session
         session["rooms"] = ["test", "1"]
         session.save()
-        self.consume(RoomConsumer, self.ws("websocket.receive", path="/rooms/", text=json.dumps({"message": "hey"})))
+        # As in Channels 1.x, http_user reads the HTTP session from the message's cookie, which
+        # WSClient sends with every message.
+        self.consume(RoomConsumer, self.ws("websocket.receive", path="/rooms/", text=json.dumps({"message": "hey"}),
+                                           headers=self.headers()))
         self.assertEqual([json.loads(r["text"]) for r in self.replies()], [{"rooms": ["test", "1"]}])
         self.assertEqual(self.replies("rooms_receive"), [{"user": self.user.id, "message": "hey"}])
         self.assertEqual(self.replies(REPLY), [])

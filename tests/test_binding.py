@@ -73,9 +73,9 @@ class BindingTests(LayerMixin, TestCase):
         return [json.loads(reply["text"]) for reply in replies]
 
     def test_outbound_create_as_in_the_reference(self):
-        self.layer.group_add("intval-updates", "websocket.send!client")
+        self.layer.group_add("intval-updates", "websocket.send.client")
         value = IntegerValue.objects.create(name="fifty", value=50)
-        [received] = self.receive_json("websocket.send!client")
+        [received] = self.receive_json("websocket.send.client")
         self.assertEqual(received["stream"], "intval")
         self.assertEqual(received["payload"], {
             "action": "create", "model": "testapp.integervalue", "pk": value.pk,
@@ -84,33 +84,33 @@ class BindingTests(LayerMixin, TestCase):
 
     def test_outbound_update_and_delete(self):
         value = IntegerValue.objects.create(name="a", value=1)
-        self.layer.group_add("intval-updates", "websocket.send!client")
+        self.layer.group_add("intval-updates", "websocket.send.client")
         value.value = 5
         value.save()
         pk = value.pk
         value.delete()
-        payloads = [m["payload"] for m in self.receive_json("websocket.send!client")]
+        payloads = [m["payload"] for m in self.receive_json("websocket.send.client")]
         self.assertEqual([(p["action"], p["pk"]) for p in payloads], [(UPDATE, pk), (DELETE, pk)])
         self.assertEqual(payloads[0]["data"], {"name": "a", "value": 5})
 
     def test_moving_between_groups_deletes_and_creates(self):
-        self.layer.group_add("evens", "websocket.send!even")
-        self.layer.group_add("odds", "websocket.send!odd")
+        self.layer.group_add("evens", "websocket.send.even")
+        self.layer.group_add("odds", "websocket.send.odd")
         value = IntegerValue.objects.create(name="n", value=2)
         value.value = 4
         value.save()
         value.value = 7
         value.save()
-        evens = [m["payload"] for m in self.receive_json("websocket.send!even")]
-        odds = [m["payload"] for m in self.receive_json("websocket.send!odd")]
+        evens = [m["payload"] for m in self.receive_json("websocket.send.even")]
+        odds = [m["payload"] for m in self.receive_json("websocket.send.odd")]
         self.assertEqual([p["action"] for p in evens], [CREATE, UPDATE, DELETE])
         self.assertEqual([p["action"] for p in odds], [CREATE])
         self.assertEqual(odds[0]["data"], {"value": 7})
 
     def test_members_are_sent(self):
-        self.layer.group_add("members", "websocket.send!m")
+        self.layer.group_add("members", "websocket.send.m")
         value = IntegerValue.objects.create(name="x", value=3)
-        [message] = self.receive_json("websocket.send!m")
+        [message] = self.receive_json("websocket.send.m")
         self.assertEqual(message["payload"]["data"], {"name": "x", "value": 3, "__str__": "x=3", "pk": value.pk})
 
     def frame(self, payload, stream="intval"):

@@ -10,7 +10,12 @@ from django.test import SimpleTestCase, override_settings
 
 from channels_test import DEFAULT_CHANNEL_LAYER, Channel, Group
 from channels_test.asgi import ChannelLayerWrapper, channel_layers, get_channel_layer
-from channels_test.exceptions import ConsumeLater, DenyConnection, WebsocketCloseException
+from channels_test.deprecation import ChannelsTestDeprecationWarning
+from channels_test.exceptions import (
+    ConsumeLater,
+    DenyConnection,
+    WebsocketCloseException,
+)
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.message import Message
@@ -80,13 +85,13 @@ class ChannelTests(LayerSwapMixin, SimpleTestCase):
 
 class MessageTests(LayerSwapMixin, SimpleTestCase):
     def test_dict_like(self):
-        message = Message({"text": "hi", "reply_channel": "r!1"}, "websocket.receive", self.layer)
+        message = Message({"text": "hi", "reply_channel": "r.1"}, "websocket.receive", self.layer)
         self.assertEqual(message["text"], "hi")
         self.assertIn("text", message)
         self.assertEqual(message.get("missing", 5), 5)
         self.assertEqual(set(message.keys()), {"text", "reply_channel"})
         self.assertEqual(message.channel.name, "websocket.receive")
-        self.assertEqual(message.reply_channel.name, "r!1")
+        self.assertEqual(message.reply_channel.name, "r.1")
         self.assertIs(message.channel_layer, self.layer)
 
     def test_no_reply_channel(self):
@@ -170,24 +175,24 @@ class HeldSendTests(LayerSwapMixin, SimpleTestCase):
         def consumer(message):
             raise DenyConnection()
 
-        run_consumer(consumer, Message({"reply_channel": "r!1"}, "websocket.connect", self.layer), {}, sender=None)
-        self.assertEqual(self.layer.receive(["r!"]), ("r!1", {"accept": False}))
+        run_consumer(consumer, Message({"reply_channel": "r.1"}, "websocket.connect", self.layer), {}, sender=None)
+        self.assertEqual(self.layer.receive(["r.1"]), ("r.1", {"accept": False}))
 
     def test_deny_connection_outside_connect_is_an_error(self):
         def consumer(message):
             raise DenyConnection()
 
         with self.assertRaisesMessage(ValueError, "only be raised while handling 'websocket.connect'"):
-            run_consumer(consumer, Message({"reply_channel": "r!1"}, "websocket.receive", self.layer), {}, sender=None)
+            run_consumer(consumer, Message({"reply_channel": "r.1"}, "websocket.receive", self.layer), {}, sender=None)
 
     def test_close_exception_sends_held_messages_first(self):
         def consumer(message):
             message.reply_channel.send({"text": "bye"})
             raise WebsocketCloseException(4000)
 
-        run_consumer(consumer, Message({"reply_channel": "r!1"}, "websocket.receive", self.layer), {}, sender=None)
-        self.assertEqual(self.layer.receive(["r!1"]), ("r!1", {"text": "bye"}))
-        self.assertEqual(self.layer.receive(["r!1"]), ("r!1", {"close": 4000}))
+        run_consumer(consumer, Message({"reply_channel": "r.1"}, "websocket.receive", self.layer), {}, sender=None)
+        self.assertEqual(self.layer.receive(["r.1"]), ("r.1", {"text": "bye"}))
+        self.assertEqual(self.layer.receive(["r.1"]), ("r.1", {"close": 4000}))
 
     def test_close_code_is_checked(self):
         with self.assertRaisesMessage(ValueError, "Invalid close code 2000"):
@@ -231,7 +236,7 @@ class RegistryTests(SimpleTestCase):
         self.assertIsInstance(layer, InMemoryChannelLayer)
         self.assertEqual(layer.capacity, 7)
         self.assertIn("asgiref.inmemory.ChannelLayer", str(caught[0].message))
-        self.assertIs(caught[0].category, DeprecationWarning)
+        self.assertIs(caught[0].category, ChannelsTestDeprecationWarning)
 
     def test_1x_ipc_backend_is_the_sqlite_layer(self):
         directory = tempfile.mkdtemp(prefix="channels_test_ipc_")
@@ -247,7 +252,7 @@ class RegistryTests(SimpleTestCase):
         self.assertIsInstance(layer, SQLiteChannelLayer)
         self.assertEqual((layer.prefix, layer.capacity), ("mysite", 4))
         messages = [str(warning.message) for warning in caught]
-        self.assertTrue(all(w.category is DeprecationWarning for w in caught), messages)
+        self.assertTrue(all(w.category is ChannelsTestDeprecationWarning for w in caught), messages)
         self.assertIn("BACKEND 'asgi_ipc.IPCChannelLayer' is deprecated", messages[0])
         self.assertIn("'group_memory' of asgi_ipc.IPCChannelLayer has no meaning", messages[1])
 
@@ -339,7 +344,7 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
                         callback=lambda channel, message: seen.append((channel, message["n"], self.layer.receive(["done"]))))
         Channel("other.work").send({"n": 1})
         Channel("unrouted").send({"n": 2})
-        with self.assertLogs("channels_test.worker", "ERROR"):
+        with self.assertLogs("django.channels", "ERROR"):
             self.drain(worker, ["other.work", "unrouted"])
         self.assertEqual(seen, [("other.work", 1, (None, None))])
         self.assertEqual(self.layer.receive(["done"]), ("done", {"got": 1}))
@@ -355,7 +360,7 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
         RETRIES.clear()
         worker = Worker(self.layer, signal_handlers=False, message_retries=1)
         Channel("flaky").send({"n": 1})
-        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+        with self.assertLogs("django.channels", "ERROR") as logs:
             self.drain(worker, ["flaky"])
         self.assertEqual(RETRIES, [0, 1])
         self.assertIn("after 1 ConsumeLater retries", logs.output[0])
@@ -365,7 +370,7 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
         RETRIES.clear()
         worker = Worker(self.layer, signal_handlers=False)
         Channel("flaky").send({"n": 1})
-        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+        with self.assertLogs("django.channels", "ERROR") as logs:
             self.drain(worker, ["flaky"])
         self.assertEqual(RETRIES, [0])
         self.assertIn("after 0 ConsumeLater retries", logs.output[0])
@@ -374,7 +379,7 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
         worker = Worker(self.layer, signal_handlers=False)
         Channel("broken").send({"n": 1})
         Channel("other.work").send({"n": 2})
-        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+        with self.assertLogs("django.channels", "ERROR") as logs:
             self.drain(worker, ["broken", "other.work"])
         self.assertIn("tests.test_channel.failing_consumer", logs.output[0])
         self.assertIn("consumer failed on purpose", logs.output[0])  # the traceback
@@ -384,7 +389,7 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
         worker = Worker(self.layer, signal_handlers=False)
         Channel("work").send({"n": 1, "path": "/no/match"})
         Channel("work").send({"n": 2, "path": "/no/match"})
-        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+        with self.assertLogs("django.channels", "ERROR") as logs:
             self.drain(worker, ["work"])
         self.assertEqual(len(logs.output), 1)
         self.assertIn("No route matches a message on 'work'", logs.output[0])

@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from channels_test import Channel, Group
 from channels_test.auth import channel_session_user_from_http, http_session_user
+from channels_test.deprecation import ChannelsTestDeprecationWarning
 from channels_test.exceptions import DenyConnection
 from channels_test.generic.websockets import JsonWebsocketConsumer, WebsocketConsumer
 from channels_test.layers.base import BaseChannelLayer
@@ -63,6 +64,11 @@ class Refuse(WebsocketConsumer):
         raise DenyConnection()
 
 
+class RefuseByReply(WebsocketConsumer):
+    def connect(self, message, **kwargs):
+        message.reply_channel.send({"accept": False})
+
+
 class CloseAtOnce(WebsocketConsumer):
     def connect(self, message, **kwargs):
         self.close()
@@ -89,7 +95,8 @@ class ClientTests(ChannelTestCase):
         self.assertEqual(len(names), 50)
         for name in names:
             BaseChannelLayer().validate_channel_name(name)
-            self.assertTrue(name.startswith("test.reply!"))
+            BaseChannelLayer().validate_channel_name(name, receive=True)
+            self.assertTrue(name.startswith("test.reply."))
 
     def test_send_adds_the_reply_channel_and_copies_content(self):
         client = Client()
@@ -184,6 +191,7 @@ class ClientTests(ChannelTestCase):
 @apply_routes([
     Echo.as_route(path=r"^/echo/"),
     route("websocket.connect", Refuse, path=r"^/refuse/$"),
+    route("websocket.connect", RefuseByReply, path=r"^/refuse-by-reply/$"),
     route("websocket.connect", CloseAtOnce, path=r"^/close/$"),
     route("websocket.connect", connect_user, path=r"^/user/$"),
     route("websocket.connect", reply_with_content, path=r"^/raw/$"),
@@ -232,7 +240,7 @@ class WSClientTests(ChannelTestCase):
         client = WSClient()
         with self.assertRaisesMessage(AssertionError, "websocket.connect was not accepted: the consumer sent "
                                       "{'accept': False} on"):
-            client.send_and_consume("websocket.connect", path="/refuse/")
+            client.send_and_consume("websocket.connect", path="/refuse-by-reply/")
         with self.assertRaisesMessage(AssertionError, "the consumer sent {'close': True} on"):
             client.send_and_consume("websocket.connect", path="/close/")
         with self.assertRaisesMessage(AssertionError, "the consumer sent nothing on"):
@@ -244,8 +252,15 @@ class WSClientTests(ChannelTestCase):
         client = WSClient()
         client.send_and_consume("websocket.connect", path="/close/", check_accept=False)
         self.assertEqual(client.receive(), {"close": True})
-        client.send_and_consume("websocket.connect", path="/refuse/", check_accept=False)
+        client.send_and_consume("websocket.connect", path="/refuse-by-reply/", check_accept=False)
         self.assertEqual(client.receive(), {"accept": False})
+
+    def test_deny_connection_reaches_the_test(self):
+        # As in Channels 1.x, the test clients let DenyConnection through.
+        client = WSClient()
+        with self.assertRaises(DenyConnection):
+            client.send_and_consume("websocket.connect", path="/refuse/")
+        self.assertIsNone(client.receive())
 
     def test_path_and_query_string(self):
         client = WSClient()
@@ -377,4 +392,4 @@ class WSClientTests(ChannelTestCase):
             from channels_test.test import HttpClient
         self.assertIs(HttpClient, WSClient)
         self.assertIn("use channels_test.test.WSClient", str(caught[0].message))
-        self.assertIs(caught[0].category, DeprecationWarning)
+        self.assertIs(caught[0].category, ChannelsTestDeprecationWarning)

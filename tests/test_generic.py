@@ -24,7 +24,7 @@ from channels_test.routing import route
 from channels_test.signals import consumer_finished, consumer_started
 from channels_test.worker import Worker, run_consumer
 
-REPLY = "websocket.send!one"
+REPLY = "websocket.send.one"
 
 
 class LayerMixin:
@@ -163,9 +163,9 @@ class WebsocketConsumerTests(LayerMixin, SimpleTestCase):
         self.assertEqual(self.layer.group_channels("plain"), [REPLY])
 
     def test_group_send_and_send_validation(self):
-        self.layer.group_add("g", "websocket.send!two")
+        self.layer.group_add("g", "websocket.send.two")
         WebsocketConsumer.group_send("g", text="all", close=True)
-        self.assertEqual(self.replies("websocket.send!two"), [{"text": "all", "close": True}])
+        self.assertEqual(self.replies("websocket.send.two"), [{"text": "all", "close": True}])
         with self.assertRaisesMessage(ValueError, "text="):
             WebsocketConsumer.group_send("g")
 

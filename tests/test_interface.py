@@ -25,14 +25,25 @@ import websocket
 from asgiref.testing import ApplicationCommunicator
 from django.test import SimpleTestCase, override_settings, tag
 
-from channels_test.interface import InterfaceApplication, check_http_reply, check_websocket_reply
+from channels_test.handler import ViewConsumer
+from channels_test.interface import (
+    InterfaceApplication,
+    check_http_reply,
+    check_websocket_reply,
+)
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.message import Message
 from channels_test.routing import Router, route
-from channels_test.staticfiles import StaticFilesConsumer, serve_static_files
+from channels_test.staticfiles import StaticFilesConsumer, add_default_routes
 
-from .interface_processes import Child, project_env, start_daphne, start_uvicorn, start_worker
+from .interface_processes import (
+    Child,
+    project_env,
+    start_daphne,
+    start_uvicorn,
+    start_worker,
+)
 
 CLIENT_TIMEOUT = 20.0
 
@@ -497,7 +508,7 @@ class StaticFilesTests(SimpleTestCase):
     def get(self, consumer, path: str) -> tuple[int, bytes]:
         """Run ``consumer`` on a GET of ``path``; return the status and the whole body."""
         layer = InMemoryChannelLayer()
-        reply_channel = layer.new_channel("http.response!")
+        reply_channel = "http.response.static-test"
         content = {"reply_channel": reply_channel, "method": "GET", "path": path, "query_string": b"",
                    "headers": [[b"host", b"localhost"]]}
         consumer(Message(content, "http.request", layer))
@@ -518,7 +529,13 @@ class StaticFilesTests(SimpleTestCase):
             pass
 
         router = Router([route("http.request", own_http, path=r"^/own/")])
-        self.assertEqual(serve_static_files(router), 1)
+        add_default_routes(router, serve_static=True)
         consumers = [router.match(Message({"path": path}, "http.request", None))[0] for path in ("/own/", "/other/")]
         self.assertIs(consumers[0], own_http)
         self.assertIsInstance(consumers[1], StaticFilesConsumer)
+
+    def test_without_static_files_the_default_is_the_view_consumer(self):
+        router = Router([])
+        add_default_routes(router, serve_static=False)
+        consumer = router.match(Message({"path": "/static/x.js"}, "http.request", None))[0]
+        self.assertIs(type(consumer), ViewConsumer)

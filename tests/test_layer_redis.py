@@ -7,6 +7,7 @@ against ``redis-server`` processes the tests start on free loopback ports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +26,9 @@ from unittest import mock
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
 
+from channels_test.deprecation import ChannelsTestDeprecationWarning
 from channels_test.layers import ChannelFull
+from channels_test.layers.base import process_local_name
 from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
 
 REDIS_URL = os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -91,10 +94,16 @@ def die_with_parent() -> None:
 
 
 class RedisServer:
-    """A ``redis-server`` process of the test's own on a loopback port, without persistence."""
+    """A ``redis-server`` process of the test's own on a loopback port, without persistence.
 
-    def __init__(self, port: int | None = None):
+    ``args`` go to ``redis-server`` after ours (``"--requirepass", "secret"``);
+    ``password`` is what the start-up check authenticates with.
+    """
+
+    def __init__(self, port: int | None = None, *, args: tuple = (), password: str | None = None):
         self.port = port or free_port()
+        self.args = tuple(args)
+        self.password = password
         self.process: subprocess.Popen | None = None
 
     @property
@@ -107,12 +116,16 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise unittest.SkipTest("needs the redis-server program on PATH to start test servers")
+        # A replica writes the data it syncs to its directory: keep that out of the tree.
+        directory = tempfile.gettempdir()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             "--appendonly", "no", "--dir", directory,
+             "--dbfilename", f"channels-test-{self.port}.rdb", *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1,
+                             password=self.password)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -139,6 +152,8 @@ class RedisServer:
             self.process.wait(10)
         if self.process is not None:
             self.process.stderr.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(tempfile.gettempdir(), f"channels-test-{self.port}.rdb"))
 
     def restart(self) -> None:
         self.stop()
@@ -291,14 +306,14 @@ class SharedServerTests(SimpleTestCase):
         layer.send("short", {"old": True})
         time.sleep(0.3)
         self.assertEqual(layer.receive(["short"], block=True), (None, None))
-        reply = layer.new_channel("reply!")
+        reply = process_local_name("reply!")
         layer.send(reply, {"old": True})
         time.sleep(0.3)
         self.assertEqual(layer.receive(["reply!"], block=True), (None, None))
 
     def test_message_sent_while_blocked_arrives(self):
         layer = self.layer(blocking_timeout=10)
-        reply = layer.new_channel("http.response!")
+        reply = process_local_name("http.response!")
         sender = threading.Timer(0.1, layer.send, (reply, {"late": True}))
         sender.start()
         self.addCleanup(sender.join, 5)
@@ -307,13 +322,12 @@ class SharedServerTests(SimpleTestCase):
                          (reply, {"late": True}))
         self.assertLess(time.monotonic() - started, 9, "receive returned by timing out")
 
-    def test_local_capacity_is_per_channel(self):
+    def test_local_capacity_is_per_prefix(self):
         layer = self.layer(capacity=2)
-        first, second = layer.new_channel("reply!"), layer.new_channel("reply!")
-        for _ in range(2):
-            layer.send(first, {})
-            layer.send(second, {})
-        with self.assertRaisesRegex(ChannelFull, repr(first)):
+        first, second = process_local_name("reply!"), process_local_name("reply!")
+        layer.send(first, {})
+        layer.send(second, {})
+        with self.assertRaisesRegex(ChannelFull, "'reply!'"):
             layer.send(first, {})
 
     def test_encryption(self):
@@ -368,7 +382,7 @@ class SharedServerTests(SimpleTestCase):
 
     def test_damaged_values_on_a_local_channel_are_skipped(self):
         layer = self.layer()
-        reply = layer.new_channel("reply!")
+        reply = process_local_name("reply!")
         count = self.write_damaged(layer, reply)
         layer.send(reply, {"id": "good"})
         with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
@@ -378,7 +392,7 @@ class SharedServerTests(SimpleTestCase):
 
     def test_blocking_receive_goes_on_past_damaged_values(self):
         layer = self.layer(blocking_timeout=10)
-        for channel in ("work.1", layer.new_channel("reply!")):
+        for channel in ("work.1", process_local_name("reply!")):
             with self.subTest(channel=channel):
                 def damage_then_send(channel=channel):
                     self.write_damaged(layer, channel)
@@ -470,7 +484,7 @@ class SharedServerTests(SimpleTestCase):
             warnings.simplefilter("always")
             layer = channel_layers.make_backend("default").channel_layer
         messages = [str(warning.message) for warning in caught
-                    if warning.category is DeprecationWarning]
+                    if warning.category is ChannelsTestDeprecationWarning]
         self.assertTrue(any("'asgi_redis.RedisChannelLayer' is deprecated" in text
                             and "channels_test.layers.redis.RedisChannelLayer" in text
                             for text in messages), messages)
@@ -578,12 +592,16 @@ class FaultTests(SimpleTestCase):
 
         layer.send("work", {"n": 1})
         wait_for(lambda: handled == [1], "first message handled")
-        with self.assertLogs("channels_test.worker", "ERROR") as logs:
+        with self.assertLogs("django.channels", "ERROR") as logs:
             self.server.stop()
             wait_for(lambda: logs.records, "outage logged")
         self.assertIn(f"127.0.0.1:{self.server.port}", logs.output[0])
-        with self.assertLogs("channels_test.worker", "WARNING") as logs:
+        with self.assertLogs("django.channels", "WARNING") as logs:
             self.server.start()
+            # Calls fail at once for up to DOWN_RETRY_INTERVAL after the server is
+            # back, until one of them (here the worker's receive) finds it again.
+            wait_for(lambda: any("answers again" in line for line in logs.output),
+                     "the worker finding the server again")
             layer.send("work", {"n": 2})
             wait_for(lambda: handled == [1, 2], "message handled after the restart")
         self.assertIn("answers again", logs.output[-1])
@@ -665,7 +683,7 @@ class ShardingTests(SimpleTestCase):
 
     def test_local_channels_of_one_prefix_share_a_server(self):
         prefix = "http.response.abc!"
-        replies = [self.layer.new_channel(prefix) for _ in range(20)]
+        replies = [process_local_name(prefix) for _ in range(20)]
         self.assertEqual({self.layer.host_of(name) for name in replies}, {self.layer.host_of(prefix)})
         for number, reply in enumerate(replies):
             self.layer.send(reply, {"n": number})

@@ -24,6 +24,7 @@ import warnings
 from django.test import SimpleTestCase
 
 from channels_test.layers import ChannelFull, MessageTooLarge
+from channels_test.layers.base import process_local_name
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from tests.test_layer_redis import IsolatedRedisLayer
@@ -123,10 +124,12 @@ class LayerContract:
     # -- names ------------------------------------------------------------
 
     def test_valid_names(self):
-        for name in ("a", "http.request", "a-b_c.d", "x" * 99, "reply?abc", "reply!abc"):
+        for name in ("a", "http.request", "a-b_c.d", "x" * 99, "reply?abc"):
             with self.subTest(name=name):
                 self.layer.send(name, {"ok": True})
                 self.assertEqual(self.layer.receive([name]), (name, {"ok": True}))
+        self.layer.send("reply!abc", {"ok": True})
+        self.assertEqual(self.layer.receive(["reply!"]), ("reply!abc", {"ok": True}))
 
     def test_invalid_channel_names_are_quoted(self):
         for name in ("", "has space", "caf\u00e9", "a!b!c", "a?b?c", "!abc", "x" * 100, "a/b"):
@@ -146,7 +149,7 @@ class LayerContract:
             self.layer.group_add(None, "abc")
 
     def test_cannot_send_to_a_bare_local_name(self):
-        with self.assertRaisesRegex(ValueError, r"Cannot send to 'reply!'.*new_channel"):
+        with self.assertRaisesRegex(ValueError, r"Cannot send to 'reply!'.*process_local_name"):
             self.layer.send("reply!", {})
 
     def test_invalid_group_names_are_quoted(self):
@@ -177,7 +180,7 @@ class LayerContract:
         with self.assertRaises(ValueError):
             self.layer.group_channels("grp\n")
         with self.assertRaises(ValueError):
-            self.layer.new_channel("reply\n!")
+            self.layer.new_channel("reply\n?")
         with self.assertRaisesRegex(ValueError, r"prefix must be .*\\n'"):
             self.make_layer(prefix="other\n")
         self.assertEqual(self.layer.receive(["a", "http.request"]), (None, None))
@@ -440,7 +443,7 @@ class LayerContract:
         self.layer.send_group("nobody", {"lost": True})
 
     def test_group_reaches_local_channels(self):
-        reply = self.layer.new_channel("reply!")
+        reply = process_local_name("reply!")
         self.layer.group_add("grp", reply)
         self.layer.send_group("grp", {"to": "reply"})
         self.assertEqual(self.layer.receive(["reply!"]), (reply, {"to": "reply"}))
@@ -453,15 +456,36 @@ class LayerContract:
         for name in names:
             self.assertRegex(name, r"^reply\?[A-Za-z0-9]{12,}$")
 
-    def test_new_channel_needs_a_marker(self):
-        with self.assertRaisesRegex(ValueError, r"ending in '!' or '\?', not 'reply'"):
-            self.layer.new_channel("reply")
-        with self.assertRaises(ValueError):
-            self.layer.new_channel("bad name!")
+    def test_new_channel_makes_single_reader_names_only(self):
+        # The ASGI 1 layer rule (asgiref 1.1.2's conformance suite): only '?' patterns.
+        for pattern in ("reply", "test.foo", "test!"):
+            with self.subTest(pattern=pattern):
+                with self.assertRaisesRegex(ValueError, "new_channel\\(\\) needs a pattern ending in '\\?'"):
+                    self.layer.new_channel(pattern)
+        with self.assertRaisesRegex(ValueError, r"process_local_name\('test!'\)"):
+            self.layer.new_channel("test!")
+        with self.assertRaisesRegex(ValueError, "Invalid channel name"):
+            self.layer.new_channel("bad name?")
+
+    def test_receive_on_a_full_local_name_is_refused(self):
+        reply = process_local_name("reply!")
+        self.layer.send(reply, {"n": 1})
+        with self.assertRaisesRegex(ValueError, r"receive\(\['reply!'\]\)"):
+            self.layer.receive([reply])
+        self.assertEqual(self.layer.receive(["reply!"]), (reply, {"n": 1}))
+
+    def test_local_channels_share_their_prefix_capacity(self):
+        layer = self.make_layer(capacity=3)
+        for index in range(3):
+            layer.send(f"capp!{index}", {"n": index})
+        with self.assertRaises(layer.ChannelFull):
+            layer.send("capp!final", {"n": 3})
+        layer.receive(["capp!"])
+        layer.send("capp!final", {"n": 3})
 
     def test_local_channels_receive_on_their_prefix(self):
-        first = self.layer.new_channel("http.response!")
-        second = self.layer.new_channel("http.response!")
+        first = process_local_name("http.response!")
+        second = process_local_name("http.response!")
         self.layer.send(first, {"n": 1})
         self.layer.send(second, {"n": 2})
         self.layer.send("http.response?other", {"n": 3})
@@ -471,13 +495,8 @@ class LayerContract:
         self.assertEqual(self.layer.receive(["http.response!"]), (None, None))
         self.assertEqual(self.layer.receive(["http.response?other"])[1], {"n": 3})
 
-    def test_local_channel_by_full_name(self):
-        reply = self.layer.new_channel("reply!")
-        self.layer.send(reply, {"n": 1})
-        self.assertEqual(self.layer.receive([reply]), (reply, {"n": 1}))
-
     def test_local_and_plain_channels_together(self):
-        reply = self.layer.new_channel("reply!")
+        reply = process_local_name("reply!")
         self.layer.send("plain", {"n": 1})
         self.layer.send(reply, {"n": 2})
         got = [self.layer.receive(["reply!", "plain"]) for _ in range(2)]

@@ -19,7 +19,7 @@ from channels_test import Channel, Group
 from channels_test.asgi import channel_layers
 from channels_test.layers.redis import RedisChannelLayer
 from channels_test.routing import route
-from channels_test.test.live import ChannelLiveServerTestCase
+from channels_test.test.live import ChannelLiveServerTestCase, WorkerProcess
 from tests.live import consumers
 from tests.live.routing import channel_routing as live_routing
 from tests.test_layer_redis import REDIS_URL, require_redis
@@ -85,7 +85,7 @@ class RedisLiveServerTests(ChannelLiveServerTestCase):
         self.assertEqual(errors, [])
         self.assertEqual(len(pids), 16)
         self.assertEqual(len(set(pids)), 2, f"requests answered by {sorted(set(pids))}")
-        worker_pids = {process.pid for process in self._live_processes[1:]}
+        worker_pids = {process.pid for process in self._live_processes if isinstance(process, WorkerProcess)}
         self.assertEqual(set(pids), worker_pids)
 
     def test_two_workers_share_messages_each_handled_once(self):

@@ -82,7 +82,7 @@ class ChannelTestCaseExamples(ChannelTestCase):
     def test_generic_consumer(self):
         # The chapter's input message has no reply_channel, so
         # message.reply_channel would be None: the reply needs one to go to.
-        Channel("input").send({"value": 33, "reply_channel": "test.reply!result"})
+        Channel("input").send({"value": 33, "reply_channel": "test.reply.result"})
         # Run the consumer with the new Message object
         message = self.get_next_message("input", require=True)
         MyConsumer(message)

@@ -3,7 +3,7 @@ from django.test import SimpleTestCase
 
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.message import Message
-from channels_test.routing import Router, accept_consumer, include, null_consumer, route, route_class
+from channels_test.routing import Router, connect_consumer, include, null_consumer, route, route_class
 
 ROUTED = []
 
@@ -48,7 +48,7 @@ class RouteTests(SimpleTestCase):
             router.match(message("websocket.connect", path="/chat/lobby/")),
             (consumer_a, {"room": "lobby"}),
         )
-        self.assertIs(router.match(message("websocket.connect", path="/other/"))[0], accept_consumer)
+        self.assertIsNone(router.match(message("websocket.connect", path="/other/")))
 
     def test_filter_on_missing_key_does_not_match(self):
         router = Router([route("a", consumer_a, path=r"^/$")])
@@ -68,14 +68,22 @@ class RouteTests(SimpleTestCase):
         self.assertEqual(router.match(message("websocket.receive", path="/ws/")), (ClassConsumer, {}))
         self.assertIn("websocket.connect", router.channels)
 
-    def test_defaults_follow_the_routing(self):
+    def test_router_holds_only_the_routing(self):
+        router = Router([route("http.request", consumer_a, path=r"^/poll/$")])
+        for channel in ("websocket.connect", "websocket.receive", "websocket.disconnect"):
+            self.assertIsNone(router.match(message(channel, path="/")))
+        self.assertIsNone(router.match(message("http.request", path="/")))
+        self.assertEqual(router.channels, {"http.request"})
+
+    def test_check_default_adds_the_defaults_after_the_routing(self):
         from channels_test.handler import ViewConsumer
 
         router = Router([route("http.request", consumer_a, path=r"^/poll/$")])
+        router.check_default()
         self.assertEqual(router.match(message("http.request", path="/poll/")), (consumer_a, {}))
         consumer, kwargs = router.match(message("http.request", path="/"))
         self.assertIsInstance(consumer, ViewConsumer)
-        self.assertEqual(router.match(message("websocket.connect", path="/")), (accept_consumer, {}))
+        self.assertEqual(router.match(message("websocket.connect", path="/")), (connect_consumer, {}))
         self.assertEqual(router.match(message("websocket.receive", path="/")), (null_consumer, {}))
         self.assertEqual(router.match(message("websocket.disconnect", path="/")), (null_consumer, {}))
         self.assertEqual(router.channels, {
@@ -83,14 +91,39 @@ class RouteTests(SimpleTestCase):
 
     def test_default_connect_consumer_accepts(self):
         layer = InMemoryChannelLayer()
-        accept = Router([]).match(Message({"reply_channel": "r!1", "path": "/"}, "websocket.connect", layer))[0]
-        accept(Message({"reply_channel": "r!1", "path": "/"}, "websocket.connect", layer))
-        self.assertEqual(layer.receive(["r!1"]), ("r!1", {"accept": True}))
-
-    def test_added_route_comes_before_the_defaults(self):
         router = Router([])
+        router.check_default()
+        accept = router.match(Message({"reply_channel": "r.1", "path": "/"}, "websocket.connect", layer))[0]
+        self.assertIs(accept, connect_consumer)
+        accept(Message({"reply_channel": "r.1", "path": "/"}, "websocket.connect", layer))
+        self.assertEqual(layer.receive(["r.1"]), ("r.1", {"accept": True}))
+
+    def test_check_default_takes_an_http_consumer(self):
+        router = Router([])
+        router.check_default(http_consumer=consumer_b)
+        self.assertEqual(router.match(message("http.request", path="/")), (consumer_b, {}))
+
+    def test_add_route_appends_to_the_routing(self):
+        router = Router([route("websocket.connect", consumer_a, path=r"^/a/$")])
         router.add_route(route("websocket.connect", consumer_b))
-        self.assertEqual(router.match(message("websocket.connect", path="/")), (consumer_b, {}))
+        self.assertEqual(router.match(message("websocket.connect", path="/a/"))[0], consumer_a)
+        self.assertEqual(router.match(message("websocket.connect", path="/"))[0], consumer_b)
+        with self.assertRaisesRegex(TypeError, "add_route\\(\\) takes a route"):
+            router.add_route(consumer_a)
+
+    def test_routables_of_ones_own_are_matched_with_prefixes_stripped(self):
+        class PathEcho:
+            """Any object with match() and channel_names() routes, as in Channels 1.x."""
+
+            def match(self, message):
+                return (consumer_a, {"rest": message["path"]}) if message.channel.name == "x" else None
+
+            def channel_names(self):
+                return {"x"}
+
+        router = Router([include([PathEcho()], path=r"^/api")])
+        self.assertEqual(router.match(message("x", path="/api/items")), (consumer_a, {"rest": "/items"}))
+        self.assertEqual(router.channels, {"x"})
 
     def test_dict_routing(self):
         router = Router({"a": consumer_a, "b": "tests.test_routing.consumer_b"})
@@ -113,7 +146,7 @@ class IncludeTests(SimpleTestCase):
             router.match(message("websocket.connect", path="/chat/lobby/")),
             (consumer_a, {"room": "lobby"}),
         )
-        self.assertIs(router.match(message("websocket.connect", path="/lobby/"))[0], accept_consumer)
+        self.assertIsNone(router.match(message("websocket.connect", path="/lobby/")))
 
     def test_prefix_groups_are_passed_on(self):
         inner = [route("a", consumer_a, path=r"^/(?P<item>\d+)/$")]

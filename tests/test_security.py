@@ -2,13 +2,16 @@
 
 from django.test import SimpleTestCase, override_settings
 
-from channels_test import Channel
+from channels_test import Channel, route
+from channels_test.exceptions import DenyConnection
 from channels_test.generic.websockets import WebsocketConsumer
+from channels_test.message import Message
 from channels_test.security.websockets import (
     AllowedHostsOnlyOriginValidator,
     BaseOriginValidator,
     allowed_hosts_only,
 )
+from channels_test.test import Client, apply_routes
 
 from .test_generic import LayerMixin
 
@@ -25,8 +28,10 @@ class GuardedConsumer(WebsocketConsumer):
 
 
 class OnlyHttps(BaseOriginValidator):
-    def validate_origin(self, message, hostname, port=None):
-        return hostname == "secure.example"
+    """Channels 1.x's hook: validate_origin(message, origin) with the whole Origin."""
+
+    def validate_origin(self, message, origin):
+        return origin == "https://secure.example"
 
 
 @override_settings(ALLOWED_HOSTS=[".example.com", "exact.org", "ported.net:8443", "[::1]"], DEBUG=False)
@@ -78,9 +83,9 @@ class OriginTests(LayerMixin, SimpleTestCase):
         self.assertEqual(self.replies("result"), [{"ok": True}])
 
     def test_custom_validator(self):
-        self.assertEqual(self.connect_from("https://secure.example", OnlyHttps(connect.inner)), [{"accept": True}])
+        self.assertEqual(self.connect_from("https://secure.example", OnlyHttps(connect.func)), [{"accept": True}])
         with self.assertLogs("channels_test.security", "WARNING"):
-            self.assertEqual(self.connect_from("https://example.com", OnlyHttps(connect.inner)), [{"accept": False}])
+            self.assertEqual(self.connect_from("https://example.com", OnlyHttps(connect.func)), [{"accept": False}])
 
     @override_settings(ALLOWED_HOSTS=["*"])
     def test_star_allows_any_origin_but_not_none(self):
@@ -90,6 +95,24 @@ class OriginTests(LayerMixin, SimpleTestCase):
         with self.assertLogs("channels_test.security", "WARNING") as logs:
             self.assertEqual(self.connect_from(None), [{"accept": False}])
         self.assertIn("no Origin header", logs.output[0])
+
+    @override_settings(ALLOWED_HOSTS=["example.com"])
+    def test_refusal_is_deny_connection_reaching_the_caller(self):
+        # As in Channels 1.x: the decorator raises DenyConnection; a worker
+        # turns it into the refusal, a direct call or a test client sees it.
+        for origin in [b"http://example.org", b"", b"\xc3\xa4", None]:
+            with self.subTest(origin=origin):
+                headers = [[b"origin", origin]] if origin is not None else []
+                with self.assertLogs("channels_test.security", "WARNING"):
+                    with self.assertRaises(DenyConnection):
+                        connect(Message({"headers": headers}, "websocket.connect", None))
+
+    @override_settings(ALLOWED_HOSTS=["example.com"])
+    def test_test_client_sees_deny_connection(self):
+        with apply_routes([route("websocket.connect", connect)]):
+            with self.assertLogs("channels_test.security", "WARNING"):
+                with self.assertRaises(DenyConnection):
+                    Client().send_and_consume("websocket.connect", {"headers": [[b"origin", b"http://example.org"]]})
 
     def test_alias(self):
         self.assertIs(allowed_hosts_only, AllowedHostsOnlyOriginValidator)

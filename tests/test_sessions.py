@@ -57,7 +57,7 @@ class ChannelSessionTests(LayerMixin, TestCase):
     def test_session_persists_per_reply_channel(self):
         self.consume(count_visits, self.ws("websocket.receive", text="a"))
         self.consume(count_visits, self.ws("websocket.receive", text="b"))
-        self.consume(count_visits, self.ws("websocket.receive", text="c", reply="websocket.send!other"))
+        self.consume(count_visits, self.ws("websocket.receive", text="c", reply="websocket.send.other"))
         self.assertEqual(self.results(), [{"visits": 1}, {"visits": 2}, {"visits": 1}])
         self.assertEqual(session_for_reply_channel(REPLY)["visits"], 2)
 
@@ -109,7 +109,7 @@ class HttpSessionTests(LayerMixin, TestCase):
     def test_http_session_is_remembered_for_later_messages(self):
         self.consume(both, self.ws("websocket.connect", headers=cookie_header(self.session.session_key)))
         self.consume(both, self.ws("websocket.receive", text="no cookies here"))
-        self.consume(both, self.ws("websocket.receive", text="x", reply="websocket.send!stranger"))
+        self.consume(both, self.ws("websocket.receive", text="x", reply="websocket.send.stranger"))
         self.assertEqual(self.replies("result"), [{"color": "blue"}, {"color": "blue"}, {"color": None}])
 
 

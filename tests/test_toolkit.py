@@ -268,6 +268,7 @@ class ConsumersShareTheTestTransactionTests(ChannelTestCase):
         self.client.get("/")  # Django's client reconnects close_old_connections after a request
         self.assertTrue(compat.receiver_is_connected(request_started, close_old_connections))
         client = Client()
+        channel_layers["default"].router.check_default()  # http.request to the views, as workers do
         client.send_and_consume("http.request", {"path": "/", "method": "GET", "headers": [[b"host", b"testserver"]]})
         self.assertEqual(client.receive()["status"], 200)
         client.send_and_consume("rows")
@@ -279,11 +280,11 @@ class GetNextMessageTests(ChannelTestCase):
     test_channel_aliases = ["default", "other"]
 
     def test_returns_a_message_or_none(self):
-        Channel("input").send({"value": 1, "reply_channel": "test.reply!abc"})
+        Channel("input").send({"value": 1, "reply_channel": "test.reply.abc"})
         message = self.get_next_message("input")
-        self.assertEqual(message.content, {"value": 1, "reply_channel": "test.reply!abc"})
+        self.assertEqual(message.content, {"value": 1, "reply_channel": "test.reply.abc"})
         self.assertEqual(message.channel.name, "input")
-        self.assertEqual(message.reply_channel.name, "test.reply!abc")
+        self.assertEqual(message.reply_channel.name, "test.reply.abc")
         self.assertIsNone(self.get_next_message("input"))
 
     def test_takes_a_channel_object(self):

@@ -19,6 +19,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 
 from ..auth import channel_session_user
 from ..channel import DEFAULT_CHANNEL_LAYER, Group
+from ..exceptions import ConfigurationError
 from ..sessions import channel_session
 
 __all__ = ["CREATE", "UPDATE", "DELETE", "Binding", "BindingMetaclass"]
@@ -92,21 +93,21 @@ class Binding(metaclass=BindingMetaclass):
         if cls.model is None:
             if "model" in cls.__dict__:
                 return []
-            raise ImproperlyConfigured(f"Binding {cls.__qualname__} has no model: set model = YourModel.")
+            raise ConfigurationError(f"Binding {cls.__qualname__} has no model: set model = YourModel.")
         if cls.fields is None and cls.exclude is None:
-            raise ImproperlyConfigured(
+            raise ConfigurationError(
                 f"Binding {cls.__qualname__} must set fields (a list of names, or ['__all__']) "
                 "or exclude (a list of names): nothing is sent unless you say which fields."
             )
         if isinstance(cls.fields, str) and cls.fields != "__all__":
-            raise ImproperlyConfigured(
+            raise ConfigurationError(
                 f"Binding {cls.__qualname__}.fields must be a list, not the string {cls.fields!r}."
             )
         if isinstance(cls.model, str):
             try:
                 cls.model = apps.get_model(cls.model)
             except (LookupError, ValueError) as error:
-                raise ImproperlyConfigured(
+                raise ConfigurationError(
                     f"Binding {cls.__qualname__}: cannot find model {cls.model!r} ({error}); "
                     "use 'app_label.ModelName' or the model class."
                 )

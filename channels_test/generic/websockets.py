@@ -9,10 +9,11 @@ from typing import Any, Callable
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from ..auth import channel_and_http_session_user_from_http, channel_session_user
+from ..auth import channel_and_http_session_user_from_http, channel_session_user_from_http
 from ..channel import Channel, Group
+from ..deprecation import warn_deprecated
 from ..exceptions import SendNotAvailableOnDemultiplexer
-from ..sessions import channel_and_http_session, enforce_ordering
+from ..sessions import enforce_ordering
 from .base import BaseConsumer
 
 __all__ = [
@@ -29,7 +30,13 @@ def _frame(text: str | None, bytes: bytes | None, close: bool | int) -> dict:
     frame: dict = {}
     if text is not None:
         if not isinstance(text, str):
-            raise TypeError(f"send(text=...) takes a str, not {type(text).__name__}: {text!r}")
+            # Channels 1.x passed it through; the interface refuses it in production.
+            warn_deprecated(
+                f"send(text=...) takes a str, not {type(text).__name__}: {text!r}. It is sent "
+                "as it is, but an interface server refuses a frame whose text is not a str: "
+                "encode it first (JsonWebsocketConsumer does, with send(content)).",
+                stacklevel=4,
+            )
         frame["text"] = text
     elif bytes is not None:
         if not isinstance(bytes, (type(b""), bytearray)):
@@ -72,12 +79,16 @@ class WebsocketConsumer(BaseConsumer):
                 f"{type(self).__qualname__}.slight_ordering is gone: slight ordering is always "
                 "on now. Remove it, or set strict_ordering = True."
             )
-        handler = super().get_handler(message, **kwargs)
         if self.http_user or self.http_user_and_session:
-            if message.channel.name == "websocket.connect":
-                handler = channel_and_http_session_user_from_http(handler)
-            else:
-                handler = channel_and_http_session(channel_session_user(handler))
+            # As in Channels 1.x, on every message: the user comes from the
+            # channel session, refreshed from the HTTP session whenever the
+            # message carries its cookie.
+            self.channel_session_user = True
+        handler = super().get_handler(message, **kwargs)
+        if self.http_user_and_session:
+            handler = channel_and_http_session_user_from_http(handler)
+        elif self.http_user:
+            handler = channel_session_user_from_http(handler)
         if self.strict_ordering:
             handler = enforce_ordering(handler)
         return handler

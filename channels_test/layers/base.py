@@ -15,7 +15,6 @@ import re
 import secrets
 import string
 import threading
-import warnings
 from typing import Any, Iterable
 
 import msgpack
@@ -29,6 +28,7 @@ __all__ = [
     "encode_message",
     "decode_message",
     "validate_message",
+    "process_local_name",
 ]
 
 
@@ -57,6 +57,26 @@ MAX_MESSAGE_DEPTH = 256
 # msgpack extension type of an int beyond 64 bits (stored as signed big-endian bytes).
 _BIG_INT = 1
 _packers = threading.local()
+
+
+def random_letters(count: int) -> str:
+    """Return ``count`` random ASCII letters and digits (for names nobody can guess)."""
+    return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(count))
+
+
+def process_local_name(prefix: str) -> str:
+    """Return a new process-local channel name: ``prefix`` (ending in ``!``) plus random letters.
+
+    An interface server receives on ``prefix`` and gets what is sent to every
+    name made from it. The 12 random letters make a name nobody can guess.
+    """
+    if not isinstance(prefix, str) or not prefix.endswith("!") or prefix.count("!") != 1:
+        raise ValueError(
+            f"A process-local name is made from a prefix ending in its only '!', not {prefix!r}: "
+            "e.g. process_local_name('http.response.myprocess!')."
+        )
+    return prefix + random_letters(12)
+
 
 _HINTS = {
     "datetime": "use an ISO string, e.g. value.isoformat()",
@@ -328,27 +348,33 @@ class BaseChannelLayer:
 
     def receive_many(self, channels: Iterable[str], block: bool = False) -> tuple:
         """Deprecated alias of :meth:`receive`."""
-        warnings.warn(
+        from ..deprecation import warn_deprecated
+
+        warn_deprecated(
             "receive_many() is deprecated; use receive(), which takes the same arguments.",
-            DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         return self.receive(channels, block=block)
 
     def new_channel(self, pattern: str) -> str:
-        """Return a new, unguessable channel name: ``pattern`` plus random letters.
+        """Return a new single-reader channel name: ``pattern`` (ending in ``?``) plus random letters.
 
-        ``pattern`` must end in ``!`` (a process-local reply channel) or ``?``
-        (a single-reader channel).
+        As the ASGI 1 layer spec says, only ``?`` patterns are made here;
+        a process-local reply name is its ``!`` prefix plus letters of the
+        process's own choosing (see :func:`process_local_name`).
         """
-        if not isinstance(pattern, str) or not pattern.endswith(("!", "?")):
+        if not isinstance(pattern, str) or not pattern.endswith("?"):
+            hint = (
+                f" For a process-local name, append to the prefix yourself: "
+                f"process_local_name({pattern!r})." if isinstance(pattern, str) and pattern.endswith("!") else ""
+            )
             raise ValueError(
-                f"new_channel() needs a pattern ending in '!' or '?', not {pattern!r}: "
-                "e.g. new_channel('http.response!')."
+                f"new_channel() needs a pattern ending in '?', not {pattern!r}: "
+                f"e.g. new_channel('http.request.body?').{hint}"
             )
         self.validate_channel_name(pattern + "x")
         while True:
-            name = pattern + "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(12))
+            name = pattern + random_letters(12)
             if not self._channel_exists(name):
                 return name
 
@@ -374,7 +400,8 @@ class BaseChannelLayer:
         """Raise TypeError/ValueError unless ``name`` is a valid channel name.
 
         With ``receive=True`` a name ending in ``!`` is allowed (it receives
-        for every channel ``new_channel`` made from it).
+        for every channel made from it) and a full process-local name
+        (``prefix!suffix``) is not.
         """
         if not isinstance(name, str):
             raise TypeError(f"Channel name must be a str, not {type(name).__name__}: {name!r}")
@@ -391,7 +418,13 @@ class BaseChannelLayer:
         if name.endswith("!") and not receive:
             raise ValueError(
                 f"Cannot send to {name!r}: a name ending in '!' is only for receiving; "
-                "send to a full name made by new_channel()."
+                "send to a full name made from it (e.g. by process_local_name())."
+            )
+        if receive and "!" in name and not name.endswith("!"):
+            prefix = name[: name.index("!") + 1]
+            raise ValueError(
+                f"Cannot receive on {name!r}: a process-local channel is received on its "
+                f"prefix, receive([{prefix!r}]), which returns the full name with each message."
             )
 
     def validate_group_name(self, name: Any) -> None:

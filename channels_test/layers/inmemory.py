@@ -78,9 +78,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
         else:
             while queue and queue[0][0] <= now:
                 queue.popleft()
-        if len(queue) >= self.get_capacity(channel):
+        held, counted = self._held(channel, queue)
+        if held >= self.get_capacity(counted):
             raise ChannelFull(
-                f"Channel {channel!r} holds {len(queue)} messages, its capacity; "
+                f"Channel {counted!r} holds {held} messages, its capacity; "
                 "retry later, or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
         queue.append((now + self.expiry, data))
@@ -91,6 +92,18 @@ class InMemoryChannelLayer(BaseChannelLayer):
             else:
                 self._waiting[channel] = local
                 self._local_waiting.setdefault(local, {})[channel] = None
+
+    def _held(self, channel: str, queue: collections.deque) -> tuple[int, str]:
+        """Return how many messages count against ``channel``'s capacity, and the name they count on.
+
+        Process-local channels (``prefix!suffix``) share their prefix's
+        capacity, as the ASGI 1 layer spec says.
+        """
+        local = self.non_local_name(channel)
+        if local is channel:
+            return len(queue), channel
+        queues = self._queues
+        return sum(len(queues[name]) for name in self._local_waiting.get(local, ())), local
 
     # -- receiving ----------------------------------------------------------
 

@@ -41,8 +41,25 @@ from typing import Any, Iterator
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import BaseChannelLayer, ChannelFull
+from .redis_errors import (
+    RedisAuthenticationError,
+    RedisCommandError,
+    RedisOutOfMemoryError,
+    RedisProtocolError,
+    RedisReadOnlyError,
+    RedisUnavailable,
+    describe_error,
+)
 
-__all__ = ["RedisChannelLayer", "RedisUnavailable"]
+__all__ = [
+    "RedisChannelLayer",
+    "RedisUnavailable",
+    "RedisAuthenticationError",
+    "RedisProtocolError",
+    "RedisReadOnlyError",
+    "RedisOutOfMemoryError",
+    "RedisCommandError",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +69,9 @@ _RING_POINTS = 160
 # With channels on several servers, a blocking receive waits this long on
 # each in turn (a wait on the server, not a poll).
 SHARD_WAIT = 0.05
-# How long a blocking receive retries a lost connection before raising.
-_RECONNECT_PAUSE = 0.1
+# Once a server failed, calls that need it fail at once (with the same
+# error) for this long before one of them tries it again.
+DOWN_RETRY_INTERVAL = 0.5
 
 _LUA_HELPERS = """
 local function now_ms()
@@ -69,7 +87,10 @@ end
 
 -- Push entry onto a channel's list unless it holds capacity unexpired
 -- messages; record the channel on its local index (if any). 1 if pushed.
+-- A process-local channel also counts against its prefix: the index holds
+-- one name per waiting message of the prefix.
 local function push(list, index, name, capacity, entry, ttl, now)
+  if index and redis.call('LLEN', index) >= capacity then return 0 end
   local length = redis.call('LLEN', list)
   if length >= capacity then
     while length > 0 do
@@ -239,10 +260,6 @@ GROUP_DISCARD = _Script(_GROUP_DISCARD)
 COUNT = _Script(_COUNT)
 
 
-class RedisUnavailable(ConnectionError):
-    """A Redis server of the layer cannot be reached; the message names it."""
-
-
 class RedisChannelLayer(BaseChannelLayer):
     """A channel layer on one or more Redis servers, shared by every process using them.
 
@@ -305,19 +322,18 @@ class RedisChannelLayer(BaseChannelLayer):
                 f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}."
             )
         self.blocking_timeout = blocking_timeout
-        self.hosts = _parse_hosts(DEFAULT_HOST if hosts is None else hosts)
+        self.hosts = self._check_hosts(hosts)
         self._crypter = _make_crypter(symmetric_encryption_keys)
         options = {
             "socket_connect_timeout": connect_timeout,
             "socket_timeout": socket_timeout,
             **(connection_kwargs or {}),
         }
-        self._servers = [_Server(host, options) for host in self.hosts]
+        self._servers = self._make_servers(options)
         read_timeout = options.get("socket_timeout")
         # A BLPOP must answer before the socket times out.
         self._longest_wait = None if read_timeout is None else max(0.1, read_timeout * 0.8)
-        self._ring = _Ring(len(self.hosts))
-        self._clock_offsets: dict[int, float] = {}
+        self._ring = _Ring(len(self._servers))
         self._turn = 0
         self._plan_cache: tuple | None = None
         self._expiry_ms = int(self.expiry * 1000)
@@ -329,6 +345,20 @@ class RedisChannelLayer(BaseChannelLayer):
     def __repr__(self) -> str:
         labels = [server.label for server in self._servers]
         return f"<{type(self).__name__} prefix={self.prefix!r} hosts={labels!r}>"
+
+    def _check_hosts(self, hosts: Any) -> list:
+        """Return the ``hosts`` setting checked and in one form."""
+        return _parse_hosts(DEFAULT_HOST if hosts is None else hosts)
+
+    def _make_servers(self, options: dict) -> list:
+        """Return a :class:`_Server` per entry of ``hosts``, connecting with ``options``."""
+        several = len(self.hosts) > 1
+        servers = []
+        for host in self.hosts:
+            client = _make_client(host, options)
+            label = _label(client.connection_pool.connection_kwargs)
+            servers.append(_Server(client, label, log_changes=several))
+        return servers
 
     # -- where things live ------------------------------------------------------------
 
@@ -343,19 +373,13 @@ class RedisChannelLayer(BaseChannelLayer):
         return 0 if len(self._servers) == 1 else self._ring.find("group:" + group)
 
     def _call(self, index: int, script: Any, keys: list, args: list) -> Any:
-        """Run ``script`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
+        """Run ``script`` on host ``index`` (RedisUnavailable or a subclass if that fails)."""
         packed = _pack(["EVALSHA", script.sha, len(keys), *keys, *args])
-        return self._servers[index].run(packed, script, self._unavailable, index)
+        return self._servers[index].run(packed, script)
 
     def _execute(self, index: int, *command: Any) -> Any:
-        """Run ``command`` on host ``index``, raising RedisUnavailable if it cannot be reached."""
-        return self._servers[index].run(_pack(command), None, self._unavailable, index)
-
-    def _unavailable(self, index: int, error: Exception) -> RedisUnavailable:
-        return RedisUnavailable(
-            f"Cannot reach the Redis server {self._servers[index].label} of the channel layer "
-            f"({error}). Start it, or fix 'hosts' in the layer CONFIG."
-        )
+        """Run ``command`` on host ``index`` (RedisUnavailable or a subclass if that fails)."""
+        return self._servers[index].run(_pack(command), None)
 
     # -- sending ----------------------------------------------------------------------
 
@@ -365,11 +389,11 @@ class RedisChannelLayer(BaseChannelLayer):
         local = self.non_local_name(channel)
         if local is not channel:
             keys.append(self._index_prefix + local)
-        capacity = self.get_capacity(channel)
+        capacity = self.get_capacity(local)
         args = [data, capacity, self._expiry_ms, self._ttl, channel]
         if not self._call(self.host_of(channel), SEND, keys, args):
             raise ChannelFull(
-                f"Channel {channel!r} holds {capacity} messages, its capacity; retry later, "
+                f"Channel {local!r} holds {capacity} messages, its capacity; retry later, "
                 "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
 
@@ -386,8 +410,17 @@ class RedisChannelLayer(BaseChannelLayer):
         for position in range(0, len(members), 2):
             name = members[position].decode()
             by_host.setdefault(self.host_of(name), []).extend((name, members[position + 1]))
+        failed = None
         for index, pairs in by_host.items():
-            self._call(index, SEND_MANY, [], head + pairs)
+            try:
+                self._call(index, SEND_MANY, [], head + pairs)
+            except RedisUnavailable as error:
+                # Members on a server that is down miss the message, as a full
+                # channel would; the others still get it (and nothing is retried).
+                if not error.server_down and failed is None:
+                    failed = error
+        if failed is not None:
+            raise failed
 
     # -- receiving --------------------------------------------------------------------
 
@@ -397,54 +430,88 @@ class RedisChannelLayer(BaseChannelLayer):
         if not block:
             return self._take_any(plan)
         deadline = time.monotonic() + self.blocking_timeout
-        wait_cap = SHARD_WAIT if len(plan) > 1 else self._longest_wait
         look_first = True
         while True:
-            try:
-                if look_first:
-                    look_first = False
+            if look_first:
+                look_first = False
+                try:
                     found = self._take_any(plan)
-                    if found[0] is not None:
-                        return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None, None
-                shard = plan[self._turn % len(plan)]
-                self._turn += 1
-                wait = remaining if wait_cap is None else min(remaining, wait_cap)
-                found = self._block_on(shard, wait)
+                except RedisUnavailable as error:
+                    if not error.server_down:
+                        raise
+                    # Every server of these channels is down: ride out a short
+                    # outage (a restart) within the blocking time.
+                    wake = min(self._servers[shard.index].retry_at for shard in plan)
+                    if wake >= deadline:
+                        raise
+                    time.sleep(max(0.0, wake - time.monotonic()))
+                    look_first = True
+                    continue
                 if found[0] is not None:
                     return found
-            except RedisUnavailable:
-                # Ride out a short outage (a restart) within the blocking time.
-                if deadline - time.monotonic() <= _RECONNECT_PAUSE:
-                    raise
-                time.sleep(_RECONNECT_PAUSE)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, None
+            live = [shard for shard in plan if self._servers[shard.index].down is None]
+            if not live:
                 look_first = True
+                continue
+            shard = live[self._turn % len(live)]
+            self._turn += 1
+            wait_cap = SHARD_WAIT if len(plan) > 1 else self._longest_wait
+            wait = remaining if wait_cap is None else min(remaining, wait_cap)
+            try:
+                found = self._block_on(shard, wait)
+            except RedisUnavailable as error:
+                if not error.server_down:
+                    raise
+                look_first = True  # that server is now down: go on with the others
+                continue
+            if found[0] is not None:
+                return found
+            if len(live) < len(plan):
+                now = time.monotonic()
+                look_first = any(self._servers[s.index].retry_at <= now for s in plan
+                                 if self._servers[s.index].down is not None)
 
     def _take_any(self, plan: list) -> tuple:
-        """Take a waiting message from any shard of ``plan`` without waiting."""
+        """Take a waiting message from any shard of ``plan`` without waiting.
+
+        A server that is down is left out while the others answer; only when
+        none of them answers does this raise (the first server's error).
+        """
         count = len(plan)
         script = RECEIVE
+        first_error = None
+        answered = False
         for step in range(count):
             shard = plan[(self._turn + step) % count]
             packed = shard.receive_command(script.sha, self._turn)
-            found = (None, None)
-            while found[0] is None:  # again after a message that could not be opened
-                result = self._servers[shard.index].run(packed, script, self._unavailable, shard.index)
-                if result is None:
-                    break
-                position, name, entry = result
-                channel = name.decode() if name else shard.names[position - 1]
-                found = self._open(channel, entry)
-            if found[0] is not None:
-                return found
+            try:
+                result = self._servers[shard.index].run(packed, script)
+                while result is not None:
+                    position, name, entry = result
+                    channel = name.decode() if name else shard.names[position - 1]
+                    found = self._open(channel, entry)
+                    if found[0] is not None:
+                        return found
+                    # That message could not be opened (and was logged): take the next.
+                    result = self._servers[shard.index].run(packed, script)
+            except RedisUnavailable as error:
+                if count == 1 or not error.server_down:
+                    raise
+                if first_error is None:
+                    first_error = error
+                continue
+            answered = True
+        if first_error is not None and not answered:
+            raise first_error
         return None, None
 
     def _block_on(self, shard: "_Shard", wait: float) -> tuple:
         """Wait up to ``wait`` seconds on one server for a message on ``shard``'s keys."""
         packed = shard.blpop_command(max(wait, 0.01))
-        popped = self._servers[shard.index].run(packed, None, self._unavailable, shard.index)
+        popped = self._servers[shard.index].run(packed, None)
         if popped is None:
             return None, None
         key, value = popped
@@ -481,13 +548,14 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def _server_now(self, index: int) -> float:
         """Return the server's clock in ms, estimated from ours and an offset measured once."""
-        offset = self._clock_offsets.get(index)
+        server = self._servers[index]
+        offset = server.clock_offset
         if offset is None:
             before = time.time()
             seconds, microseconds = map(int, self._execute(index, "TIME"))
             after = time.time()
             offset = seconds + microseconds / 1e6 - (before + after) / 2
-            self._clock_offsets[index] = offset
+            server.clock_offset = offset
         return (time.time() + offset) * 1000
 
     def _plan(self, channels: tuple) -> list:
@@ -561,13 +629,13 @@ class RedisChannelLayer(BaseChannelLayer):
 
     @contextlib.contextmanager
     def _housekeeping(self, index: int) -> Iterator[None]:
-        """Turn a lost connection on host ``index`` into RedisUnavailable naming it."""
+        """Turn any error talking to host ``index`` into the layer's error naming it."""
         import redis
 
         try:
             yield
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise self._unavailable(index, error) from error
+        except (redis.RedisError, OSError) as error:
+            raise self._servers[index].describe(error, may_have_run=True) from error
 
     def close(self) -> None:
         """Close this thread's connections and the pooled ones (new ones open on demand)."""
@@ -581,7 +649,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
 
 class _Server:
-    """One Redis server: its address, and one open connection per thread that uses it.
+    """One Redis server: its client, one open connection per thread, and whether it is down.
 
     Each thread keeps its connection for every later call (a pool of one per
     thread, reopened after a fork), which spares the per-command bookkeeping
@@ -589,15 +657,37 @@ class _Server:
     close by the server (a restart); such a connection is replaced before
     anything is sent on it. ``client``, on an ordinary shared pool, serves
     the rare housekeeping commands (``SCAN``, ``UNLINK``).
+
+    A failure that takes the server down (see ``RedisUnavailable.server_down``)
+    is remembered, for every thread: calls then fail at once with the same
+    error, and every ``DOWN_RETRY_INTERVAL`` seconds one call tries the server
+    again. With ``log_changes`` (a layer of several servers, which carries on
+    without this one) the outage is logged once as it starts and once as it ends.
     """
 
-    def __init__(self, host: Any, options: dict):
-        self.client = _make_client(host, options)
+    hosts_hint = "fix 'hosts' in the layer CONFIG"
+
+    def __init__(self, client: Any, label: str, *, log_changes: bool = False):
+        self.client = client
         pool = self.client.connection_pool
         self._connection_class = pool.connection_class
         self._connection_kwargs = pool.connection_kwargs
-        self.label = _label(self._connection_kwargs)
+        self._label = label
+        self.log_changes = log_changes
         self._local = threading.local()
+        self._lock = threading.Lock()
+        #: The error that took the server down, or None while it answers.
+        self.down: RedisUnavailable | None = None
+        self.down_since = 0.0
+        #: When (time.monotonic()) a call may try the server again.
+        self.retry_at = 0.0
+        #: The server's clock minus ours, in seconds (measured when first needed).
+        self.clock_offset: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The server as errors and logs name it (never with its password)."""
+        return self._label
 
     def _connection(self) -> Any:
         """Return this thread's connection, connected and with nothing unread on it."""
@@ -616,30 +706,83 @@ class _Server:
             poller.register(connection._sock, select.POLLIN)
         return connection
 
-    def run(self, packed: bytes, script: _Script | None, unavailable: Any, index: int) -> Any:
+    def run(self, packed: bytes, script: _Script | None) -> Any:
         """Send one packed command and return its reply.
 
         ``script`` is the script an ``EVALSHA`` runs, loaded if the server
-        lacks it. A lost connection raises ``unavailable(index, error)``.
+        lacks it. Any failure raises :class:`RedisUnavailable` (or a subclass)
+        naming the server.
         """
-        from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
+        from redis.exceptions import NoScriptError, RedisError
 
+        if self.down is not None:
+            self._before_retry()
+        sent = False
         try:
             connection = self._connection()
             connection.send_packed_command([packed], check_health=False)
+            sent = True
             try:
-                return connection.read_response()
+                reply = connection.read_response()
             except NoScriptError:
                 if script is None:
                     raise
                 # A new or restarted server: the script did not run. Load it, run it once.
+                sent = False
                 connection.send_packed_command([_pack(["SCRIPT", "LOAD", script.source])])
                 connection.read_response()
                 connection.send_packed_command([packed], check_health=False)
-                return connection.read_response()
-        except (ConnectionError, TimeoutError, OSError) as error:
-            self._forget()
-            raise unavailable(index, error) from error
+                sent = True
+                reply = connection.read_response()
+        except (RedisError, OSError) as error:
+            problem = self.describe(error, may_have_run=sent)
+            if problem.server_down:
+                self._forget()
+                self._went_down(problem)
+            elif self.down is not None:
+                self._came_back()  # it answered, if with an error
+            raise problem from error
+        if self.down is not None:
+            self._came_back()
+        return reply
+
+    def describe(self, error: BaseException, *, may_have_run: bool) -> RedisUnavailable:
+        """Return the layer's error for ``error`` from this server."""
+        return describe_error(self.label, error, may_have_run=may_have_run,
+                              hosts_hint=self.hosts_hint)
+
+    def _before_retry(self) -> None:
+        """While down: fail at once, unless it is time for this call to try the server."""
+        with self._lock:
+            down = self.down
+            if down is None:
+                return
+            now = time.monotonic()
+            if now < self.retry_at:
+                raise type(down)(str(down))
+            self.retry_at = now + DOWN_RETRY_INTERVAL
+
+    def _went_down(self, problem: RedisUnavailable) -> None:
+        with self._lock:
+            first = self.down is None
+            self.down = problem
+            self.clock_offset = None  # it may come back elsewhere (a failover)
+            self.retry_at = time.monotonic() + DOWN_RETRY_INTERVAL
+            if first:
+                self.down_since = time.monotonic()
+        if first and self.log_changes:
+            logger.error("%s Calls for its channels fail until it is back; the layer's other "
+                         "servers carry on.", problem)
+
+    def _came_back(self) -> None:
+        with self._lock:
+            if self.down is None:
+                return
+            self.down = None
+            seconds = time.monotonic() - self.down_since
+        if self.log_changes:
+            logger.warning("The Redis server %s of the channel layer answers again after %.1f s.",
+                           self.label, seconds)
 
     def _forget(self) -> None:
         state = getattr(self._local, "state", None)
@@ -776,6 +919,7 @@ def _parse_hosts(hosts: Any) -> list:
 
 
 def _make_client(host: Any, options: dict) -> Any:
+    """Return a ``redis.Redis`` on its own pool for ``host`` (a URL or a (host, port) pair)."""
     try:
         import redis
         from redis.backoff import NoBackoff

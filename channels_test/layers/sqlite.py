@@ -54,6 +54,11 @@ _COUNT = (
     "SELECT COUNT(*) FROM channels_test_messages "
     "WHERE prefix = ? AND channel = ? AND expires > ?"
 )
+# Process-local channels (prefix!suffix) share their prefix's capacity.
+_COUNT_LOCAL = (
+    "SELECT COUNT(*) FROM channels_test_messages "
+    "WHERE prefix = ? AND local = ? AND expires > ?"
+)
 _INSERT = (
     "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) "
     "VALUES (?, ?, ?, ?, ?)"
@@ -240,16 +245,17 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def _send(self, channel: str, message: dict) -> None:
         data = self.encode(message)
-        capacity = self.get_capacity(channel)
         local = self._local_part(channel)
+        counted = local or channel
+        capacity = self.get_capacity(counted)
         connection = self._connection()
         now = time.time()
         connection.execute("BEGIN IMMEDIATE")
         try:
-            (count,) = connection.execute(_COUNT, (self.prefix, channel, now)).fetchone()
+            (count,) = connection.execute(_COUNT_LOCAL if local else _COUNT, (self.prefix, counted, now)).fetchone()
             if count >= capacity:
                 raise ChannelFull(
-                    f"Channel {channel!r} holds {count} messages, its capacity; retry later, "
+                    f"Channel {counted!r} holds {count} messages, its capacity; retry later, "
                     "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
                 )
             connection.execute(_INSERT, (self.prefix, channel, local, now + self.expiry, data))

@@ -16,73 +16,83 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http.request import validate_host
 
+from ..exceptions import DenyConnection
+
 __all__ = ["BaseOriginValidator", "AllowedHostsOnlyOriginValidator", "allowed_hosts_only"]
 
 logger = logging.getLogger("channels_test.security")
 
 
-def origin_of(message: Any) -> str | None:
-    """Return the message's ``Origin`` header as text, or None."""
-    for pair in message.content.get("headers") or []:
-        if len(pair) == 2 and isinstance(pair[0], bytes) and pair[0].lower() == b"origin":
-            try:
-                return pair[1].decode("ascii") if isinstance(pair[1], bytes) else str(pair[1])
-            except UnicodeDecodeError:
-                return None
+def _header(message: Any, wanted: bytes) -> bytes | None:
+    """Return the raw value of header ``wanted`` (a list of byte pairs, or a dict as 1.x allowed)."""
+    headers = message.content.get("headers") or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            continue
+        if isinstance(name, str):
+            name = name.encode("latin-1")
+        if isinstance(name, bytes) and name.lower() == wanted:
+            return value if isinstance(value, bytes) else str(value).encode("latin-1", "replace")
     return None
 
 
 class BaseOriginValidator:
     """Wrap a consumer; on ``websocket.connect`` let it run only for a valid Origin.
 
-    A missing, unparsable or refused Origin gets ``{"accept": False}`` on the
-    reply channel and the consumer does not run. Other channels pass through.
-    Subclasses implement :meth:`validate_origin`.
+    A missing, empty, non-ASCII or refused Origin raises
+    :class:`~channels_test.exceptions.DenyConnection`, as in Channels 1.x:
+    a worker turns it into the refusal, and a test client lets it reach the
+    test. Messages on other channels pass through. Subclasses implement
+    :meth:`validate_origin`.
     """
 
-    def __init__(self, consumer: Callable):
-        self.inner = consumer
-        functools.update_wrapper(self, consumer)
+    def __init__(self, func: Callable):
+        functools.update_wrapper(self, func)
+        self.func = func
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
-        validator = type(self)(self.inner.__get__(instance, owner))
-        return validator
+        return type(self)(self.func.__get__(instance, owner))
 
     def __call__(self, message: Any, *args: Any, **kwargs: Any) -> Any:
-        if message.channel.name != "websocket.connect" or self.check(message):
-            return self.inner(message, *args, **kwargs)
-        return self.deny(message)
+        if message.channel.name == "websocket.connect" or message.channel.name is None:
+            origin = self.get_origin(message)
+            if not self.validate_origin(message, origin):
+                logger.warning("Refused a WebSocket to %s from Origin %r.", message.get("path"), origin)
+                raise DenyConnection
+        return self.func(message, *args, **kwargs)
 
-    def check(self, message: Any) -> bool:
-        """Return True if the message's Origin passes :meth:`validate_origin`."""
-        origin = origin_of(message)
-        if origin is None:
-            logger.warning("Refused a WebSocket to %s: no Origin header.", message.get("path"))
-            return False
+    def get_header(self, message: Any, name: bytes) -> bytes:
+        """Return the value of header ``name`` (lower-case bytes), or raise KeyError."""
+        value = _header(message, name)
+        if value is None:
+            raise KeyError(f"No header named {name!r}")
+        return value
+
+    def get_origin(self, message: Any) -> str:
+        """Return the message's Origin; raise DenyConnection if it is missing, empty or not ASCII."""
         try:
-            parts = urlsplit(origin)
-            hostname, port = parts.hostname, parts.port
-        except ValueError:
-            hostname = port = None
-        if not hostname:
-            logger.warning("Refused a WebSocket to %s: unparsable Origin %r.", message.get("path"), origin)
-            return False
-        if ":" in hostname:
-            hostname = f"[{hostname}]"
-        if self.validate_origin(message, hostname, port):
-            return True
-        logger.warning("Refused a WebSocket to %s from Origin %r.", message.get("path"), origin)
-        return False
+            header = self.get_header(message, b"origin")
+        except KeyError:
+            logger.warning("Refused a WebSocket to %s: no Origin header.", message.get("path"))
+            raise DenyConnection
+        try:
+            origin = header.decode("ascii")
+        except UnicodeDecodeError:
+            logger.warning("Refused a WebSocket to %s: a non-ASCII Origin.", message.get("path"))
+            raise DenyConnection
+        if not origin:
+            logger.warning("Refused a WebSocket to %s: an empty Origin header.", message.get("path"))
+            raise DenyConnection
+        return origin
 
-    def validate_origin(self, message: Any, hostname: str, port: int | None = None) -> bool:
-        """Return True to allow an Origin with ``hostname`` (and explicit ``port``, if any)."""
-        raise NotImplementedError(f"{type(self).__qualname__} must implement validate_origin().")
-
-    def deny(self, message: Any) -> None:
-        """Refuse the connection."""
-        message.reply_channel.send({"accept": False})
+    def validate_origin(self, message: Any, origin: str) -> bool:
+        """Return True to accept a connection from ``origin`` (the whole header, e.g. ``https://example.com``)."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement validate_origin(message, origin).")
 
 
 class AllowedHostsOnlyOriginValidator(BaseOriginValidator):
@@ -92,7 +102,16 @@ class AllowedHostsOnlyOriginValidator(BaseOriginValidator):
     as Django does for requests.
     """
 
-    def validate_origin(self, message: Any, hostname: str, port: int | None = None) -> bool:
+    def validate_origin(self, message: Any, origin: str) -> bool:
+        try:
+            parts = urlsplit(origin)
+            hostname, port = parts.hostname, parts.port
+        except ValueError:
+            return False
+        if not hostname:
+            return False
+        if ":" in hostname:
+            hostname = f"[{hostname}]"
         allowed_hosts = list(settings.ALLOWED_HOSTS)
         if settings.DEBUG and not allowed_hosts:
             allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]

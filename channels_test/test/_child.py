@@ -1,4 +1,4 @@
-"""The program a live-server child process runs: Daphne or a worker.
+"""The program a live-server child process runs: Daphne, a worker or the delay server.
 
 :class:`~channels_test.test.live.ChannelLiveServerTestCase` starts each child
 as ``python -m channels_test.test._child CONFIG_FILE READY_FD``. ``CONFIG_FILE``
@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from .. import compat
 
-__all__ = ["main", "run_daphne", "run_worker", "setup_django", "RefusedChannelLayer"]
+__all__ = ["main", "run_daphne", "run_worker", "run_delay", "setup_django", "RefusedChannelLayer"]
 
 PARENT_POLL_INTERVAL = 0.5
 
@@ -83,7 +83,7 @@ def _show_errors_in_output() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    for name in ("channels_test", "daphne", "django.request"):
+    for name in ("channels_test", "django.channels", "daphne", "django.request"):
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         if logger.level == logging.NOTSET or logger.level > logging.WARNING:
@@ -140,12 +140,12 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     from channels_test.signals import worker_process_ready
     from channels_test.worker import WorkerGroup
 
-    wrapper = channel_layers[config["alias"]]
-    if config.get("serve_static"):
-        # Static files under STATIC_URL, as StaticLiveServerTestCase serves them.
-        from channels_test.staticfiles import serve_static_files
+    from channels_test.staticfiles import add_default_routes
 
-        serve_static_files(wrapper.router)
+    wrapper = channel_layers[config["alias"]]
+    # Django's views behind the routing, with static files under STATIC_URL
+    # as StaticLiveServerTestCase serves them (serve_static).
+    add_default_routes(wrapper.router, serve_static=bool(config.get("serve_static")))
 
     def ready(sender: Any, **kwargs: Any) -> None:
         reporter.send(ready={"threads": config["threads"]})
@@ -153,6 +153,16 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     worker_process_ready.connect(ready, weak=False)
     group = WorkerGroup(wrapper, n_threads=config["threads"], signal_handlers=False)
     group.run()
+
+
+def run_delay(config: dict, reporter: Reporter) -> None:
+    """Run the delay server on the live channel layer until SIGTERM."""
+    from channels_test.asgi import channel_layers
+    from channels_test.delay.worker import Worker
+
+    worker = Worker(channel_layers[config["alias"]], database_sleep_duration=config["check_interval"])
+    worker.ready = lambda: reporter.send(ready={"delay": True})
+    worker.run()
 
 
 class RefusedChannelLayer:

@@ -23,7 +23,14 @@ import threading
 import time
 from typing import Any, Iterable
 
-__all__ = ["LiveProcess", "DaphneProcess", "WorkerProcess", "LiveServerError", "wait_until_ready"]
+__all__ = [
+    "LiveProcess",
+    "DaphneProcess",
+    "WorkerProcess",
+    "DelayProcess",
+    "LiveServerError",
+    "wait_until_ready",
+]
 
 # Every child started and not yet stopped: the safety net's list.
 _running: set[LiveProcess] = set()
@@ -282,6 +289,21 @@ class WorkerProcess(LiveProcess):
         return dict(
             super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static
         )
+
+
+class DelayProcess(LiveProcess):
+    """The delay server (``channels_test.delay``) on the live channel layer."""
+
+    entry = "channels_test.test._child.run_delay"
+    label = "delay server process"
+
+    def __init__(self, config: dict, *, directory: str, alias: str, check_interval: float):
+        super().__init__(config, directory=directory, slug="delay")
+        self.alias = alias
+        self.check_interval = check_interval
+
+    def child_config(self) -> dict:
+        return dict(super().child_config(), alias=self.alias, check_interval=self.check_interval)
 
 
 def bind_address(host: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import SimpleTestCase, TestCase, TransactionTestCase
+from django.test import TestCase, TransactionTestCase
 
 from .. import compat
 from ..asgi import _MISSING, ChannelLayerWrapper, channel_layers
@@ -36,6 +36,8 @@ __all__ = [
 # TEST_CONFIG (or CONFIG) so capacities and size limits behave as configured.
 SHARED_LAYER_OPTIONS = ("expiry", "group_expiry", "capacity", "channel_capacity", "max_message_size")
 REQUEST_SIGNALS = (request_started, request_finished)
+#: Messages a captive layer's channel holds unless the alias's settings say otherwise.
+CAPTIVE_CAPACITY = 10
 CONNECTION_SIGNALS = (consumer_started, consumer_finished, *REQUEST_SIGNALS)
 
 
@@ -146,6 +148,9 @@ class _LayerPool:
             config = channel_layers.config(alias)  # checked, or an error naming the fix
             source = config.get("TEST_CONFIG") or config.get("CONFIG") or {}
             options = {key: source[key] for key in SHARED_LAYER_OPTIONS if key in source}
+            # Channels 1.x's captive layer (asgiref's in-memory one) held 10
+            # messages per channel; tests written for it may count on that.
+            options.setdefault("capacity", CAPTIVE_CAPACITY)
             if captive is None or captive.options != options:
                 routing = current.routing if current is not None else config.get("ROUTING", _MISSING)
                 wrapper = ChannelLayerWrapper(layer_class(**options), alias, routing)
@@ -282,6 +287,27 @@ class ChannelTestCaseMixin:
         names the channel and lists the channels that do hold messages.
         """
         return next_message(channel, alias, require)
+
+    # -- delayed messages -------------------------------------------------
+
+    def advance_delay_clock(
+        self, seconds: float = 0, *, milliseconds: float = 0, alias: str = DEFAULT_CHANNEL_LAYER
+    ) -> int:
+        """Move the delay server's clock forward and send the delayed messages now due.
+
+        Messages waiting on ``asgi.delay`` are stored first (due their
+        ``delay`` after the clock's time before the move); then every stored
+        message due at the moved clock goes to its channel, oldest first.
+        Return how many were sent. The clock reads the real time at its
+        first use in a test, then moves only when this moves it. Needs ``channels_test.delay`` in
+        ``INSTALLED_APPS``.
+        """
+        from ..delay.testing import DelayClock
+
+        clocks = self.__dict__.setdefault("_delay_clocks", {})
+        if alias not in clocks:
+            clocks[alias] = DelayClock(alias)
+        return clocks[alias].advance(seconds, milliseconds=milliseconds)
 
     # -- assertions -----------------------------------------------------------
 

@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from ..asgi import channel_layers
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
+from ..layers.base import random_letters
 from ..message import Message
 from ..worker import run_consumer
 from .base import ConnectionGuard, describe_waiting, next_message
@@ -47,12 +48,14 @@ class Client:
     ``receive`` reads what came back on the reply channel.
     """
 
-    #: Pattern of the reply channel name (process-local, unique per client).
-    reply_channel_pattern = "test.reply!"
+    #: Start of the reply channel name; random letters make it unique per client.
+    #: A plain name (not process-local), as in Channels 1.x, so tests can read
+    #: it with ``get_next_message``.
+    reply_channel_prefix = "test.reply."
 
     def __init__(self, alias: str = DEFAULT_CHANNEL_LAYER):
         self.alias = alias
-        self.reply_channel = self.channel_layer.new_channel(self.reply_channel_pattern)
+        self.reply_channel = self.reply_channel_prefix + random_letters(12)
         self._reply_channels = (self.reply_channel,)
 
     @property
@@ -70,18 +73,22 @@ class Client:
         content.setdefault("reply_channel", self.reply_channel)
         self.channel_layer.send(to, content)
 
-    def consume(self, channel: str, fail_on_none: bool = True) -> None:
-        """Run the routed consumer for the next message on ``channel``.
+    def consume(self, channel: str, fail_on_none: bool = True) -> Any:
+        """Run the routed consumer for the next message on ``channel``; return what it returned.
 
-        Without a message, or without a route for it, fail the test
-        (AssertionError saying what was found), or with ``fail_on_none=False``
-        do nothing. ``consumer_started``/``consumer_finished`` are sent; what
-        the consumer sends goes out when it returns; what it raises propagates.
+        A class-based consumer returns its instance, so a test can read its
+        attributes. Without a message, or without a route for it, fail the
+        test (AssertionError saying what was found), or with
+        ``fail_on_none=False`` return None. ``consumer_started``/
+        ``consumer_finished`` are sent; what the consumer sends goes out when
+        it returns; what it raises propagates (``DenyConnection`` too, as in
+        Channels 1.x; a :class:`~channels_test.exceptions.ChannelSocketException`
+        runs its action instead).
         """
-        self._consume(channel, fail_on_none)
+        return self._consume(channel, fail_on_none)[1]
 
-    def _consume(self, channel: str, fail_on_none: bool) -> bool:
-        """Consume as :meth:`consume` does; return True if a consumer ran."""
+    def _consume(self, channel: str, fail_on_none: bool) -> tuple[bool, Any]:
+        """Consume as :meth:`consume` does; return (whether a consumer ran, its result)."""
         wrapper = self.channel_layer
         received, content = wrapper.receive([channel], block=False)
         if received is None:
@@ -90,7 +97,7 @@ class Client:
                     f"No message to consume on {channel!r} (layer {self.alias!r}); "
                     f"{describe_waiting(wrapper)}."
                 )
-            return False
+            return False, None
         message = Message(content, received, wrapper)
         match = wrapper.router.match(message)
         if match is None:
@@ -99,16 +106,15 @@ class Client:
                     f"No route matches the message on {channel!r} (layer {self.alias!r}): {content!r}. "
                     "Add a route for it, e.g. with apply_routes([route(...)])."
                 )
-            return False
+            return False, None
         consumer, kwargs = match
         ConnectionGuard.recheck()
-        run_consumer(consumer, message, kwargs, sender=type(self))
-        return True
+        return True, run_consumer(consumer, message, kwargs, sender=type(self), refuse_denied=False)
 
-    def send_and_consume(self, channel: str, content: dict | None = None, fail_on_none: bool = True) -> None:
-        """Send ``content`` to ``channel``, then consume it."""
+    def send_and_consume(self, channel: str, content: dict | None = None, fail_on_none: bool = True) -> Any:
+        """Send ``content`` to ``channel``, then consume it; return what the consumer returned."""
         self.send(channel, content)
-        self.consume(channel, fail_on_none=fail_on_none)
+        return self.consume(channel, fail_on_none=fail_on_none)
 
     def receive_content(self) -> dict | None:
         """Take the next message on the reply channel: its content, or None."""
@@ -284,20 +290,20 @@ class WSClient(Client):
         path: str = "/",
         fail_on_none: bool = True,
         check_accept: bool = True,
-    ) -> None:
-        """Send a message to ``channel``, then consume it (see :meth:`consume`)."""
+    ) -> Any:
+        """Send a message to ``channel``, then consume it; return what the consumer returned."""
         self.send(channel, content, text, path)
-        self.consume(channel, fail_on_none=fail_on_none, check_accept=check_accept)
+        return self.consume(channel, fail_on_none=fail_on_none, check_accept=check_accept)
 
-    def consume(self, channel: str, fail_on_none: bool = True, check_accept: bool = True) -> None:
-        """Run the routed consumer for the next message on ``channel``.
+    def consume(self, channel: str, fail_on_none: bool = True, check_accept: bool = True) -> Any:
+        """Run the routed consumer for the next message on ``channel``; return what it returned.
 
         For ``websocket.connect`` with ``check_accept``, the consumer's reply
         must be ``{"accept": True}`` (taken off the reply channel); anything
         else fails the test, showing what came instead. Pass
         ``check_accept=False`` for a consumer meant to refuse or close.
         """
-        ran = self._consume(channel, fail_on_none)
+        ran, result = self._consume(channel, fail_on_none)
         if ran and check_accept and channel == "websocket.connect":
             reply = self.receive_content()
             if reply is None or reply.get("accept") is not True:
@@ -307,6 +313,21 @@ class WSClient(Client):
                     f"{self.reply_channel!r} instead of {ACCEPT!r}. For a consumer meant to "
                     "refuse or close the connection, pass check_accept=False."
                 )
+        return result
+
+    def _get_content(self, content: dict | None = None, text: Any = None, path: str = "/") -> dict:
+        """Return a message as Channels 1.x's WSClient built it (for tests written against it).
+
+        Unlike :meth:`send`, ``headers`` is a dict of ``{name: bytes}`` and a
+        query string is kept, as a str, whatever the channel.
+        """
+        path, _, query_string = path.partition("?")
+        message = self._message("", content, text, path)
+        if query_string:
+            message.setdefault("query_string", query_string)
+        if isinstance(message.get("headers"), list):
+            message["headers"] = {name.decode("latin-1"): value for name, value in message["headers"]}
+        return message
 
     def receive_text(self) -> str:
         """Take the next reply, which must be a text frame, and return its text."""
@@ -327,17 +348,20 @@ class WSClient(Client):
     def receive(self, json: bool = True) -> Any:
         """Take the next reply, the Channels 1.x way (prefer receive_json/receive_text).
 
-        Return None if there is none; for a text frame its text, decoded as
-        JSON unless ``json=False``; for anything else (``{"close": True}``,
-        ``{"bytes": ...}``) the whole content dict.
+        Return None if there is none. A ``text`` that is a str is decoded as
+        JSON unless ``json=False``; any other ``text`` value is returned as
+        it is; a reply without ``text`` (``{"close": True}``,
+        ``{"bytes": ...}``, ``{"accept": True}``) is returned whole.
         """
         content = self.receive_content()
         if content is None:
             return None
-        text = content.get("text")
-        if isinstance(text, str):
-            return _decode_json(text) if json else text
-        return content
+        if "text" not in content:
+            return content
+        text = content["text"]
+        if json and isinstance(text, str):
+            return _decode_json(text)
+        return text
 
 
 def _decode_json(text: str) -> Any:

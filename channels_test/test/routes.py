@@ -17,7 +17,8 @@ class apply_routes:
     ``routes`` is a route, a list of routes, or a list of such lists. Use it
     as a context manager, a test-method decorator, or a test-class decorator
     (routes applied before ``setUp`` of each test, removed after its
-    clean-ups). Uses nest; the previous routing is back on leaving, also
+    clean-ups; on a class without ``setUp``, such as a pytest test class,
+    each ``test*`` method is decorated). Uses nest; the previous routing is back on leaving, also
     after an exception. The layer wrapper itself is changed, so clients made
     earlier see the new routes.
     """
@@ -72,6 +73,12 @@ class apply_routes:
         return run
 
     def _decorate_class(self, test_class: type) -> type:
+        if not hasattr(test_class, "setUp"):
+            for name in dir(test_class):
+                method = getattr(test_class, name)
+                if name.startswith("test") and inspect.isfunction(method):
+                    setattr(test_class, name, self(method))
+            return test_class
         set_up = test_class.setUp
         routes = self
 

@@ -2,9 +2,13 @@
 
 from channels_test.routing import route
 
-from . import consumers
+from . import bridge, consumers
 
 channel_routing = [
+    route("websocket.connect", bridge.echo_connect, path=r"^/bridge/echo/$"),
+    route("websocket.receive", bridge.echo_receive, path=r"^/bridge/echo/$"),
+    route("websocket.disconnect", bridge.echo_disconnect, path=r"^/bridge/echo/$"),
+    route("websocket.connect", bridge.refuse_connect, path=r"^/bridge/refuse/$"),
     route("websocket.connect", consumers.values_connect, path=r"^/values/$"),
     route("websocket.disconnect", consumers.values_disconnect, path=r"^/values/$"),
     route("websocket.connect", consumers.ws_connect),

@@ -2,6 +2,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from tests.live.bridge import bridge_page
 from tests.testapp.models import IntegerValue
 
 
@@ -14,4 +15,4 @@ def values(request):
     return HttpResponse(names or "(none)", content_type="text/plain")
 
 
-urlpatterns = [path("echo/", echo_page), path("values/", values)]
+urlpatterns = [path("echo/", echo_page), path("values/", values), path("bridge/", bridge_page)]

@@ -2,7 +2,8 @@
 
 The development server of the 1.x model: one process runs Daphne serving
 :mod:`channels_test.interface` and (unless ``--noworker``) a group of worker
-threads, so it works with the in-memory channel layer. Put
+threads, so it works with the in-memory channel layer; with
+``channels_test.delay`` installed, the delay server runs in a thread too. Put
 ``"channels_test"`` above ``"django.contrib.staticfiles"`` (and ``"daphne"``)
 in ``INSTALLED_APPS``: Django runs the ``runserver`` of the first app that
 has one.
@@ -38,7 +39,8 @@ class Command(DaphneRunserverCommand):
         )
         parser.add_argument(
             "--noworker", action="store_false", dest="run_worker",
-            help="Run no workers in this process; run 'manage.py runworker' separately.",
+            help="Run no workers (nor the delay server) in this process; run 'manage.py "
+            "runworker' (and 'rundelay') separately.",
         )
         parser.add_argument(
             "--threads", type=int, default=4,
@@ -60,12 +62,16 @@ class Command(DaphneRunserverCommand):
 
     def inner_run(self, *args: Any, **options: Any) -> None:
         self.server_cls = self.announcing_server_class()
-        workers = self.start_workers(options) if options["run_worker"] else None
+        background = []
+        if options["run_worker"]:
+            background.append(self.start_workers(options))
+            if apps.is_installed("channels_test.delay"):
+                background.append(self.start_delay_server(options))
         try:
             super().inner_run(*args, **options)
         finally:
-            if workers is not None:
-                workers.stop()
+            for runner in background:
+                runner.stop()
 
     def get_application(self, options: dict) -> Any:
         """Return the interface application for ``--layer``."""
@@ -83,10 +89,9 @@ class Command(DaphneRunserverCommand):
             router = wrapper.router
         except ImproperlyConfigured as error:
             raise CommandError(str(error)) from error
-        if self.serves_static(options):
-            from channels_test.staticfiles import serve_static_files
+        from channels_test.staticfiles import add_default_routes
 
-            serve_static_files(router)
+        add_default_routes(router, serve_static=self.serves_static(options))
         group = WorkerGroup(wrapper, n_threads=options["threads"], signal_handlers=False)
         threading.Thread(target=group.run, name="channels-runserver-workers", daemon=True).start()
         self.stdout.write(
@@ -94,6 +99,16 @@ class Command(DaphneRunserverCommand):
             f"({wrapper.channel_layer!r}), channels: {', '.join(sorted(router.channels))}"
         )
         return group
+
+    def start_delay_server(self, options: dict) -> Any:
+        """Start the delay server (``channels_test.delay``) on the served layer in a thread."""
+        from channels_test.asgi import channel_layers
+        from channels_test.delay.worker import Worker
+
+        worker = Worker(channel_layers[options["layer"]], signal_handlers=False)
+        threading.Thread(target=worker.run, name="channels-runserver-delay", daemon=True).start()
+        self.stdout.write(f"Delay server: on channel layer {options['layer']!r}, listening on asgi.delay")
+        return worker
 
     @staticmethod
     def serves_static(options: dict) -> bool:

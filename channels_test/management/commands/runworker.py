@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import BaseCommand, CommandError
@@ -58,17 +57,16 @@ class Command(BaseCommand):
                 "machine or the Redis layer across machines, or run 'manage.py runserver', "
                 "which runs the server and workers in one process."
             )
-        if settings.DEBUG and apps.is_installed("django.contrib.staticfiles"):
-            from channels_test.staticfiles import serve_static_files
+        from channels_test.staticfiles import add_default_routes
 
-            serve_static_files(router)
+        add_default_routes(router, serve_static=settings.DEBUG)
         group = WorkerGroup(
             wrapper,
             n_threads=threads,
             only_channels=options["only_channels"],
             exclude_channels=options["exclude_channels"],
         )
-        channels = group.apply_channel_filters(router.channels)
+        channels = group.apply_channel_filters(sorted(router.channels))
         if not channels:
             raise CommandError(
                 f"No channels to listen on: routing of {alias!r} has {sorted(router.channels)}, "

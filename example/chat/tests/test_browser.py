@@ -107,6 +107,18 @@ class ChatInTheBrowserTests(ChannelLiveServerTestCase):
         self.wait_for(lambda: self.text_of("#messages li"), "a message in the room")
         self.assertEqual(self.text_of("#messages li"), ["alice: hello from the browser"])
 
+    def test_room_page_reconnects_after_the_server_closes_its_socket(self):
+        self.log_in(self.room.get_absolute_url())
+        self.wait_for(lambda: self.text_of("#status") == ["Connected"], "the page's socket to open")
+        # The test shares the live layer: close every socket in the room, as a consumer could.
+        Group(Room.group_name("lobby")).send({"close": True}, immediately=True)
+        self.wait_for(lambda: self.text_of("#status") == ["Reconnecting…"], "the page to notice the close")
+        self.wait_for(lambda: self.text_of("#status") == ["Connected"], "the page's socket to open again")
+        self.browser.find_element(By.ID, "message").send_keys("back again")
+        self.browser.find_element(By.CSS_SELECTOR, "#send button").click()
+        self.wait_for(lambda: self.text_of("#messages li"), "a message in the room")
+        self.assertEqual(self.text_of("#messages li"), ["alice: back again"])
+
     def test_room_created_in_the_test_appears_in_the_room_list(self):
         self.browser.get(self.live_server_url + reverse("chat:index"))
         self.assertEqual(self.text_of("#rooms li"), ["Lobby"])

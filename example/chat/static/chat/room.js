@@ -1,11 +1,13 @@
-// One chat room: a WebSocket to ChatConsumer (chat/consumers.py) at /chat/<room>/.
+// One chat room: a WebSocketBridge to ChatConsumer (chat/consumers.py) at
+// /chat/<room>/. The bridge reconnects when the connection drops, and keeps
+// what is sent meanwhile until the socket is open again.
 (function () {
   var room = JSON.parse(document.getElementById("room-name").textContent);
   var status = document.getElementById("status");
   var messages = document.getElementById("messages");
   var input = document.getElementById("message");
-  var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-  var socket = new WebSocket(scheme + window.location.host + "/chat/" + room + "/");
+  var bridge = new channels.WebSocketBridge();
+  bridge.connect("/chat/" + room + "/");
 
   function show(text, className) {
     var item = document.createElement("li");
@@ -14,22 +16,28 @@
     messages.appendChild(item);
   }
 
-  socket.onopen = function () { status.textContent = "Connected"; };
-  socket.onclose = function () { status.textContent = "Disconnected"; };
-  socket.onmessage = function (event) {
-    var data = JSON.parse(event.data);
+  bridge.socket.addEventListener("open", function () { status.textContent = "Connected"; });
+  bridge.socket.addEventListener("close", function (event) {
+    status.textContent = event.willReconnect ? "Reconnecting…" : "Disconnected";
+  });
+  bridge.listen(function (data) {
     if (data.error) {
       show(data.error, "error");
     } else {
       show(data.user + ": " + data.message, "message");
     }
-  };
+  });
 
   document.getElementById("send").addEventListener("submit", function (event) {
     event.preventDefault();
-    if (socket.readyState === WebSocket.OPEN && input.value) {
-      socket.send(JSON.stringify({message: input.value}));
+    if (!input.value) {
+      return;
+    }
+    try {
+      bridge.send({message: input.value});  // queued while reconnecting
       input.value = "";
+    } catch (error) {
+      show(error.message, "error");  // the queue is full, or the socket gave up
     }
   });
 })();

@@ -1,12 +1,11 @@
 // Keep the room list current: RoomBinding (chat/bindings.py) sends every
-// change to a room to the sockets on /chat/.
+// change to a room to the sockets on /chat/, on the stream "rooms".
 (function () {
   var list = document.getElementById("rooms");
-  var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-  var socket = new WebSocket(scheme + window.location.host + "/chat/");
-
-  socket.onmessage = function (event) {
-    var change = JSON.parse(event.data).payload;
+  var bridge = new channels.WebSocketBridge();
+  bridge.connect("/chat/");
+  bridge.listen();
+  bridge.demultiplex("rooms", function (change) {
     var item = list.querySelector('li[data-pk="' + change.pk + '"]');
     if (change.action === "delete") {
       if (item) item.remove();
@@ -20,5 +19,5 @@
     }
     item.firstChild.href = "/rooms/" + change.data.name + "/";
     item.firstChild.textContent = change.data.title;
-  };
+  });
 })();

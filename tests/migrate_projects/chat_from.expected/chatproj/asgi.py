@@ -1,0 +1,7 @@
+import os
+
+from channels_test.asgi import get_channel_layer
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproj.settings")
+
+channel_layer = get_channel_layer()

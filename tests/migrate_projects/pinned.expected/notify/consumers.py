@@ -1,0 +1,5 @@
+from channels_test.channel import Group
+
+
+def deliver(message):
+    Group("notify-%s" % message["user"]).send({"text": message["text"]})

@@ -1,0 +1,7 @@
+from channels_test.hacks import monkeypatch_django
+from channels_api.bindings import ResourceBinding
+
+
+def start():
+    monkeypatch_django()
+    return ResourceBinding

@@ -1,0 +1,26 @@
+SECRET_KEY = "not-secret"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "channels_test",
+    "notify",
+]
+INSTALLED_APPS += ["channels_api"]  # a look-alike: left as it is
+INSTALLED_APPS.remove("channels_api")
+
+MIDDLEWARE_CLASSES = [
+    "django.middleware.common.CommonMiddleware",
+]
+
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
+        "ROUTING": "notifyproj.routing.channel_routing",
+        "CONFIG": {
+            "prefix": "notify",
+        },
+    },
+}

@@ -1,0 +1,5 @@
+from channels import route
+{% for name in consumers %}
+def {{ name }}(message):
+    pass
+{% endfor %}

@@ -1,0 +1,5 @@
+from channels.channel import Group
+
+
+def deliver(message):
+    Group("notify-%s" % message["user"]).send({"text": message["text"]})

@@ -1,0 +1,6 @@
+import channels
+
+
+def report(layer):
+    print "layer:", layer
+    return channels.Channel("report")

@@ -1,0 +1,5 @@
+import channels.routing as routing
+
+channel_routing = [
+    routing.route("notify.send", "notify.consumers.deliver"),
+]

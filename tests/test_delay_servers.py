@@ -1,0 +1,248 @@
+"""The delay server as real processes: two ``rundelay`` on one database, ``runserver``, the live server.
+
+Every class here is tagged "live" (``runtests.py --fast`` leaves them out).
+"""
+
+import collections
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import websocket
+from django.test import SimpleTestCase, tag
+
+from channels_test import Channel
+from channels_test.delay.models import DelayedMessage
+from channels_test.layers.sqlite import SQLiteChannelLayer
+from channels_test.test import ChannelLiveServerTestCase
+from channels_test.test.live import DelayProcess
+
+from .interface_processes import REPO_ROOT, Child, project_env, start_runserver
+from .test_interface import CLIENT_TIMEOUT
+
+TABLE = DelayedMessage._meta.db_table
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def wait_until(condition, timeout: float, what: str, describe=lambda: "") -> None:
+    """Return once ``condition()`` is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:g} s waiting for {what}. {describe()}")
+        time.sleep(0.02)
+
+
+class DelayProject:
+    """A project directory for delay processes: a SQLite layer file and a migrated database."""
+
+    def __init__(self, test: SimpleTestCase, database: str):
+        self.directory = tempfile.mkdtemp(prefix="channels-delay-")
+        test.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
+        self.layer_path = os.path.join(self.directory, "layer.sqlite3")
+        if database == "postgres":
+            self.pg_name = f"channels_delay_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            create_pg_database(self.pg_name)
+            test.addCleanup(drop_pg_database, self.pg_name)
+            setting = f"postgres:{self.pg_name}"
+        else:
+            self.pg_name = None
+            self.sqlite_path = os.path.join(self.directory, "db.sqlite3")
+            setting = self.sqlite_path
+        self.env = project_env(self.layer_path, delay_db=setting)
+        self.env["DJANGO_SETTINGS_MODULE"] = "tests.delay_settings"
+        result = subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT,
+            env=self.env, capture_output=True, text=True, timeout=120,
+        )
+        test.assertEqual(result.returncode, 0, f"migrate failed:\n{result.stdout}\n{result.stderr}")
+        self.layer = SQLiteChannelLayer(path=self.layer_path, channel_capacity={"asgi.delay": 1000})
+        test.addCleanup(self.layer.close)
+
+    def waiting_rows(self) -> int:
+        """Return how many delayed messages the database holds."""
+        if self.pg_name:
+            import psycopg
+
+            with psycopg.connect(dbname=self.pg_name, **PG) as db:
+                return db.execute(f'SELECT COUNT(*) FROM "{TABLE}"').fetchone()[0]
+        with sqlite3.connect(self.sqlite_path, timeout=30) as db:
+            return db.execute(f'SELECT COUNT(*) FROM "{TABLE}"').fetchone()[0]
+
+    def start_rundelay(self, test: SimpleTestCase, *options: str) -> Child:
+        child = Child("rundelay", [sys.executable, "-m", "django", "rundelay", *options], self.env)
+        test.addCleanup(child.stop)
+        child.wait_for(r"^Delay server ready\.")
+        return child
+
+
+def require_postgres() -> None:
+    try:
+        import psycopg
+
+        psycopg.connect(dbname="postgres", connect_timeout=3, **PG).close()
+    except Exception as error:  # noqa: BLE001
+        raise AssertionError(f"These tests need PostgreSQL on 127.0.0.1:5432 (user postgres): {error}")
+
+
+def create_pg_database(name: str) -> None:
+    import psycopg
+
+    require_postgres()
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as db:
+        db.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class TwoDelayServersMixin:
+    """Two ``rundelay`` processes on one database and one layer: every message once."""
+
+    database = "sqlite"
+    messages = 300  # three times the target channel's capacity
+
+    def test_every_message_is_sent_exactly_once(self):
+        project = DelayProject(self, self.database)
+        servers = [project.start_rundelay(self, "--sleep", "0.05", "-v", "2") for _ in range(2)]
+        layer = project.layer
+        bad = [
+            {"channel": "delayed.out", "delay": 10},
+            {"channel": "not valid!", "content": {}, "delay": 10},
+            {"channel": "delayed.out", "content": {}, "delay": -1},
+        ]
+        for content in bad:
+            layer.send("asgi.delay", content)
+        for number in range(self.messages):
+            layer.send("asgi.delay", {"channel": "delayed.out", "content": {"n": number}, "delay": 500})
+
+        def output(lines: int = 30):
+            return "\n\n".join(
+                f"Server {server.pid}, last lines:\n" + "\n".join(server.output().splitlines()[-lines:])
+                for server in servers
+            )
+
+        capacity = layer.get_capacity("delayed.out")
+        wait_until(lambda: layer.message_counts().get("delayed.out") == capacity, 30,
+                   f"the servers to fill 'delayed.out' ({capacity} messages)", output)
+        wait_until(lambda: any("Channel 'delayed.out' is full" in server.output() for server in servers), 30,
+                   "a server to find 'delayed.out' full", output)
+        self.assertGreater(project.waiting_rows(), 0, "messages beyond the capacity wait in the table")
+        received = collections.Counter()
+
+        def take_all() -> None:
+            while True:
+                channel, content = layer.receive(["delayed.out"])
+                if channel is None:
+                    return
+                received[content["n"]] += 1
+
+        def all_arrived() -> bool:
+            take_all()
+            return len(received) == self.messages
+
+        wait_until(all_arrived, 60, f"all {self.messages} messages", lambda: f"{len(received)} came.\n{output()}")
+        wait_until(lambda: project.waiting_rows() == 0, 30, "the table to empty", output)
+        for server in servers:
+            server.signal(signal.SIGTERM)
+            self.assertEqual(server.wait(10), 0, server.output())
+        take_all()
+        duplicates = {number: count for number, count in received.items() if count > 1}
+        self.assertEqual(duplicates, {}, "messages sent more than once")
+        self.assertEqual(sorted(received), list(range(self.messages)))
+        sent_by = [server.output().count("Sent a delayed message") for server in servers]
+        self.assertEqual(sum(sent_by), self.messages)
+        self.assertTrue(all(sent_by), f"both servers sent messages (counts {sent_by})")
+        dropped = sum(server.output().count("Dropped a message on asgi.delay") for server in servers)
+        self.assertEqual(dropped, len(bad), output())
+
+
+@tag("live")
+class TwoDelayServersOnSQLiteTests(TwoDelayServersMixin, SimpleTestCase):
+    database = "sqlite"
+
+
+@tag("live")
+class TwoDelayServersOnPostgreSQLTests(TwoDelayServersMixin, SimpleTestCase):
+    database = "postgres"
+
+
+@tag("live")
+class RundelayTests(SimpleTestCase):
+    def test_stops_cleanly_on_sigterm_and_sigint(self):
+        project = DelayProject(self, "sqlite")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(signal=signum.name):
+                server = project.start_rundelay(self)
+                server.signal(signum)
+                self.assertEqual(server.wait(10), 0, server.output())
+                self.assertIn("Delay server stopped.", server.output())
+                self.assertIn(f"Received {signum.name}", server.output())
+
+    def test_shows_its_layer_and_interval(self):
+        project = DelayProject(self, "sqlite")
+        server = project.start_rundelay(self, "--sleep", "2.5")
+        self.assertIn("Running the delay server on channel layer 'default' (<SQLiteChannelLayer", server.output())
+        self.assertIn("checking for due messages every 2.5 s", server.output())
+
+
+@tag("live")
+class RunserverDelayTests(SimpleTestCase):
+    """runserver runs the delay server in its process when channels_test.delay is installed."""
+
+    def test_a_delayed_message_reaches_the_websocket(self):
+        project = DelayProject(self, "sqlite")
+        env = dict(project.env)
+        del env["CHANNELS_INTERFACE_TEST_LAYER"]  # runserver: the in-memory layer
+        server, port = start_runserver(env, self.addCleanup, "--threads", "1")
+        self.assertIn("Delay server: on channel layer 'default', listening on asgi.delay", server.output())
+        socket = websocket.create_connection(f"ws://127.0.0.1:{port}/delay/", timeout=CLIENT_TIMEOUT)
+        self.addCleanup(socket.close)
+        sent = time.monotonic()
+        socket.send(json.dumps({"text": "after 300 ms", "delay": 300}))
+        self.assertEqual(socket.recv(), "after 300 ms")
+        self.assertGreaterEqual(time.monotonic() - sent, 0.3, "it came after its delay, not before")
+
+    def test_without_the_app_no_delay_server_runs(self):
+        server, _ = start_runserver(project_env(None), self.addCleanup, "--threads", "1")
+        self.assertNotIn("Delay server", server.output())
+
+
+@tag("live")
+class LiveServerDelayTests(ChannelLiveServerTestCase):
+    """The live server runs the delay server when channels_test.delay is installed."""
+
+    def test_a_delayed_message_arrives(self):
+        self.assertIn(DelayProcess, [type(process) for process in type(self)._live_processes])
+        sent = time.monotonic()
+        Channel("asgi.delay").send({"channel": "delayed.live", "content": {"text": "later"}, "delay": 400})
+        message = self.get_next_message("delayed.live", require=True, timeout=10)
+        self.assertEqual(message.content, {"text": "later"})
+        self.assertGreaterEqual(time.monotonic() - sent, 0.4, "it came after its delay, not before")
+
+    def test_the_table_is_the_test_database(self):
+        Channel("asgi.delay").send({"channel": "delayed.live", "content": {}, "delay": 60_000})
+        wait_until(lambda: DelayedMessage.objects.exists(), 10, "the delay server to store the request",
+                   self.live_server_output)
+
+
+@tag("live")
+class LiveServerWithoutDelayTests(ChannelLiveServerTestCase):
+    delay_server = False
+
+    def test_no_delay_server_runs(self):
+        self.assertNotIn(DelayProcess, [type(process) for process in type(self)._live_processes])
+        Channel("asgi.delay").send({"channel": "delayed.live", "content": {}, "delay": 0})
+        self.assertIsNone(self.get_next_message("delayed.live", timeout=1))
+        self.assertIsNotNone(self.get_next_message("asgi.delay", timeout=0))
