@@ -430,20 +430,29 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual(self.file_modes(path)[""], 0o700)
 
     def test_file_others_can_read_that_cannot_be_narrowed_is_refused(self):
-        if os.getuid() != 0:
-            self.skipTest("needs root, to open as the user 'nobody' a file another user owns")
-        path = self.make_path()
-        os.chmod(os.path.dirname(path), 0o755)
-        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
-        os.close(descriptor)
-        os.chmod(path, 0o644)
-        results = SPAWN.Queue()
-        child = self.start(open_as_nobody, path, results)
-        try:
-            error = results.get(timeout=60)
-        except queue.Empty:
-            raise AssertionError("The process running as 'nobody' sent no result within 60 s.") from None
-        self.join_all([child])
+        if os.getuid() == 0:
+            # Make such a file, and open it as the user 'nobody' in another process.
+            path = self.make_path()
+            os.chmod(os.path.dirname(path), 0o755)
+            descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+            os.close(descriptor)
+            os.chmod(path, 0o644)
+            results = SPAWN.Queue()
+            child = self.start(open_as_nobody, path, results)
+            try:
+                error = results.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError("The process running as 'nobody' sent no result within 60 s.") from None
+            self.join_all([child])
+        else:
+            # Not root: a system file root owns and everybody may read is such a file.
+            path = "/etc/passwd"
+            info = os.stat(path)
+            if info.st_uid == os.getuid() or stat.S_IMODE(info.st_mode) != 0o644:
+                self.skipTest(f"needs root, or a {path} that root owns with mode 0644")
+            with self.assertRaises(ImproperlyConfigured) as caught:
+                SQLiteChannelLayer(path=path)
+            error = str(caught.exception)
         self.assertIn(f"The SQLite channel layer file {path!r} has mode 0644, so other users "
                       "could read the messages in it (they carry cookies), and it cannot be made "
                       "private", error)
