@@ -21,17 +21,37 @@ the same everywhere.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, TypedDict
+from collections.abc import Iterable
+from typing import Any, TypedDict
 
 from .deprecation import ChannelsTestDeprecationWarning
 
 __all__ = [
-    "HttpRequest", "HttpRequestBodyChunk", "HttpResponse", "HttpDisconnect",
-    "WebsocketConnect", "WebsocketReceive", "WebsocketDisconnect", "WebsocketReply",
-    "MalformedMessage", "MissingKey", "TEST_CLIENT", "TEST_SERVER",
-    "header_pairs", "http_request", "http_request_from_scope", "http_body_chunk", "http_disconnect",
-    "websocket_connect", "websocket_connect_from_scope", "websocket_receive", "websocket_disconnect",
-    "headers_problem", "check_http_reply", "check_websocket_reply", "http_request_scope",
+    "TEST_CLIENT",
+    "TEST_SERVER",
+    "HttpDisconnect",
+    "HttpRequest",
+    "HttpRequestBodyChunk",
+    "HttpResponse",
+    "MalformedMessage",
+    "MissingKey",
+    "WebsocketConnect",
+    "WebsocketDisconnect",
+    "WebsocketReceive",
+    "WebsocketReply",
+    "check_http_reply",
+    "check_websocket_reply",
+    "header_pairs",
+    "headers_problem",
+    "http_body_chunk",
+    "http_disconnect",
+    "http_request",
+    "http_request_from_scope",
+    "http_request_scope",
+    "websocket_connect",
+    "websocket_connect_from_scope",
+    "websocket_disconnect",
+    "websocket_receive",
 ]
 
 #: ``client`` of the messages test clients send: Django's test client's address.

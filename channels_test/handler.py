@@ -12,7 +12,8 @@ import io
 import logging
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from django import http
 from django.core import signals
@@ -23,7 +24,7 @@ from django.urls import set_script_prefix
 from .asgi1 import MalformedMessage, MissingKey, http_request_scope
 from .exceptions import RequestAborted, RequestTimeout, ResponseLater
 
-__all__ = ["AsgiRequest", "AsgiHandler", "ViewConsumer", "MalformedMessage", "MissingKey"]
+__all__ = ["AsgiHandler", "AsgiRequest", "MalformedMessage", "MissingKey", "ViewConsumer"]
 
 # The logger Channels 1.x and Django use for request errors, so that a
 # LOGGING configuration written for either keeps catching them.
