@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -157,7 +157,7 @@ class InterfaceApplication:
             return function(*args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    async def send_message(self, channel: str, message: dict) -> None:
+    async def send_message(self, channel: str, message: Mapping[str, Any]) -> None:
         """Send ``message`` to ``channel``.
 
         Raises the layer's ChannelFull, or ``_LayerDown`` when the layer is
