@@ -2,7 +2,12 @@
 
 :class:`Client` plays an interface server on one reply channel;
 :class:`WSClient` adds what a WebSocket browser brings: JSON text frames,
-headers, cookies, the Django session and its login.
+headers, cookies, the Django session and its login. The messages
+themselves are built by :mod:`channels_test.asgi1`, as the interface builds
+them.
+
+(A little over 400 lines on purpose: ``WSClient`` overrides most of
+``Client``'s methods, and the two read best side by side.)
 """
 
 from __future__ import annotations
