@@ -14,7 +14,7 @@ from ..channel import DEFAULT_CHANNEL_LAYER
 from ..layers.base import process_local_name
 from .connection import Receive, Send
 from .http import HttpConnection
-from .outage import LayerOutage, _LayerDown, layer_errors, quiet_server_tracebacks
+from .outage import LayerDown, LayerOutage, layer_errors, quiet_server_tracebacks
 from .replies import ReplyReceiver
 from .websocket import WebsocketConnection
 
@@ -160,14 +160,14 @@ class InterfaceApplication:
     async def send_message(self, channel: str, message: Mapping[str, Any]) -> None:
         """Send ``message`` to ``channel``.
 
-        Raises the layer's ChannelFull, or ``_LayerDown`` when the layer is
+        Raises the layer's ChannelFull, or ``LayerDown`` when the layer is
         down (logged once per outage, with the layer's error).
         """
         try:
             await self.call_layer(self.channel_layer.send, channel, message)
         except self._down_errors as error:
             self.outage.started(error, "send")
-            raise _LayerDown() from error
+            raise LayerDown() from error
         self.outage.over("send")
 
     async def open_reply_channel(self, prefix: str) -> tuple[str, asyncio.Queue]:

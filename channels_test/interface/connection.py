@@ -16,19 +16,18 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
 
-def _log_malformed(kind: str, channel: str, reply: Any, problem: str) -> None:
+def log_malformed(kind: str, channel: str, reply: Any, problem: str) -> None:
     logger.error(
         "Malformed %s reply on %r: %s. Reply: %.300r. The connection is closed; fix the "
         "consumer that sends it.", kind, channel, problem, reply,
     )
 
 
-
-class _ClientGone(Exception):
+class ClientGone(Exception):
     """The client closed the connection."""
 
 
-async def _first_of(first: asyncio.Future, second: asyncio.Future, timeout: float | None) -> set:
+async def first_of(first: asyncio.Future, second: asyncio.Future, timeout: float | None) -> set:
     done, _ = await asyncio.wait({first, second}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     return done
 

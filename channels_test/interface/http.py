@@ -14,14 +14,14 @@ from ..asgi1 import (
     http_request_from_scope,
 )
 from .connection import (
+    ClientGone,
     Connection,
     Receive,
     Send,
-    _ClientGone,
-    _first_of,
-    _log_malformed,
+    first_of,
+    log_malformed,
 )
-from .outage import LAYER_DOWN_RETRY_AFTER, _LayerDown
+from .outage import LAYER_DOWN_RETRY_AFTER, LayerDown
 
 if TYPE_CHECKING:
     from .app import InterfaceApplication
@@ -42,7 +42,7 @@ class HttpConnection(Connection):
         chunk_size = self.app.body_chunk_size
         try:
             body, more_body = await self.read_body(chunk_size)
-        except _ClientGone:
+        except ClientGone:
             return  # gone before the request was complete: nothing to tell the workers
         self.reply_channel, replies = await self.app.open_reply_channel(self.app.receiver.http_prefix)
         try:
@@ -57,7 +57,7 @@ class HttpConnection(Connection):
         while more_body and size <= limit:
             event = await self.receive()
             if event["type"] == "http.disconnect":
-                raise _ClientGone()
+                raise ClientGone()
             chunk = event.get("body", b"")
             chunks.append(chunk)
             size += len(chunk)
@@ -82,7 +82,7 @@ class HttpConnection(Connection):
                            self.scope["method"], self.scope["path"])
             await self.respond(503, "503 Service Unavailable: the server is busy; try again later.")
             return False
-        except _LayerDown:
+        except LayerDown:
             await self.respond_layer_down()
             return False
         if "body_channel" in message:
@@ -119,7 +119,7 @@ class HttpConnection(Connection):
             try:
                 await self.app.send_message(body_channel, chunk)
                 return True
-            except _LayerDown:
+            except LayerDown:
                 await self.respond_layer_down()
                 return False
             except layer.ChannelFull:
@@ -136,7 +136,7 @@ class HttpConnection(Connection):
         try:
             while True:
                 reply_next = asyncio.ensure_future(replies.get())
-                done = await _first_of(reply_next, disconnect, self.app.http_timeout)
+                done = await first_of(reply_next, disconnect, self.app.http_timeout)
                 if reply_next not in done:
                     reply_next.cancel()
                     if disconnect in done:
@@ -153,7 +153,7 @@ class HttpConnection(Connection):
         """Send one ``http.response`` message to the client; return True if more follow."""
         problem = check_http_reply(reply, first=not self.started)
         if problem:
-            _log_malformed("HTTP response", self.reply_channel, reply, problem)
+            log_malformed("HTTP response", self.reply_channel, reply, problem)
             if self.started:
                 await self.send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
@@ -189,7 +189,7 @@ class HttpConnection(Connection):
             await self.app.send_message("http.disconnect", message)
         except self.app.channel_layer.ChannelFull:
             logger.warning("Channel 'http.disconnect' is full; dropped the disconnect of %r.", self.reply_channel)
-        except _LayerDown:
+        except LayerDown:
             pass  # logged once for the outage
 
     async def respond_layer_down(self) -> None:

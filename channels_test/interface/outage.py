@@ -47,7 +47,7 @@ class LayerOutage:
         logger.warning("The channel layer answers again after %.1f s.", seconds)
 
 
-class _LayerDown(Exception):
+class LayerDown(Exception):
     """A send to the layer failed because the layer is down (logged once per outage)."""
 
 

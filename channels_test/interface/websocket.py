@@ -12,8 +12,8 @@ from ..asgi1 import (
     websocket_disconnect,
     websocket_receive,
 )
-from .connection import Connection, Receive, Send, _first_of, _log_malformed
-from .outage import CloseCodeRefused, _LayerDown
+from .connection import Connection, Receive, Send, first_of, log_malformed
+from .outage import CloseCodeRefused, LayerDown
 
 if TYPE_CHECKING:
     from .app import InterfaceApplication
@@ -57,7 +57,7 @@ class WebsocketConnection(Connection):
             logger.warning("Channel 'websocket.connect' is full; rejecting a connection to %s.", self.scope["path"])
             await self.send({"type": "websocket.close"})
             return False
-        except _LayerDown:
+        except LayerDown:
             # A rejected handshake would tell the client nothing; accept it and
             # close with a code it can act on. The workers never heard of it.
             self.order = -1
@@ -70,7 +70,7 @@ class WebsocketConnection(Connection):
         while True:
             reply_next = asyncio.ensure_future(replies.get())
             remaining = max(0.0, deadline - asyncio.get_running_loop().time())
-            done = await _first_of(reply_next, self.client_next, remaining)
+            done = await first_of(reply_next, self.client_next, remaining)
             if reply_next in done:
                 return await self.verdict(reply_next.result())
             reply_next.cancel()
@@ -94,7 +94,7 @@ class WebsocketConnection(Connection):
         """Act on the first reply: accept (and apply the rest of it) or reject."""
         problem = check_websocket_reply(reply)
         if problem:
-            _log_malformed("WebSocket", self.reply_channel, reply, problem)
+            log_malformed("WebSocket", self.reply_channel, reply, problem)
             await self.reject()
             return False
         # {"accept": False} rejects even when it carries a frame (the frame is dropped).
@@ -156,12 +156,12 @@ class WebsocketConnection(Connection):
         self.buffered.clear()
         while True:
             reply_next = asyncio.ensure_future(replies.get())
-            done = await _first_of(reply_next, self.client_next, None)
+            done = await first_of(reply_next, self.client_next, None)
             if reply_next in done:
                 reply = reply_next.result()
                 problem = check_websocket_reply(reply)
                 if problem:
-                    _log_malformed("WebSocket", self.reply_channel, reply, problem)
+                    log_malformed("WebSocket", self.reply_channel, reply, problem)
                     await self.close(1011)
                     return
                 if not await self.apply(reply):
@@ -189,7 +189,7 @@ class WebsocketConnection(Connection):
                            self.reply_channel)
             await self.close(1013)
             return False
-        except _LayerDown:
+        except LayerDown:
             await self.close(1013, logged=True)
             return False
         self.order += 1
@@ -206,6 +206,6 @@ class WebsocketConnection(Connection):
         except self.app.channel_layer.ChannelFull:
             logger.warning("Channel 'websocket.disconnect' is full; dropped the disconnect of %r.",
                            self.reply_channel)
-        except _LayerDown:
+        except LayerDown:
             pass  # logged once for the outage
 
