@@ -117,6 +117,7 @@ class InterfaceApplication:
     @property
     def receiver(self) -> ReplyReceiver:
         self._setup()
+        assert self._receiver is not None  # _setup() made it
         return self._receiver
 
     def _setup(self) -> None:

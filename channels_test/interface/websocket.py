@@ -50,6 +50,7 @@ class WebsocketConnection(Connection):
 
     async def connect(self, replies: asyncio.Queue) -> bool:
         """Send ``websocket.connect`` and wait for the consumer's verdict; return True if accepted."""
+        assert self.client_next is not None  # run() started the client's next receive
         layer = self.app.channel_layer
         try:
             await self.app.send_message("websocket.connect", self.connect_message())
@@ -150,6 +151,7 @@ class WebsocketConnection(Connection):
 
     async def relay(self, replies: asyncio.Queue) -> None:
         """Carry frames both ways until either side closes."""
+        assert self.client_next is not None  # run() started the client's next receive
         for event in self.buffered:
             if not await self.from_client(event):
                 return
