@@ -23,6 +23,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 
+from . import compat
 from .exceptions import ConfigurationError, ConsumeLater
 from .layers.base import MAX_NAME_LENGTH
 from .message import Message
@@ -82,7 +83,7 @@ def session_for_reply_channel(reply_channel: str) -> SessionBase:
     session_key = "chn" + digest[:29]
     session = session_store_class(for_channels=True)(session_key=session_key)
     session.keys()  # Load now: a store may replace an unknown key when it loads.
-    session._session_key = session_key
+    compat.set_session_key(session, session_key)
     return session
 
 
