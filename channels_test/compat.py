@@ -22,6 +22,7 @@ __all__ = [
     "receiver_is_connected",
     "PerTestSetupHook",
     "test_has_failed",
+    "test_is_skipped",
     "settings_in_layers",
     "set_session_key",
     "redis_connection_socket",
@@ -135,6 +136,18 @@ def test_has_failed(test: Any) -> bool:
     """
     outcome = getattr(test, "_outcome", None)
     return outcome is not None and not outcome.success
+
+
+def test_is_skipped(test: Any) -> bool:
+    """Return True if the test case instance ``test`` will be skipped (its class or its method).
+
+    Why private: unittest names the method a test case instance runs only
+    in ``_testMethodName`` and marks skips with ``__unittest_skip__``, as
+    Django's ``_setup_and_call`` reads them (Python 3.10 to 3.13; Django
+    4.2, 5.2, 6.0, 6.1).
+    """
+    method = getattr(test, test._testMethodName, None)
+    return bool(getattr(type(test), "__unittest_skip__", False) or getattr(method, "__unittest_skip__", False))
 
 
 def settings_in_layers() -> tuple[Any, set[str]]:

@@ -147,6 +147,20 @@ class LiveServerTests(ChannelLiveServerTestCase):
         expected = 0 if connection.vendor == "sqlite" else None  # 0: OFF
         self.assertEqual((consumers.sqlite_synchronous(), answer["sqlite_synchronous"]), (expected, expected))
 
+    def test_channel_test_case_assertions_read_the_live_layer(self):
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        message = self.assertMessage("live.answer", marker="set by the test class")  # waits for the worker
+        self.assertIn(message["pid"], [process.pid for process in self._live_processes])
+        self.assertNoMessages("live.answer")
+        Group("live.members").add("live.member")
+        self.assertGroupMembers("live.members", ["live.member"])
+        Channel("live.unexpected").send({"n": 1})
+        with self.assertRaisesMessage(AssertionError, "Expected no message on 'live.unexpected', found {'n': 1}"):
+            self.assertNoMessages("live.unexpected")
+        self.receive_timeout = 0.1  # this test only: assertMessage waits as long as get_next_message
+        with self.assertRaisesMessage(AssertionError, "Expected a message on channel 'live.nothing' within 0.1 s"):
+            self.assertMessage("live.nothing", n=1)
+
     def test_layer_flushed_before_each_test_1_leave_a_message(self):
         Channel("live.leftover").send({"n": 1})
 
