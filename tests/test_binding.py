@@ -12,7 +12,7 @@ from channels_test.routing import route
 
 from tests.testapp.models import IntegerValue
 
-from .test_generic import REPLY, LayerMixin
+from tests.support.layers import REPLY, LayerMixin
 
 
 class IntegerValueBinding(WebsocketBinding):

@@ -17,7 +17,7 @@ import time
 from django.test import tag
 
 from channels_test.test.live import ChannelLiveServerTestCase
-from tests.test_live_server import live_settings
+from tests.support.live import live_settings
 
 
 @tag("live")
