@@ -130,12 +130,26 @@ def test_has_failed(test: Any) -> bool:
     """Return True if the running test ``test`` already failed or erred (for use in a clean-up).
 
     Why private: a clean-up gets no result object, and unittest keeps the
-    running test's outcome only in ``test._outcome`` (``success`` is False
-    once a failure or error was recorded; Python 3.10 to 3.13). Outside a
-    run (``_outcome`` is None) the answer is False.
+    running test's outcome only in ``test._outcome``. Its ``success`` flag
+    does not answer from a clean-up: each clean-up runs as a part of its own,
+    with the flag reset. So: Python 3.10 collects the part's errors in
+    ``_outcome.errors`` as ``(test, exc_info)``, ``exc_info`` None for a
+    success, until the test ends; Python 3.11 to 3.13 report each at once to
+    ``_outcome.result``, whose ``errors`` and ``failures`` (on a
+    ``unittest.TestResult``, as Django's results are) list the test or its
+    sub-tests. Outside a run (``_outcome`` is None) the answer is False.
     """
     outcome = getattr(test, "_outcome", None)
-    return outcome is not None and not outcome.success
+    if outcome is None:
+        return False
+    if not outcome.success:
+        return True
+    collected = getattr(outcome, "errors", None)
+    if collected is not None:  # Python 3.10
+        return any(exc_info is not None for _, exc_info in collected)
+    result = getattr(outcome, "result", None)
+    reported = [*getattr(result, "errors", ()), *getattr(result, "failures", ())]
+    return any(getattr(case, "test_case", case) is test for case, _ in reported)
 
 
 def test_is_skipped(test: Any) -> bool:
