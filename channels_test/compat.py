@@ -3,9 +3,11 @@
 One small function per difference, so the rest of the package reads the
 same on every version. The package touches private attributes of Django,
 unittest and redis-py only here, each where no public API does the job;
-each function says why, and the versions whose source it was checked
-against (Django 4.2, 5.2, 6.0 and 6.1; Python 3.10 to 3.13; redis-py 8.1). When a new release changes one, this module is the one place to fix.
-Django is imported inside the functions: importing this module costs nothing.
+each function says why, and the releases whose source it was checked
+against (Django 4.2, 5.2, 6.0 and 6.1; Python 3.10, 3.11 and 3.13;
+redis-py 8.1). When a release changes one, this module is the one place
+to fix. Django is imported inside the functions: importing this module
+costs nothing.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ class PerTestSetupHook:
     Why private: the captive layers must be in place before Django's
     per-test set-up (``_pre_setup``: fixtures, whose saves may send messages
     through bindings) and gone after its tear-down. No public hook runs that
-    early: ``setUp`` and ``run()`` run after ``_pre_setup``. Django runs both
-    from ``SimpleTestCase._setup_and_call(result, debug=False)``, an instance
+    early: ``setUp`` and ``run()`` run after ``_pre_setup``. Django runs
+    ``_pre_setup``, the test and ``_post_teardown`` from
+    ``SimpleTestCase._setup_and_call(result, debug=False)``, an instance
     method with that signature in Django 4.2, 5.2, 6.0 and 6.1, called by
     ``__call__`` and by ``debug()``.
     """
