@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 from django.utils.crypto import salted_hmac
 
+from . import compat
 from .exceptions import ConfigurationError, ConsumeLater
 from .layers.base import MAX_NAME_LENGTH
 from .message import Message
@@ -96,7 +97,7 @@ def session_for_reply_channel(reply_channel: str) -> SessionBase:
     session_key = channel_session_key(reply_channel)
     session = session_store_class(for_channels=True)(session_key=session_key)
     session.keys()  # Load now: a store may replace an unknown key when it loads.
-    session._session_key = session_key
+    compat.set_session_key(session, session_key)
     return session
 
 

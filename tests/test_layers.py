@@ -27,7 +27,7 @@ from channels_test.layers import ChannelFull, MessageTooLarge
 from channels_test.layers.base import process_local_name
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
-from tests.test_layer_redis import IsolatedRedisLayer
+from tests.support.redis import IsolatedRedisLayer
 
 
 def layer_factory(layer_class: type, **defaults):

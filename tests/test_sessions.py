@@ -18,8 +18,7 @@ from channels_test.sessions import (
     http_session,
     session_for_reply_channel,
 )
-
-from .test_generic import REPLY, LayerMixin
+from tests.support.layers import REPLY, LayerMixin
 
 
 @channel_session
