@@ -116,6 +116,17 @@ class Server:
             self._came_back()
         return reply
 
+    def now_ms(self) -> float:
+        """Return the server's clock in ms, estimated from ours and an offset measured once."""
+        offset = self.clock_offset
+        if offset is None:
+            before = time.time()
+            seconds, microseconds = map(int, self.run(pack(["TIME"]), None))
+            after = time.time()
+            offset = seconds + microseconds / 1e6 - (before + after) / 2
+            self.clock_offset = offset
+        return (time.time() + offset) * 1000
+
     def describe(self, error: BaseException, *, may_have_run: bool) -> RedisUnavailable:
         """Return the layer's error for ``error`` from this server."""
         return describe_error(self.label, error, may_have_run=may_have_run,

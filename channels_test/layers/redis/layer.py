@@ -37,7 +37,7 @@ from .connections import Server
 from .crypto import make_crypter, seal, unseal
 from .errors import RedisUnavailable
 from .hosts import DEFAULT_HOST, label_of, make_client, parse_hosts
-from .plan import Shard, make_plan
+from .plan import Shard, expires_of, make_plan
 from .resp import pack
 from .ring import Ring
 from .scripts import (
@@ -114,6 +114,11 @@ class RedisChannelLayer(BaseChannelLayer):
         connection_kwargs: dict | None = None,
         **config: Any,
     ):
+        if config.get("clock") is not None:
+            raise TypeError(
+                f"{type(self).__name__} takes no 'clock': the Redis server's own clock decides "
+                "what has expired, so that machines with skewed clocks agree."
+            )
         prefix = config.get("prefix")
         if isinstance(prefix, str) and prefix.endswith(":"):
             config["prefix"] = prefix[:-1]
@@ -177,10 +182,6 @@ class RedisChannelLayer(BaseChannelLayer):
         """Run ``script`` on host ``index`` (RedisUnavailable or a subclass if that fails)."""
         packed = pack(["EVALSHA", script.sha, len(keys), *keys, *args])
         return self._servers[index].run(packed, script)
-
-    def _execute(self, index: int, *command: Any) -> Any:
-        """Run ``command`` on host ``index`` (RedisUnavailable or a subclass if that fails)."""
-        return self._servers[index].run(pack(command), None)
 
     # -- sending ----------------------------------------------------------------------
 
@@ -320,7 +321,7 @@ class RedisChannelLayer(BaseChannelLayer):
             channel = value.decode()
             entry = self._call(shard.index, POP, [self._channel_prefix + channel], [])
             return (None, None) if entry is None else self._open(channel, entry)
-        if self._expires_of(value) <= self._server_now(shard.index):
+        if expires_of(value) <= self._servers[shard.index].now_ms():
             return None, None
         return self._open(shard.channel_of(key), value)
 
@@ -330,25 +331,6 @@ class RedisChannelLayer(BaseChannelLayer):
             return None, None
         message = self.decode(channel, data)
         return (None, None) if message is None else (channel, message)
-
-    @staticmethod
-    def _expires_of(entry: bytes) -> float:
-        try:
-            return int(entry.partition(b" ")[0])
-        except ValueError:
-            return math.inf  # damaged: fresh, so _open logs it
-
-    def _server_now(self, index: int) -> float:
-        """Return the server's clock in ms, estimated from ours and an offset measured once."""
-        server = self._servers[index]
-        offset = server.clock_offset
-        if offset is None:
-            before = time.time()
-            seconds, microseconds = map(int, self._execute(index, "TIME"))
-            after = time.time()
-            offset = seconds + microseconds / 1e6 - (before + after) / 2
-            server.clock_offset = offset
-        return (time.time() + offset) * 1000
 
     def _plan(self, channels: tuple) -> list:
         cached = self._plan_cache

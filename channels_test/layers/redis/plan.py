@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from .resp import bulk
 
-__all__ = ["Shard", "make_plan"]
+__all__ = ["Shard", "expires_of", "make_plan"]
 
 
 class Shard:
@@ -75,3 +76,11 @@ def make_plan(channels: tuple, host_of: Callable[[str], int], channel_prefix: st
         else:
             shard.add(channel_prefix + name, "c", name)
     return list(shards.values())
+
+
+def expires_of(entry: bytes) -> float:
+    """Return when a stored entry expires, in the server's ms (a damaged one: never)."""
+    try:
+        return int(entry.partition(b" ")[0])
+    except ValueError:
+        return math.inf  # damaged: fresh, so the layer opens it and logs it

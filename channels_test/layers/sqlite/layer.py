@@ -190,7 +190,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         counted = local or channel
         capacity = self.get_capacity(counted)
         connection = self._connection()
-        now = time.time()
+        now = self.clock()
         connection.execute("BEGIN IMMEDIATE")
         try:
             (count,) = connection.execute(_COUNT_LOCAL if local else _COUNT, (self.prefix, counted, now)).fetchone()
@@ -210,7 +210,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def _send_group(self, group: str, message: dict) -> None:
         data = self.encode(message)
-        now = time.time()
+        now = self.clock()
         self._connection().execute(
             _SEND_GROUP, (now + self.expiry, data, self.prefix, group, now, now)
         )
@@ -251,7 +251,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def _take(self, connection: sqlite3.Connection, take: Take) -> tuple:
         while True:
-            rows = take.run(connection, time.time())
+            rows = take.run(connection, self.clock())
             if not rows:
                 return None, None
             self._last_activity = time.monotonic()
@@ -275,7 +275,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             "INSERT OR REPLACE INTO channels_test_groups "
             "(prefix, grp, channel, local, capacity, expires) VALUES (?, ?, ?, ?, ?, ?)",
             (self.prefix, group, channel, self._local_part(channel),
-             self.get_capacity(channel), time.time() + self.group_expiry),
+             self.get_capacity(channel), self.clock() + self.group_expiry),
         )
 
     def group_discard(self, group: str, channel: str) -> None:
@@ -290,7 +290,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         rows = self._connection().execute(
             "SELECT channel FROM channels_test_groups "
             "WHERE prefix = ? AND grp = ? AND expires > ? ORDER BY rowid",
-            (self.prefix, group, time.time()),
+            (self.prefix, group, self.clock()),
         ).fetchall()
         return [channel for (channel,) in rows]
 
@@ -312,7 +312,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         rows = self._connection().execute(
             "SELECT channel, COUNT(*) FROM channels_test_messages "
             "WHERE prefix = ? AND expires > ? GROUP BY channel",
-            (self.prefix, time.time()),
+            (self.prefix, self.clock()),
         ).fetchall()
         return dict(rows)
 
