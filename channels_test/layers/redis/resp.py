@@ -36,7 +36,7 @@ from __future__ import annotations
 __all__ = ["bulk", "pack"]
 
 
-def bulk(parts: list) -> bytes:
+def bulk(parts: list | tuple) -> bytes:
     """Encode ``parts`` (bytes, str, int) as RESP bulk strings, back to back."""
     out = []
     for part in parts:

@@ -60,7 +60,7 @@ class Take:
                         return taken
             if len(rows) < self.SCAN_ROWS:
                 return []
-        params = []
+        params: list = []
         for names in self.branches:
             params += (self.prefix, now, *names)
         return connection.execute(self.query, params).fetchall()
