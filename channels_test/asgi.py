@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from .channel import DEFAULT_CHANNEL_LAYER
+from .defaults import DEFAULT_CHANNEL_LAYER
 from .deprecation import legacy_options, resolve_backend
 from .exceptions import ConfigurationError
 

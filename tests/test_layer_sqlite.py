@@ -609,3 +609,41 @@ class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual(received, ["after"])
         self.assertEqual(len(lines), len(self.DAMAGED), lines)
         self.assertIn("Skipped a message on channel 'work.a' that cannot be decoded", lines[0])
+
+
+class ExpiryTests(LayerFileMixin, SimpleTestCase):
+    """Expiry on the file: measured on the layer's clock, here a fake one moved by hand."""
+
+    def setUp(self):
+        from .test_layers import FakeClock
+
+        self.clock = FakeClock()
+        self.path = self.make_path()
+
+    def layer(self, **config) -> SQLiteChannelLayer:
+        layer = SQLiteChannelLayer(path=self.path, clock=self.clock, **config)
+        self.addCleanup(layer.close)
+        return layer
+
+    def stored_rows(self) -> list:
+        connection = sqlite3.connect(self.path)
+        self.addCleanup(connection.close)
+        return connection.execute("SELECT channel FROM channels_test_messages ORDER BY id").fetchall()
+
+    def test_a_message_expired_for_one_process_is_expired_for_another(self):
+        sender, receiver = self.layer(expiry=5), self.layer(expiry=5)
+        sender.send("short", {"n": 1})
+        self.clock.advance(4.9)
+        self.assertEqual(receiver.message_counts(), {"short": 1})
+        self.clock.advance(0.2)
+        self.assertEqual(receiver.receive(["short"]), (None, None))
+        self.assertEqual(receiver.receive(["short"], block=False), (None, None))
+
+    def test_a_send_sweeps_expired_messages_and_memberships_out_of_the_file(self):
+        layer = self.layer(expiry=5, group_expiry=5)
+        layer.send("old", {"n": 1})
+        layer.group_add("grp", "old")
+        self.clock.advance(6)
+        layer.send("new", {"n": 2})
+        self.assertEqual(self.stored_rows(), [("new",)], "the expired message is still stored")
+        self.assertEqual(layer.group_channels("grp"), [])

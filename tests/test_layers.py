@@ -69,6 +69,19 @@ def receive_soon(layer, channels, timeout: float = 5.0) -> tuple:
     raise AssertionError(f"No message on {channels!r} within {timeout} s.")
 
 
+class FakeClock:
+    """A layer ``clock`` that stands still until a test moves it with :meth:`advance`."""
+
+    def __init__(self, start: float = 1_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def nested(depth: int, kind: type = list) -> object:
     """Return ``depth`` lists (or dicts, under key "k") nested in one another around 1."""
     value: object = 1
@@ -81,6 +94,9 @@ class LayerContract:
     """Behaviours every channel layer shares. Mix into a TestCase with ``make_layer``."""
 
     make_layer = None  # (self, **config) -> a fresh, empty layer
+    # False for a layer that measures expiry on its server's clock (Redis):
+    # its expiry tests then wait for real, a few tenths of a second.
+    takes_clock = True
 
     def setUp(self):
         super().setUp()
@@ -383,37 +399,50 @@ class LayerContract:
 
     # -- expiry -------------------------------------------------------------
 
+    def make_expiring_layer(self, **config) -> tuple:
+        """Return a layer and a function moving its expiry clock on by some seconds."""
+        if not self.takes_clock:
+            return self.make_layer(**config), time.sleep
+        clock = FakeClock()
+        return self.make_layer(clock=clock, **config), clock.advance
+
     def test_message_expiry(self):
-        layer = self.make_layer(expiry=0.2)
+        layer, advance = self.make_expiring_layer(expiry=0.2)
         layer.send("short", {"old": True})
-        time.sleep(0.3)
+        advance(0.1)
+        self.assertEqual(layer.message_counts(), {"short": 1}, "expired too early")
+        advance(0.2)
         layer.send("short", {"new": True})
         self.assertEqual(layer.receive(["short"]), ("short", {"new": True}))
         self.assertEqual(layer.receive(["short"]), (None, None))
 
     def test_expired_messages_free_capacity(self):
-        layer = self.make_layer(expiry=0.2, capacity=1)
+        layer, advance = self.make_expiring_layer(expiry=0.2, capacity=1)
         layer.send("short", {"old": True})
-        time.sleep(0.3)
+        advance(0.3)
         layer.send("short", {"new": True})
         self.assertEqual(layer.receive(["short"]), ("short", {"new": True}))
 
     def test_group_expiry(self):
-        layer = self.make_layer(group_expiry=0.2)
+        layer, advance = self.make_expiring_layer(group_expiry=0.2)
         layer.group_add("grp", "member")
         self.assertEqual(layer.group_channels("grp"), ["member"])
-        time.sleep(0.3)
+        advance(0.3)
         self.assertEqual(layer.group_channels("grp"), [])
         layer.send_group("grp", {"late": True})
         self.assertEqual(layer.receive(["member"]), (None, None))
 
     def test_group_add_renews_membership(self):
-        layer = self.make_layer(group_expiry=0.4)
+        layer, advance = self.make_expiring_layer(group_expiry=0.4)
         layer.group_add("grp", "member")
-        time.sleep(0.25)
+        advance(0.25)
         layer.group_add("grp", "member")
-        time.sleep(0.25)
+        advance(0.25)
         self.assertEqual(layer.group_channels("grp"), ["member"])
+
+    def test_a_clock_that_is_not_callable_is_refused(self):
+        with self.assertRaisesRegex(TypeError, "clock must be a function"):
+            self.make_layer(clock=12.5)
 
     # -- groups -------------------------------------------------------------
 
@@ -603,3 +632,9 @@ class SQLiteLayerTests(LayerContract, SimpleTestCase):
 
 class RedisLayerTests(LayerContract, SimpleTestCase):
     make_layer = layer_factory(IsolatedRedisLayer)
+    takes_clock = False
+
+    def test_a_clock_that_is_not_callable_is_refused(self):
+        # Nor a callable one: the server's clock decides.
+        with self.assertRaisesRegex(TypeError, "takes no 'clock'.*server's own clock"):
+            self.make_layer(clock=FakeClock())
