@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import secrets
 from importlib import import_module
 from typing import Any, Callable
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import CreateError, SessionBase
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, SessionBase
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 
@@ -28,6 +29,7 @@ from .layers.base import MAX_NAME_LENGTH
 from .message import Message
 
 __all__ = [
+    "new_saved_session",
     "session_for_reply_channel",
     "wait_channel_name",
     "requeue_messages",
@@ -74,6 +76,39 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
                 "CHANNEL_SESSION_ENGINE to one of them and keep SESSION_ENGINE as it is."
             )
     return store
+
+
+def new_saved_session() -> SessionBase:
+    """Return a new, empty session of ``SESSION_ENGINE``, saved so a consumer can load it by its key.
+
+    What ``SessionStore().save()`` gives, for less: the key (32 characters,
+    as Django makes them) comes from one read of the system's random source,
+    and no query looks for a clash first, since saving with
+    ``must_create=True`` refuses a key that is taken (then another is drawn).
+    """
+    store = session_store_class()
+    while True:
+        session = store()
+        session._session_key = _new_session_key()
+        try:
+            session.save(must_create=True)
+        except CreateError:
+            continue
+        return session
+
+
+SESSION_KEY_LENGTH = 32
+
+
+def _new_session_key() -> str:
+    """Return a random session key of Django's length and alphabet (about 165 random bits)."""
+    number = int.from_bytes(secrets.token_bytes(21), "big")
+    base = len(VALID_KEY_CHARS)
+    characters = []
+    for _ in range(SESSION_KEY_LENGTH):
+        number, index = divmod(number, base)
+        characters.append(VALID_KEY_CHARS[index])
+    return "".join(characters)
 
 
 def session_for_reply_channel(reply_channel: str) -> SessionBase:
