@@ -20,8 +20,7 @@ class Message:
     """
 
     def __init__(self, content: dict, channel_name: str | None, channel_layer: Any):
-        from .channel import Channel
-
+        Channel = _channel_class()
         self.content = content
         # As in Channels 1.x, a None name or layer is allowed (tests build
         # messages by hand to call consumers); a None layer means the default one.
@@ -71,6 +70,23 @@ class Message:
         return f"<Message on {self.channel.name!r}: {self.content!r}>"
 
 
+def _channel_class() -> type:
+    """Return :class:`~channels_test.Channel` (channel.py imports this module, so look it up late)."""
+    global _Channel
+    if _Channel is None:
+        from .channel import Channel
+
+        _Channel = Channel
+    return _Channel
+
+
+_Channel = None
+
+
+class _PendingLocal(threading.local):
+    depth = 0  # consumer calls entered in this thread; begin() makes the list of held sends
+
+
 class PendingMessageStore:
     """Holds what a consumer sends until it returns (per thread).
 
@@ -80,17 +96,17 @@ class PendingMessageStore:
     calls share the outermost call's store.
     """
 
-    _local = threading.local()
+    _local = _PendingLocal()
 
     @property
     def active(self) -> bool:
-        return getattr(self._local, "depth", 0) > 0
+        return self._local.depth > 0
 
     def begin(self) -> None:
         local = self._local
-        if getattr(local, "depth", 0) == 0:
+        if local.depth == 0:
             local.messages = []
-        local.depth = getattr(local, "depth", 0) + 1
+        local.depth += 1
 
     def append(self, sender: Any, content: dict) -> None:
         """Hold a copy of ``content`` to send with ``sender.send`` later."""
