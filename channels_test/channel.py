@@ -14,9 +14,17 @@ DEFAULT_CHANNEL_LAYER = "default"
 def _layer_for(alias: str, channel_layer: Any) -> Any:
     if channel_layer is not None:
         return channel_layer
-    from .asgi import channel_layers
+    global _channel_layers
+    if _channel_layers is None:
+        # asgi.py imports this module: look the registry up on first use (once,
+        # since an import statement run on every call costs microseconds).
+        from .asgi import channel_layers
 
-    return channel_layers[alias]
+        _channel_layers = channel_layers
+    return _channel_layers[alias]
+
+
+_channel_layers = None
 
 
 def _check_content(content: Any, what: str) -> None:
