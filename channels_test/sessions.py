@@ -15,11 +15,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import secrets
 from importlib import import_module
 from typing import Any, Callable
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import CreateError, SessionBase
+from django.contrib.sessions.backends.base import (
+    VALID_KEY_CHARS,
+    CreateError,
+    SessionBase,
+)
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
 from django.utils.crypto import salted_hmac
@@ -30,6 +35,7 @@ from .layers.base import MAX_NAME_LENGTH
 from .message import Message
 
 __all__ = [
+    "new_saved_session",
     "session_for_reply_channel",
     "channel_session_key",
     "wait_channel_name",
@@ -67,7 +73,9 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
     except (ImportError, AttributeError) as error:
         raise ImproperlyConfigured(f"Cannot load the session engine {path!r}: {error}")
     if for_channels:
-        from django.contrib.sessions.backends.signed_cookies import SessionStore as Signed
+        from django.contrib.sessions.backends.signed_cookies import (
+            SessionStore as Signed,
+        )
 
         if issubclass(store, Signed):
             setting = "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
@@ -90,6 +98,39 @@ def channel_session_key(reply_channel: str) -> str:
     """
     digest = salted_hmac(_CHANNEL_KEY_SALT, reply_channel, algorithm="sha256").hexdigest()
     return "chn" + digest[:29]
+
+
+def new_saved_session() -> SessionBase:
+    """Return a new, empty session of ``SESSION_ENGINE``, saved so a consumer can load it by its key.
+
+    What ``SessionStore().save()`` gives, for less: the key (32 characters,
+    as Django makes them) comes from one read of the system's random source,
+    and no query looks for a clash first, since saving with
+    ``must_create=True`` refuses a key that is taken (then another is drawn).
+    """
+    store = session_store_class()
+    while True:
+        session = store()
+        compat.set_session_key(session, _new_session_key())
+        try:
+            session.save(must_create=True)
+        except CreateError:
+            continue
+        return session
+
+
+SESSION_KEY_LENGTH = 32
+
+
+def _new_session_key() -> str:
+    """Return a random session key of Django's length and alphabet (about 165 random bits)."""
+    number = int.from_bytes(secrets.token_bytes(21), "big")
+    base = len(VALID_KEY_CHARS)
+    characters = []
+    for _ in range(SESSION_KEY_LENGTH):
+        number, index = divmod(number, base)
+        characters.append(VALID_KEY_CHARS[index])
+    return "".join(characters)
 
 
 def session_for_reply_channel(reply_channel: str) -> SessionBase:

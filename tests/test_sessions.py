@@ -1,6 +1,9 @@
 """channel_session, http_session, channel_and_http_session and enforce_ordering."""
 
+from unittest import mock
+
 from django.conf import settings
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured
 from django.test import TestCase, override_settings
@@ -16,6 +19,7 @@ from channels_test.sessions import (
     channel_session,
     enforce_ordering,
     http_session,
+    new_saved_session,
     session_for_reply_channel,
 )
 from tests.support.layers import REPLY, LayerMixin
@@ -375,3 +379,33 @@ class SessionKeyQueryTests(LayerMixin, TestCase):
         with override_settings(CHANNELS_SESSION_KEY_QUERY=True):
             self.consume(who, self.ws("websocket.connect", query_string=query))
         self.assertEqual(self.colors(), [None, "ann"])
+
+
+class NewSavedSessionTests(TestCase):
+    def test_the_session_is_saved_empty_under_a_key_of_djangos_shape(self):
+        session = new_saved_session()
+        self.assertEqual(len(session.session_key), 32)
+        self.assertTrue(set(session.session_key) <= set(VALID_KEY_CHARS))
+        self.assertTrue(SessionStore().exists(session.session_key))
+        self.assertEqual(dict(SessionStore(session_key=session.session_key).load()), {})
+
+    def test_each_session_has_a_key_of_its_own(self):
+        self.assertNotEqual(new_saved_session().session_key, new_saved_session().session_key)
+
+    def test_a_key_that_is_taken_is_never_reused(self):
+        taken = new_saved_session()
+        taken["owner"] = "someone else"
+        taken.save()
+        fresh_key = "f" * 32
+        with mock.patch("channels_test.sessions._new_session_key", side_effect=[taken.session_key, fresh_key]):
+            session = new_saved_session()
+        self.assertEqual(session.session_key, fresh_key)
+        self.assertEqual(SessionStore(session_key=taken.session_key).load(), {"owner": "someone else"})
+
+    @override_settings(SESSION_ENGINE="django.contrib.sessions.backends.cache")
+    def test_other_engines_save_it_too(self):
+        from django.contrib.sessions.backends.cache import SessionStore as CacheStore
+
+        session = new_saved_session()
+        self.assertIsInstance(session, CacheStore)
+        self.assertTrue(CacheStore().exists(session.session_key))
