@@ -230,11 +230,9 @@ class WSClient(Client):
                 raise ImproperlyConfigured(
                     "WSClient.session needs 'django.contrib.sessions' in INSTALLED_APPS."
                 )
-            from ..sessions import session_store_class
+            from ..sessions import new_saved_session
 
-            session = session_store_class()()
-            session.save()
-            self._session = session
+            self._session = new_saved_session()
         return self._session
 
     def login(self, **credentials: Any) -> bool:
