@@ -47,6 +47,8 @@ class MessageTooLarge(Exception):
 
 
 MAX_NAME_LENGTH = 100
+#: How many distinct channel lists a layer remembers having validated in receive().
+CHECKED_CHANNEL_LISTS = 1000
 # Matched with fullmatch: "$" would also accept a name ending in a newline.
 _NAME_RE = re.compile(r"[a-zA-Z0-9\-_.]+([!?][a-zA-Z0-9\-_.]*)?")
 _GROUP_RE = re.compile(r"[a-zA-Z0-9\-_.]+")
@@ -144,6 +146,9 @@ class BaseChannelLayer:
         self.channel_capacity = self._compile_capacities(channel_capacity or {})
         self._capacity_cache: dict[str, int] = {}
         self._receive_cache: tuple | None = None
+        # Channel lists receive() validated already (test clients alternate
+        # between a few), kept up to CHECKED_CHANNEL_LISTS of them.
+        self._checked_channels: dict[tuple, tuple[tuple, frozenset]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} prefix={self.prefix!r}>"
@@ -182,14 +187,19 @@ class BaseChannelLayer:
                     f"write receive([{channels!r}])."
                 )
             channels = tuple(channels)
-            if cached is not None and cached[0] == channels:
-                channels = cached[0]  # the same names again (e.g. a list): validated already
-            else:
+            checked = self._checked_channels
+            known = checked.get(channels)
+            if known is None:
                 for name in channels:
                     self.validate_channel_name(name, receive=True)
                 if not channels:
                     return None, None
-                self._receive_cache = (channels, frozenset(channels))
+                if len(checked) >= CHECKED_CHANNEL_LISTS:
+                    checked.clear()
+                known = checked[channels] = (channels, frozenset(channels))
+            # The same names again (e.g. a list): validated already.
+            self._receive_cache = known
+            channels = known[0]
         return self._receive(channels, block)
 
     def receive_many(self, channels: Iterable[str], block: bool = False) -> tuple:
