@@ -15,6 +15,10 @@ the Redis figures of both use the same server (``--redis-url``, default
 ``$CHANNELS_TEST_REDIS_URL`` or ``redis://127.0.0.1:6379/0``) in the same
 run, each under a prefix of its own that it deletes afterwards. This script
 only prints figures.
+
+It also runs the test toolkit's two everyday workloads (bench/toolkit_workloads.py)
+on both stacks: Channels 1.1.8 on Django 2.2 against ours on this Django.
+``--only toolkit`` or ``--only layers`` runs one half.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ CAPACITY = 100000  # high enough that no workload fills a channel
 REDIS_URL = "CHANNELS_TEST_COMPARE_REDIS_URL"
 REDIS_PREFIX = "CHANNELS_TEST_COMPARE_REDIS_PREFIX"
 REDIS_ROUNDS = 3
+TOOLKIT_ROUNDS = 3
 
 
 def make_layer(kind: str):
@@ -84,6 +89,16 @@ def redis_workload(kind: str) -> dict:
         layer.flush()
 
 
+def toolkit_workload(kind: str) -> dict:
+    """Run the test toolkit workloads on Channels 1.x ("toolkit-1x") or ours ("toolkit-ours")."""
+    if kind == "toolkit-ours":
+        sys.path.insert(0, os.path.dirname(HERE))
+    from toolkit_workloads import run
+
+    figures = run("channels" if kind == "toolkit-1x" else "channels_test")
+    return {"Python": sys.version.split()[0], **figures}
+
+
 def run_side(python: str, kind: str, env: dict | None = None) -> dict:
     """Run the workload with ``python`` in a child process and return its figures."""
     result = subprocess.run(
@@ -106,13 +121,37 @@ def main() -> None:
         help="Redis server both sides' Redis layers use (default: $CHANNELS_TEST_REDIS_URL or "
         "redis://127.0.0.1:6379/0)",
     )
-    parser.add_argument("--child", choices=["ours", "1x", "redis-ours", "redis-1x"],
+    parser.add_argument("--only", choices=["layers", "toolkit"], help="run only this half")
+    parser.add_argument("--child", choices=["ours", "1x", "redis-ours", "redis-1x", "toolkit-ours", "toolkit-1x"],
                         help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        run = redis_workload if options.child.startswith("redis-") else workload
+        if options.child.startswith("toolkit-"):
+            run = toolkit_workload
+        else:
+            run = redis_workload if options.child.startswith("redis-") else workload
         print(json.dumps(run(options.child)))
         return
+    if options.only != "layers":
+        compare_toolkit(options.python_1x)
+    if options.only != "toolkit":
+        compare_layers(options)
+
+
+def compare_toolkit(python_1x: str | None) -> None:
+    """Print the toolkit workloads of both stacks, taking turns, best of TOOLKIT_ROUNDS."""
+    ours, old = {}, {}
+    for _ in range(TOOLKIT_ROUNDS):
+        keep_best(ours, run_side(sys.executable, "toolkit-ours"))
+        if python_1x:
+            keep_best(old, run_side(python_1x, "toolkit-1x"))
+    if not python_1x:
+        print("No 1.x python given (--python-1x or CHANNELS_TEST_PYTHON_1X); see --help.\n")
+    print_table(f"test toolkit, best of {TOOLKIT_ROUNDS} (medians)", old, ours)
+    print()
+
+
+def compare_layers(options: argparse.Namespace) -> None:
     ours = run_side(sys.executable, "ours")
     if options.python_1x:
         old = run_side(options.python_1x, "1x")

@@ -11,6 +11,7 @@ with ``cross_process=True`` also get the cross-process figures.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import shutil
@@ -213,6 +214,60 @@ def idle_cpu_percent(name: str, seconds: float = 3.0) -> float:
     return 100 * (time.process_time() - started_cpu) / (time.monotonic() - started_wall)
 
 
+# -- the stored form: the layers' codec against marshal -------------------------------------
+
+# An http.request as the interface sends it, and a small message as a consumer sends it.
+CODEC_MESSAGES = {
+    "http.request": {
+        "reply_channel": "http.response!hT3kq9Lx02Bm", "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/chat/lobby/", "query_string": b"page=2", "root_path": "",
+        "headers": [[b"host", b"example.com"], [b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64)"],
+                    [b"accept", b"text/html,application/xhtml+xml"],
+                    [b"cookie", b"sessionid=0123456789abcdefghijklmnopqrstuv; csrftoken=abc"]],
+        "body": b"", "client": ["127.0.0.1", 54321], "server": ["127.0.0.1", 8000],
+    },
+    "small": {"text": "hello", "n": 1},
+}
+
+
+def best_microseconds(action: Callable, count: int, repeats: int = 7) -> float:
+    """Return µs per call of ``action``: the best of ``repeats`` runs of ``count`` calls.
+
+    The best run is the one other work on the machine disturbed least.
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(count):
+            action()
+        best = min(best, time.perf_counter() - started)
+    return best / count * 1e6
+
+
+def bench_codec() -> None:
+    import marshal
+
+    from channels_test.layers.base import (
+        decode_message,
+        encode_message,
+        validate_message,
+    )
+
+    codecs = {
+        "marshal (earlier versions)": (lambda message: marshal.dumps(message, 4), marshal.loads),
+        "msgpack (the layers' own)": (encode_message, decode_message),
+    }
+    print("stored form, µs per message, best of 7 runs (encode / decode, size):")
+    for label, message in CODEC_MESSAGES.items():
+        checked = best_microseconds(functools.partial(validate_message, message), 20000)
+        print(f"  {label}: validate {checked:.2f} µs")
+        for name, (encode, decode) in codecs.items():
+            data = encode(message)
+            encoded = best_microseconds(functools.partial(encode, message), 20000)
+            decoded = best_microseconds(functools.partial(decode, data), 20000)
+            print(f"    {name:<27} {encoded:>5.2f} / {decoded:>5.2f} µs, {len(data)} bytes")
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -262,6 +317,7 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=sorted(BACKENDS))
     options = parser.parse_args()
     print(machine())
+    bench_codec()
     os.environ[BENCH_DIR] = tempfile.mkdtemp(prefix="channels_test_bench_")
     try:
         for name in options.backend or BACKENDS:

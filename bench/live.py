@@ -141,7 +141,7 @@ def _serve(stack, layer: str, *, worker: bool = True, application: str | None = 
     import shutil
     import tempfile
 
-    from tests.interface_processes import project_env, start_daphne, start_worker
+    from tests.support.processes import project_env, start_daphne, start_worker
 
     directory = tempfile.mkdtemp(prefix="bench-serving-")
     stack.callback(shutil.rmtree, directory, ignore_errors=True)

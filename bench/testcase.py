@@ -7,7 +7,9 @@ On the suite's settings, with a test database of its own (in memory for
 SQLite), it prints:
 
 - per-test overhead: an empty test in a ``ChannelTestCase`` minus an empty
-  test in Django's ``TestCase`` (the captive layers swapped in and out);
+  test in Django's ``TestCase`` (the captive layers swapped in and out),
+  and the same for a test that uses the layer's router (as the first
+  message a test sends does);
 - round trip: ``WSClient.send_and_consume("websocket.receive", text=...)``
   plus ``receive()`` through a ``JsonWebsocketConsumer`` that echoes.
 
@@ -33,15 +35,23 @@ def lower_decile(times: list[float]) -> float:
     return statistics.quantiles(times, n=10)[0]
 
 
-def empty_test_class(base: type) -> type:
+def empty_test_class(base: type, *, routes: bool = False) -> type:
+    """Return a test class of ``base`` whose ``test_nothing`` does nothing (or only builds the router)."""
+
     def test_nothing(self):
-        pass
+        if routes:
+            from channels_test import channel_layers
 
-    return type(f"Empty{base.__name__}", (base,), {"__module__": __name__, "test_nothing": test_nothing})
+            channel_layers["default"].router  # what the first message a test sends does
+
+    name = f"{'Routing' if routes else 'Empty'}{base.__name__}"
+    return type(name, (base,), {"__module__": __name__, "test_nothing": test_nothing})
 
 
-def per_test_overhead_us(tests: int) -> tuple[float, float, float]:
+def per_test_overhead_us(tests: int, *, routes: bool = False) -> tuple[float, float, float]:
     """Return µs per empty test: (ChannelTestCase, TestCase, difference).
+
+    With ``routes``, the ChannelTestCase test builds (or reuses) the layer's router.
 
     Tests of the two classes run alternately, so other work on the machine
     hits both sides alike.
@@ -50,7 +60,7 @@ def per_test_overhead_us(tests: int) -> tuple[float, float, float]:
 
     from channels_test.test import ChannelTestCase
 
-    classes = [empty_test_class(ChannelTestCase), empty_test_class(TestCase)]
+    classes = [empty_test_class(ChannelTestCase, routes=routes), empty_test_class(TestCase)]
     timings: list[list[float]] = [[], []]
     result = unittest.TestResult()
     for klass in classes:
@@ -124,6 +134,7 @@ def main() -> int:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         channel, plain, overhead = per_test_overhead_us(args.tests)
+        routing, _, routing_overhead = per_test_overhead_us(args.tests, routes=True)
         trip = round_trip_us(args.round_trips)
     finally:
         teardown_databases(old_config, verbosity=0)
@@ -131,6 +142,7 @@ def main() -> int:
     print(f"empty test, Django TestCase         {plain:8.1f} µs")
     print(f"empty test, ChannelTestCase         {channel:8.1f} µs")
     print(f"per-test overhead                   {overhead:8.1f} µs   (target <= 20; Channels 1.1.8 ~35)")
+    print(f"per-test overhead, test that routes {routing_overhead:8.1f} µs")
     print(f"WSClient round trip, JSON echo      {trip:8.1f} µs   (target <= 70; Channels 1.1.8 ~220)")
     return 0
 

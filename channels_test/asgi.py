@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from .channel import DEFAULT_CHANNEL_LAYER
+from .defaults import DEFAULT_CHANNEL_LAYER
 from .deprecation import legacy_options, resolve_backend
 from .exceptions import ConfigurationError
 
@@ -44,7 +44,7 @@ class ChannelLayerWrapper:
         self.channel_layer = channel_layer
         self.alias = alias
         self.routing = routing
-        self._router = None
+        self._router: Any = None
 
     @property
     def router(self):
@@ -60,6 +60,17 @@ class ChannelLayerWrapper:
                 )
             self._router = Router(self.routing)
         return self._router
+
+    def set_routing(self, routing: Any, router: Any = None) -> tuple[Any, Any]:
+        """Route this layer by ``routing`` from now on; return the previous ``(routing, router)``.
+
+        ``router`` is a :class:`~channels_test.routing.Router` already built
+        from ``routing``, or None to build one on first use. The returned
+        router is None if none was built; pass the pair back to restore.
+        """
+        previous = (self.routing, self._router)
+        self.routing, self._router = routing, router
+        return previous
 
     def local_only(self) -> bool:
         """Return True if the layer lives in this process only (in-memory)."""

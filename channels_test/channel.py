@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .message import pending_message_store
+from .asgi import channel_layers
+from .defaults import DEFAULT_CHANNEL_LAYER
+from .outbox import pending_message_store
 
 __all__ = ["Channel", "Group", "DEFAULT_CHANNEL_LAYER"]
-
-DEFAULT_CHANNEL_LAYER = "default"
 
 
 def _layer_for(alias: str, channel_layer: Any) -> Any:
     if channel_layer is not None:
         return channel_layer
-    from .asgi import channel_layers
-
     return channel_layers[alias]
 
 

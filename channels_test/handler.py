@@ -12,8 +12,8 @@ import io
 import logging
 import threading
 import time
-import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from django import http
 from django.core import signals
@@ -21,97 +21,14 @@ from django.core.handlers import base
 from django.core.handlers.asgi import ASGIRequest
 from django.urls import set_script_prefix
 
-from .deprecation import ChannelsTestDeprecationWarning
+from .asgi1 import MalformedMessage, MissingKey, http_request_scope
 from .exceptions import RequestAborted, RequestTimeout, ResponseLater
 
-__all__ = ["AsgiRequest", "AsgiHandler", "ViewConsumer", "MalformedMessage", "MissingKey"]
+__all__ = ["AsgiHandler", "AsgiRequest", "MalformedMessage", "MissingKey", "ViewConsumer"]
 
 # The logger Channels 1.x and Django use for request errors, so that a
 # LOGGING configuration written for either keeps catching them.
 logger = logging.getLogger("django.request")
-
-
-class MalformedMessage(ValueError):
-    """An ``http.request`` message lacks a key or has a value of the wrong type."""
-
-
-class MissingKey(MalformedMessage, KeyError):
-    """An ``http.request`` message lacks a required key.
-
-    Channels 1.x raised ``KeyError`` here; this is both, so old ``except``
-    clauses keep working.
-    """
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-def _text(value: Any, key: str) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, str):
-        return value
-    raise MalformedMessage(
-        f"http.request key {key!r} must be str or bytes, not {type(value).__name__}: {value!r}"
-    )
-
-
-def _path(value: Any) -> str:
-    if isinstance(value, bytes):
-        warnings.warn(
-            f"http.request key 'path' is bytes ({value!r}); send it as str, e.g. "
-            f"{value.decode('utf-8', 'replace')!r}. Bytes are decoded as UTF-8 for now.",
-            ChannelsTestDeprecationWarning,
-            stacklevel=4,
-        )
-    return _text(value, "path")
-
-
-def _header_pairs(value: Any) -> Any:
-    """Return ``value``, or its items as byte pairs if it is a 1.x-style dict."""
-    if not isinstance(value, dict):
-        return value
-    warnings.warn(
-        "http.request key 'headers' is a dict; send a list of [name, value] byte pairs, "
-        "e.g. [[b'host', b'example.com']]. Dicts were accepted by Channels 1.x for a "
-        "transition period and still are, for now.",
-        ChannelsTestDeprecationWarning,
-        stacklevel=5,
-    )
-    return [
-        [name.encode("latin1") if isinstance(name, str) else name, header_value]
-        for name, header_value in value.items()
-    ]
-
-
-def _headers(value: Any) -> list[tuple[bytes, bytes]]:
-    value = _header_pairs(value)
-    if not isinstance(value, (list, tuple)):
-        raise MalformedMessage(
-            f"http.request key 'headers' must be a list of [name, value] byte pairs, "
-            f"not {type(value).__name__}: {value!r}"
-        )
-    headers = []
-    for index, pair in enumerate(value):
-        if (
-            not isinstance(pair, (list, tuple))
-            or len(pair) != 2
-            or not all(isinstance(part, bytes) for part in pair)
-        ):
-            raise MalformedMessage(
-                f"http.request key 'headers' item {index} must be a [name, value] pair of "
-                f"bytes, e.g. [b'host', b'example.com'], not {pair!r}"
-            )
-        headers.append((pair[0].lower(), pair[1]))
-    return headers
-
-
-def _address(value: Any, key: str) -> tuple | None:
-    if not value:  # missing, None or empty: unknown, as in 1.x
-        return None
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise MalformedMessage(f"http.request key {key!r} must be [host, port], not {value!r}")
-    return (_text(value[0], key), value[1])
 
 
 class AsgiRequest(ASGIRequest):
@@ -145,33 +62,28 @@ class AsgiRequest(ASGIRequest):
         body = content.get("body") or b""
         if not isinstance(body, bytes):
             raise MalformedMessage(f"http.request key 'body' must be bytes, not {body!r}")
-        if content.get("body_channel"):
-            body += self.read_body_channel(message, _text(content["body_channel"], "body_channel"))
+        body_channel = content.get("body_channel")
+        if body_channel:
+            if isinstance(body_channel, bytes):
+                body_channel = body_channel.decode("utf-8")
+            if not isinstance(body_channel, str):
+                raise MalformedMessage(
+                    f"http.request key 'body_channel' must be str or bytes, "
+                    f"not {type(body_channel).__name__}: {body_channel!r}"
+                )
+            body += self.read_body_channel(message, body_channel)
         super().__init__(scope, io.BytesIO(body))
         self.META["SERVER_PROTOCOL"] = "HTTP/" + str(content.get("http_version") or "1.1")
         self.META["wsgi.url_scheme"] = self.scheme
 
     @staticmethod
     def scope_from_message(content: dict) -> dict:
-        """Return the ASGI 3 HTTP scope equivalent to an ``http.request`` message."""
-        for key in ("path", "method"):
-            if key not in content:
-                raise MissingKey(
-                    f"http.request message has no {key!r} key (keys: {sorted(content)}); "
-                    "an interface server must send 'path', 'method' and 'reply_channel'."
-                )
-        query_string = content.get("query_string") or b""
-        return {
-            "type": "http",
-            "path": _path(content["path"]),
-            "root_path": _text(content.get("root_path") or "", "root_path"),
-            "method": _text(content["method"], "method").upper(),
-            "query_string": _text(query_string, "query_string"),
-            "headers": _headers(content.get("headers") or []),
-            "client": _address(content.get("client"), "client"),
-            "server": _address(content.get("server"), "server"),
-            "scheme": _text(content.get("scheme") or "http", "scheme"),
-        }
+        """Return the ASGI 3 HTTP scope equivalent to an ``http.request`` message.
+
+        The message is read by :func:`channels_test.asgi1.http_request_scope`,
+        the same reader and checks for every ``http.request``.
+        """
+        return http_request_scope(content, stacklevel=4)
 
     def read_body_channel(self, message: Any, body_channel: str) -> bytes:
         """Read body chunks from ``body_channel`` until one has no ``more_content``."""

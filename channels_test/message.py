@@ -1,11 +1,16 @@
-"""The message a consumer receives, and the store that holds a consumer's sends."""
+"""The message a consumer receives.
+
+``pending_message_store`` (the store that holds a consumer's sends) lives in
+:mod:`channels_test.outbox`; it is importable from here as in 1.x.
+"""
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Iterator
 
+from .channel import Channel
 from .layers.base import decode_message, encode_message, validate_message
+from .outbox import PendingMessageStore, pending_message_store
 
 __all__ = ["Message", "PendingMessageStore", "pending_message_store"]
 
@@ -20,8 +25,6 @@ class Message:
     """
 
     def __init__(self, content: dict, channel_name: str | None, channel_layer: Any):
-        from .channel import Channel
-
         self.content = content
         # As in Channels 1.x, a None name or layer is allowed (tests build
         # messages by hand to call consumers); a None layer means the default one.
@@ -69,44 +72,3 @@ class Message:
 
     def __repr__(self) -> str:
         return f"<Message on {self.channel.name!r}: {self.content!r}>"
-
-
-class PendingMessageStore:
-    """Holds what a consumer sends until it returns (per thread).
-
-    While a consumer runs, ``Channel.send()`` and ``Group.send()`` without
-    ``immediately=True`` append here; the caller of the consumer sends them
-    in order once it returns, or drops them if it raised. Nested consumer
-    calls share the outermost call's store.
-    """
-
-    _local = threading.local()
-
-    @property
-    def active(self) -> bool:
-        return getattr(self._local, "depth", 0) > 0
-
-    def begin(self) -> None:
-        local = self._local
-        if getattr(local, "depth", 0) == 0:
-            local.messages = []
-        local.depth = getattr(local, "depth", 0) + 1
-
-    def append(self, sender: Any, content: dict) -> None:
-        """Hold a copy of ``content`` to send with ``sender.send`` later."""
-        copy = decode_message(encode_message(validate_message(content)))
-        self._local.messages.append((sender, copy))
-
-    def end(self, *, send: bool) -> None:
-        """Leave a consumer; in the outermost one, send (or drop) what it held."""
-        local = self._local
-        local.depth -= 1
-        if local.depth:
-            return
-        messages, local.messages = local.messages, []
-        if send:
-            for sender, content in messages:
-                sender.send(content, immediately=True)
-
-
-pending_message_store = PendingMessageStore()

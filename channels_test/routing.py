@@ -87,8 +87,10 @@ class Route:
         if message.channel.name not in self.channels:
             return None
         kwargs = {}
+        if remainder is None:
+            remainder = {}
         for name, regex in self.filters.items():
-            value = _filter_value(message, name, remainder or {})
+            value = _filter_value(message, name, remainder)
             if value is None:
                 return None
             found = regex.match(value)

@@ -15,20 +15,29 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import secrets
 from importlib import import_module
 from typing import Any, Callable
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import CreateError, SessionBase
+from django.contrib.sessions.backends.base import (
+    VALID_KEY_CHARS,
+    CreateError,
+    SessionBase,
+)
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict, parse_cookie
+from django.utils.crypto import salted_hmac
 
+from . import compat
 from .exceptions import ConfigurationError, ConsumeLater
 from .layers.base import MAX_NAME_LENGTH
 from .message import Message
 
 __all__ = [
+    "new_saved_session",
     "session_for_reply_channel",
+    "channel_session_key",
     "wait_channel_name",
     "requeue_messages",
     "channel_session",
@@ -40,6 +49,7 @@ __all__ = [
 logger = logging.getLogger("channels_test.sessions")
 
 NEXT_ORDER_KEY = "__channels_next_order"
+_CHANNEL_KEY_SALT = "channels_test.sessions.channel_session_key"
 WORKING_ENGINES = (
     "django.contrib.sessions.backends.db, .cache, .cached_db or .file"
 )
@@ -63,7 +73,9 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
     except (ImportError, AttributeError) as error:
         raise ImproperlyConfigured(f"Cannot load the session engine {path!r}: {error}")
     if for_channels:
-        from django.contrib.sessions.backends.signed_cookies import SessionStore as Signed
+        from django.contrib.sessions.backends.signed_cookies import (
+            SessionStore as Signed,
+        )
 
         if issubclass(store, Signed):
             setting = "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
@@ -76,13 +88,57 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
     return store
 
 
+def channel_session_key(reply_channel: str) -> str:
+    """Return the session key of a reply channel's session.
+
+    It is an HMAC of the name with ``SECRET_KEY``: knowing a connection's
+    reply channel name does not give its session key (which would work as
+    a ``sessionid`` cookie). Changing ``SECRET_KEY`` starts channel sessions
+    afresh, as they live only as long as a connection anyway.
+    """
+    digest = salted_hmac(_CHANNEL_KEY_SALT, reply_channel, algorithm="sha256").hexdigest()
+    return "chn" + digest[:29]
+
+
+def new_saved_session() -> SessionBase:
+    """Return a new, empty session of ``SESSION_ENGINE``, saved so a consumer can load it by its key.
+
+    What ``SessionStore().save()`` gives, for less: the key (32 characters,
+    as Django makes them) comes from one read of the system's random source,
+    and no query looks for a clash first, since saving with
+    ``must_create=True`` refuses a key that is taken (then another is drawn).
+    """
+    store = session_store_class()
+    while True:
+        session = store()
+        compat.set_session_key(session, _new_session_key())
+        try:
+            session.save(must_create=True)
+        except CreateError:
+            continue
+        return session
+
+
+SESSION_KEY_LENGTH = 32
+
+
+def _new_session_key() -> str:
+    """Return a random session key of Django's length and alphabet (about 165 random bits)."""
+    number = int.from_bytes(secrets.token_bytes(21), "big")
+    base = len(VALID_KEY_CHARS)
+    characters = []
+    for _ in range(SESSION_KEY_LENGTH):
+        number, index = divmod(number, base)
+        characters.append(VALID_KEY_CHARS[index])
+    return "".join(characters)
+
+
 def session_for_reply_channel(reply_channel: str) -> SessionBase:
     """Return the session tied to a reply channel name (loaded, maybe empty)."""
-    digest = hashlib.md5(reply_channel.encode("utf-8")).hexdigest()
-    session_key = "chn" + digest[:29]
+    session_key = channel_session_key(reply_channel)
     session = session_store_class(for_channels=True)(session_key=session_key)
     session.keys()  # Load now: a store may replace an unknown key when it loads.
-    session._session_key = session_key
+    compat.set_session_key(session, session_key)
     return session
 
 
@@ -280,6 +336,8 @@ def _header(message: Any, wanted: bytes) -> str | None:
 def http_session_key(message: Any) -> str | None:
     """Return the session key a message carries (``session_key`` parameter, then cookie)."""
     query_string = message.content.get("query_string") or ""
+    if not getattr(settings, "CHANNELS_SESSION_KEY_QUERY", True):
+        query_string = ""  # the parameter is switched off: the cookie only
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
     session_key = QueryDict(query_string).get("session_key")

@@ -10,6 +10,7 @@ plain consumer under ``/raw/``.
 import hashlib
 import json
 import os
+import sys
 import time
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.urls import path
 
 from channels_test import Group
 from channels_test.routing import route
+from tests.support.processes import SLOW_VIEW_STARTED
 
 # -- middleware and views ------------------------------------------------------------
 
@@ -57,6 +59,8 @@ def broken(request):
 
 
 def slow(request):
+    # Tests wait for this line in the worker's output to know the view runs.
+    print(SLOW_VIEW_STARTED, file=sys.stderr, flush=True)
     time.sleep(float(request.GET.get("seconds", "60")))
     return HttpResponse("finally")
 

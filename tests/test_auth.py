@@ -14,8 +14,7 @@ from channels_test.auth import (
     http_session_user,
 )
 from channels_test.generic.websockets import JsonWebsocketConsumer
-
-from .test_generic import REPLY, LayerMixin
+from tests.support.layers import REPLY, LayerMixin
 
 
 def report(message):

@@ -10,12 +10,15 @@ from channels_test.binding.websockets import WebsocketBinding, WebsocketBindingW
 from channels_test.generic.websockets import WebsocketDemultiplexer
 from channels_test.routing import route
 
+from tests.reference.consumers import Demultiplexer  # the document's inbound example: the stream to a channel
 from tests.testapp.models import IntegerValue
 
-from .test_generic import REPLY, LayerMixin
+from tests.support.layers import REPLY, LayerMixin
 
 
 class IntegerValueBinding(WebsocketBinding):
+    """The reference document's binding, on the test app's model, refusing one delete (pk 999)."""
+
     model = IntegerValue
     stream = "intval"
     fields = ["name", "value"]
@@ -50,12 +53,6 @@ class MembersBinding(WebsocketBindingWithMembers):
     @classmethod
     def group_names(cls, instance):
         return ["members"]
-
-
-class Demultiplexer(WebsocketDemultiplexer):
-    """The document's inbound example: the stream forwarded to a channel."""
-
-    mapping = {"intval": "binding.intval"}
 
 
 class ConsumersDemultiplexer(WebsocketDemultiplexer):

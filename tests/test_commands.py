@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,10 +16,10 @@ from django.core.management import CommandError, call_command
 from django.test import SimpleTestCase, tag
 
 from channels_test.layers.redis import RedisChannelLayer
-from channels_test.layers.sqlite import SQLiteChannelLayer
-
-from .interface_processes import (
+from tests.support.interface import CLIENT_TIMEOUT, get, make_layer_directory
+from tests.support.processes import (
     REPO_ROOT,
+    SLOW_VIEW_STARTED,
     descendants,
     project_env,
     start_daphne,
@@ -26,9 +27,9 @@ from .interface_processes import (
     start_worker,
     wait_gone,
 )
+from tests.support.redis import require_redis
+
 from .interface_settings import redis_layer_config
-from .test_interface import CLIENT_TIMEOUT, get, make_layer_directory
-from .test_layer_redis import require_redis
 
 
 def run_command(env: dict, *argv: str) -> subprocess.CompletedProcess:
@@ -95,15 +96,8 @@ class RunworkerTests(SimpleTestCase):
         self.assertIn("Worker stopped.", worker.output())
 
     def wait_for_view(self, worker, timeout: float = 10.0) -> None:
-        layer = SQLiteChannelLayer(path=self.env["CHANNELS_INTERFACE_TEST_LAYER"])
-        self.addCleanup(layer.close)
-        deadline = time.monotonic() + timeout
-        time.sleep(0.2)
-        while layer.message_counts().get("http.request"):
-            if time.monotonic() > deadline:
-                self.fail(f"The worker did not take the request within {timeout} s:\n{worker.output()}")
-            time.sleep(0.02)
-        time.sleep(0.2)
+        """Return once the worker runs the /slow/ view (its output says so)."""
+        worker.wait_for(re.escape(SLOW_VIEW_STARTED), timeout=timeout)
 
 
 @tag("live")

@@ -151,7 +151,7 @@ class DelayServerTests(ChannelTestCase):
     def test_messages_with_bytes_arrive_unchanged(self):
         content = {"bytes": b"\x00\xff", "nested": [{"b": b"x"}], "text": "t", "n": 1.5}
         row = store(content=content, delay=0)
-        self.assertTrue(row.content.startswith("marshal4:"))
+        self.assertTrue(row.content.startswith("msgpack:"))
         Worker(channel_layers["default"], signal_handlers=False).send_due()
         self.assertMessage("delayed.out", content)
 

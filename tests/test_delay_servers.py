@@ -23,9 +23,8 @@ from channels_test.delay.models import DelayedMessage
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.test import ChannelLiveServerTestCase
 from channels_test.test.live import DelayProcess
-
-from .interface_processes import REPO_ROOT, Child, project_env, start_runserver
-from .test_interface import CLIENT_TIMEOUT
+from tests.support.interface import CLIENT_TIMEOUT
+from tests.support.processes import REPO_ROOT, Child, project_env, start_runserver
 
 TABLE = DelayedMessage._meta.db_table
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}

@@ -21,7 +21,7 @@ from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.message import Message
 from channels_test.worker import run_consumer
 
-from .test_interface import InProcessTestCase
+from tests.support.interface import InProcessTestCase
 
 
 def hello(request):

@@ -12,9 +12,7 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from importlib.util import find_spec
@@ -36,41 +34,21 @@ from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.message import Message
 from channels_test.routing import Router, route
 from channels_test.staticfiles import StaticFilesConsumer, add_default_routes
-
-from .interface_processes import (
+from tests.support.interface import (
+    CLIENT_TIMEOUT,
+    InProcessTestCase,
+    close_code,
+    get,
+    make_layer_directory,
+)
+from tests.support.processes import (
+    SLOW_VIEW_STARTED,
     Child,
     project_env,
     start_daphne,
     start_uvicorn,
     start_worker,
 )
-
-CLIENT_TIMEOUT = 20.0
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    """GET ``path`` from the server on ``port``; return the status and body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def make_layer_directory(testcase) -> str:
-    directory = tempfile.mkdtemp(prefix="channels-interface-")
-    testcase.addClassCleanup(shutil.rmtree, directory, ignore_errors=True)
-    return os.path.join(directory, "layer.sqlite3")
-
-
-def close_code(socket: websocket.WebSocket) -> int:
-    """Read frames until the server's close frame; return its code."""
-    while True:
-        opcode, data = socket.recv_data(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int.from_bytes(data[:2], "big")
 
 
 class ServedTestCase(SimpleTestCase):
@@ -106,7 +84,6 @@ class ServedTestCase(SimpleTestCase):
 
     def assertLogged(self, text: str, timeout: float = 10.0) -> None:
         self.daphne.wait_for(re.escape(text), timeout=timeout)
-
 
 
 @tag("live")
@@ -248,25 +225,12 @@ class WorkerDeathTests(SimpleTestCase):
 
         client = threading.Thread(target=get_slow)
         client.start()
-        self.wait_until_taken(layer)
+        worker.wait_for(re.escape(SLOW_VIEW_STARTED), timeout=10)  # the worker holds the request
         worker.signal(signal.SIGKILL)
         client.join(CLIENT_TIMEOUT + 5)
         self.assertEqual(result.get("status"), 504, f"client result: {result}")
         self.assertIn(b"504 Gateway Timeout", result["body"])
         daphne.wait_for("No response message on .* answering 504")
-
-    def wait_until_taken(self, layer, timeout: float = 10.0) -> None:
-        """Wait until the worker has taken the request off 'http.request'."""
-        deadline = time.monotonic() + timeout
-        seen = False
-        while time.monotonic() < deadline:
-            counts = layer.message_counts()
-            if counts.get("http.request"):
-                seen = True
-            elif seen or time.monotonic() > deadline - timeout + 1.0:
-                return
-            time.sleep(0.02)
-        self.fail(f"The worker did not take the request off 'http.request' within {timeout} s")
 
 
 def overflow_websocket_receive(testcase: SimpleTestCase, start_server: Callable) -> tuple[Child, int]:
@@ -387,55 +351,6 @@ class ReplyCheckTests(SimpleTestCase):
         with self.assertRaisesMessage(TypeError, "alias must be a CHANNEL_LAYERS name (str), not 5"):
             InterfaceApplication(5)
         self.assertEqual(InterfaceApplication(http_timeout=3).http_timeout, 3.0)
-
-
-class InProcessTestCase(SimpleTestCase):
-    """The interface application driven directly over ASGI, the test acting as the workers.
-
-    The application serves a SQLite layer in a temp file; the test opens the
-    same file with a layer of its own, as a worker process would.
-    """
-
-    def setUp(self):
-        path = make_layer_directory(self)
-        # A short blocking receive: the reply thread notices app.close() at once.
-        layers = {"default": {"BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
-                              "CONFIG": {"path": path, "blocking_timeout": 0.1}, "ROUTING": []}}
-        layer_settings = override_settings(CHANNEL_LAYERS=layers)
-        layer_settings.enable()
-        self.addCleanup(layer_settings.disable)
-        self.app = InterfaceApplication(connect_timeout=10, http_timeout=10)
-        self.addCleanup(self.app.close)
-        self.worker_layer = SQLiteChannelLayer(path=path, blocking_timeout=0.2)
-        self.addCleanup(self.worker_layer.close)
-
-    async def take(self, channel: str, timeout: float = 10.0) -> dict:
-        """Return the next message on ``channel``, waiting up to ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            name, message = await asyncio.to_thread(self.worker_layer.receive, [channel], True)
-            if name is not None:
-                return message
-        self.fail(f"No message on {channel!r} within {timeout:g} s")
-
-    async def reply(self, channel: str, message: dict) -> None:
-        await asyncio.to_thread(self.worker_layer.send, channel, message)
-
-    def websocket(self, path: str = "/ws/") -> ApplicationCommunicator:
-        scope = {"type": "websocket", "path": path, "headers": [(b"host", b"testserver")],
-                 "query_string": b"", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
-        communicator = ApplicationCommunicator(self.app, scope)
-        self.addCleanup(communicator.stop, exceptions=False)
-        return communicator
-
-    async def open_websocket(self, path: str = "/ws/") -> tuple[ApplicationCommunicator, str]:
-        """Connect a socket and accept it as a consumer would; return it and its reply channel."""
-        communicator = self.websocket(path)
-        await communicator.send_input({"type": "websocket.connect"})
-        reply_channel = (await self.take("websocket.connect"))["reply_channel"]
-        await self.reply(reply_channel, {"accept": True})
-        self.assertEqual(await communicator.receive_output(10), {"type": "websocket.accept"})
-        return communicator, reply_channel
 
 
 class InProcessWebsocketTests(InProcessTestCase):

@@ -12,9 +12,9 @@ import time
 import websocket
 from django.test import SimpleTestCase, tag
 
-from .interface_processes import project_env, start_daphne, start_worker
-from .test_interface import CLIENT_TIMEOUT, close_code, make_layer_directory
-from .test_layer_redis import RedisServer
+from tests.support.interface import CLIENT_TIMEOUT, close_code, make_layer_directory
+from tests.support.processes import project_env, start_daphne, start_worker
+from tests.support.redis import RedisServer
 
 OUTAGE_LINE = "The channel layer is unavailable"
 

@@ -7,18 +7,14 @@ against ``redis-server`` processes the tests start on free loopback ports.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import unittest
 import uuid
 import warnings
 from unittest import mock
@@ -30,38 +26,7 @@ from channels_test.deprecation import ChannelsTestDeprecationWarning
 from channels_test.layers import ChannelFull
 from channels_test.layers.base import process_local_name
 from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
-
-REDIS_URL = os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-_reachable: dict[str, str | None] = {}
-
-
-def require_redis(url: str = REDIS_URL) -> None:
-    """Skip the current test, naming the server, if Redis at ``url`` does not answer."""
-    if url not in _reachable:
-        import redis
-
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
-            _reachable[url] = None
-        except redis.RedisError as error:
-            _reachable[url] = f"needs a Redis server at {url} ({error}); set CHANNELS_TEST_REDIS_URL"
-    if _reachable[url] is not None:
-        raise unittest.SkipTest(_reachable[url])
-
-
-class IsolatedRedisLayer(RedisChannelLayer):
-    """The Redis layer under a prefix no other test process uses (skips without Redis).
-
-    The prefix holds this run's token and the process id, so the workers of
-    a ``--parallel`` run (forked after this module was imported) differ too.
-    """
-
-    run = uuid.uuid4().hex[:10]
-
-    def __init__(self, *, prefix: str = "layer", **config):
-        require_redis()
-        config.setdefault("hosts", [REDIS_URL])
-        super().__init__(prefix=f"test{self.run}-{os.getpid()}-{prefix}", **config)
+from tests.support.redis import REDIS_URL, IsolatedRedisLayer, RedisServer, free_port
 
 
 def make_isolated_layer(test: SimpleTestCase, **config) -> RedisChannelLayer:
@@ -70,94 +35,6 @@ def make_isolated_layer(test: SimpleTestCase, **config) -> RedisChannelLayer:
     test.addCleanup(layer.close)
     test.addCleanup(layer.flush)
     return layer
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def die_with_parent() -> None:
-    """In a child about to start: be killed when the thread that started it ends (Linux).
-
-    Clean-ups stop the servers; this covers a test process that is killed
-    before its clean-ups run.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
-class RedisServer:
-    """A ``redis-server`` process of the test's own on a loopback port, without persistence.
-
-    ``args`` go to ``redis-server`` after ours (``"--requirepass", "secret"``);
-    ``password`` is what the start-up check authenticates with.
-    """
-
-    def __init__(self, port: int | None = None, *, args: tuple = (), password: str | None = None):
-        self.port = port or free_port()
-        self.args = tuple(args)
-        self.password = password
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 10.0) -> None:
-        import redis
-
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise unittest.SkipTest("needs the redis-server program on PATH to start test servers")
-        # A replica writes the data it syncs to its directory: keep that out of the tree.
-        directory = tempfile.gettempdir()
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", directory,
-             "--dbfilename", f"channels-test-{self.port}.rdb", *self.args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
-        )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1,
-                             password=self.password)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"redis-server on port {self.port} exited with {self.process.returncode}: "
-                    f"{self.process.stderr.read().decode(errors='replace')}"
-                )
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"redis-server (pid {self.process.pid}) did not answer on port "
-                        f"{self.port} within {timeout} s."
-                    ) from None
-                time.sleep(0.02)
-            finally:
-                client.connection_pool.disconnect()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        if self.process is not None:
-            self.process.stderr.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(tempfile.gettempdir(), f"channels-test-{self.port}.rdb"))
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 def own_servers(test_class, count: int) -> list[RedisServer]:
@@ -350,6 +227,75 @@ class SharedServerTests(SimpleTestCase):
         with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
             self.assertEqual(layer.receive(["secret"]), (None, None))
         self.assertIn("symmetric_encryption_keys", logs.output[0])
+
+    DAMAGED = (b"\xc1 not msgpack", b"\x81\xa4text", b"\x93\x01\x02\x03", b"\x81\xa1a\xc7\x01\x07x")
+
+    def write_damaged(self, layer: RedisChannelLayer, channel: str) -> int:
+        """Push damaged entries straight onto ``channel``'s list with redis-py; return how many."""
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        self.addCleanup(client.connection_pool.disconnect)
+        seconds, microseconds = client.time()
+        expires = seconds * 1000 + microseconds // 1000 + 60000
+        entries = [b"%d %s" % (expires, data) for data in self.DAMAGED]
+        entries += [b"no-expiry-and-no-space", b"soon garbage"]
+        for entry in entries:  # one by one, as a blocked receiver would meet them
+            client.rpush(f"{layer.prefix}:c:{channel}", entry)
+            if "!" in channel:
+                client.rpush(f"{layer.prefix}:l:{channel[: channel.index('!') + 1]}", channel)
+        return len(entries)
+
+    def test_damaged_values_are_logged_and_skipped(self):
+        layer = self.layer()
+        count = self.write_damaged(layer, "work.0")
+        layer.send("work.0", {"id": "good"})
+        with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+            self.assertEqual(layer.receive(["work.0"]), ("work.0", {"id": "good"}))
+        self.assertEqual(len(logs.records), count)
+        for line in logs.output:
+            self.assertIn("Skipped a message on channel 'work.0' that cannot be decoded", line)
+        self.assertEqual(layer.receive(["work.0"]), (None, None))
+
+    def test_damaged_values_on_a_local_channel_are_skipped(self):
+        layer = self.layer()
+        reply = process_local_name("reply!")
+        count = self.write_damaged(layer, reply)
+        layer.send(reply, {"id": "good"})
+        with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+            self.assertEqual(layer.receive(["reply!"]), (reply, {"id": "good"}))
+        self.assertEqual(len(logs.records), count)
+        self.assertIn(repr(reply), logs.output[0])
+
+    def test_blocking_receive_goes_on_past_damaged_values(self):
+        layer = self.layer(blocking_timeout=10)
+        for channel in ("work.1", process_local_name("reply!")):
+            with self.subTest(channel=channel):
+                def damage_then_send(channel=channel):
+                    self.write_damaged(layer, channel)
+                    layer.send(channel, {"id": "later"})
+
+                sender = threading.Timer(0.1, damage_then_send)
+                with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
+                    sender.start()
+                    self.addCleanup(sender.join, 5)
+                    wanted = "reply!" if "!" in channel else channel
+                    self.assertEqual(layer.receive([wanted], block=True), (channel, {"id": "later"}))
+                self.assertEqual(len(logs.records), len(self.DAMAGED) + 2)
+
+    def test_receiver_process_survives_damaged_values(self):
+        layer = self.layer()
+        self.write_damaged(layer, "work.2")
+        receiver = start_child(self, "receive_until_stop", REDIS_URL, layer.prefix)
+        layer.send("work.2", {"id": "after"})
+        layer.send("stop", {})
+        try:
+            out, err = receiver.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("The receiver process did not finish within 60 s.") from None
+        self.assertEqual(receiver.returncode, 0, err)
+        self.assertEqual(json.loads(out), ["after"])
+        self.assertIn("Skipped a message on channel 'work.2' that cannot be decoded", err)
 
     def test_missing_packages_are_named(self):
         for module, config, pattern in (

@@ -25,8 +25,7 @@ from channels_test.layers.redis import (
 )
 from channels_test.routing import route
 from channels_test.worker import Worker
-
-from .test_layer_redis import RedisServer, free_port
+from tests.support.redis import RedisServer, free_port
 
 WAIT = 10.0
 

@@ -21,8 +21,7 @@ from django.test import SimpleTestCase, override_settings
 
 from channels_test.layers.redis import RedisChannelLayer, RedisUnavailable
 from channels_test.layers.sentinel import RedisSentinelChannelLayer
-
-from .test_layer_redis import REDIS_URL, RedisServer, die_with_parent, free_port
+from tests.support.redis import REDIS_URL, RedisServer, die_with_parent, free_port
 
 SERVICE = "channels-test-main"
 DOWN_AFTER_MS = 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import multiprocessing
 import os
 import queue
@@ -46,6 +47,21 @@ def receive_until_stop(path: str, results) -> None:
         if channel is not None:
             received.append(message["id"])
     results.put(received)
+
+
+def receive_until_stop_keeping_logs(path: str, results) -> None:
+    """As :func:`receive_until_stop`, putting ``(ids, layer log lines)`` on ``results``."""
+    import logging
+
+    lines: list = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("channels_test.layers.sqlite")
+    logger.addHandler(handler)
+    logger.propagate = False
+    inner = SPAWN.Queue()
+    receive_until_stop(path, inner)
+    results.put((inner.get(timeout=10), lines))
 
 
 def receive_and_log(path: str, receiver: int, pause: float) -> None:
@@ -100,6 +116,42 @@ def block_forever(path: str, ready) -> None:
 def send_from_child(layer: SQLiteChannelLayer) -> None:
     """Send with a layer object inherited through fork."""
     layer.send("from.child", {"pid": os.getpid()})
+
+
+def open_as_nobody(path: str, results) -> None:
+    """As the user 'nobody' (uid 65534), open a layer at ``path``; put the error text on ``results``."""
+    os.setgid(65534)
+    os.setuid(65534)
+    try:
+        SQLiteChannelLayer(path=path)
+    except ImproperlyConfigured as error:
+        results.put(str(error))
+    else:
+        results.put("opened")
+
+
+def probe_locks(path: str, results) -> None:
+    """Put on ``results`` which of SQLite's shared locks on ``path`` some process holds.
+
+    Every process with the database open in WAL mode holds a shared lock on
+    the database file's shared range (510 bytes from 2**30 + 2) and on byte
+    128 of the -shm file (the "dead man switch"). A process that can lock
+    the latter exclusively concludes it is alone and rebuilds the shared
+    index under the others' feet.
+    """
+    import fcntl
+
+    found = []
+    for name, length, start in ((path, 510, 2**30 + 2), (path + "-shm", 1, 128)):
+        descriptor = os.open(name, os.O_RDWR)
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, length, start)
+            found.append("free")
+        except OSError:
+            found.append("held")
+        finally:
+            os.close(descriptor)
+    results.put(found)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -308,8 +360,10 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
         os.close(descriptor)
         os.chmod(path, 0o644)
-        self.default_layer(prefix=prefix)
+        with self.assertLogs("channels_test.layers.sqlite", "WARNING") as logs:
+            self.default_layer(prefix=prefix)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        self.assertIn("had mode 0644", logs.output[0])
 
     def test_default_file_of_another_user_is_refused(self):
         if not hasattr(os, "chown") or os.getuid() != 0:
@@ -328,6 +382,128 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         layer = SQLiteChannelLayer(path=path)
         self.assertEqual(layer.path, path)
         self.assertEqual(sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0], "wal")
+
+    def file_modes(self, path: str) -> dict:
+        return {suffix: stat.S_IMODE(os.stat(path + suffix).st_mode)
+                for suffix in ("", "-wal", "-shm") if os.path.exists(path + suffix)}
+
+    def set_umask(self, umask: int) -> None:
+        self.addCleanup(os.umask, os.umask(umask))
+
+    def test_explicit_path_files_are_private_whatever_the_umask(self):
+        for umask in (0o022, 0o002, 0o000):
+            with self.subTest(umask=f"{umask:04o}"):
+                self.set_umask(umask)
+                path = self.make_path()
+                layer = SQLiteChannelLayer(path=path, blocking_timeout=0.01)
+                self.addCleanup(layer.close)
+                layer.send("a", {"cookie": "sessionid=secret"})
+                sender = self.start(send_many, path, 0, 10)  # another process writes too
+                self.join_all([sender])
+                layer.receive(["nothing"], block=True)
+                self.assertEqual(self.file_modes(path), {"": 0o600, "-wal": 0o600, "-shm": 0o600})
+
+    def test_existing_files_others_can_read_are_narrowed_with_a_warning(self):
+        self.set_umask(0o022)
+        path = self.make_path()
+        other = sqlite3.connect(path)  # another program made the file, and keeps it open
+        self.addCleanup(other.close)
+        other.execute("PRAGMA journal_mode = WAL")
+        other.execute("CREATE TABLE other (x)")
+        os.chmod(path + "-wal", 0o664)
+        self.assertEqual(self.file_modes(path), {"": 0o644, "-wal": 0o664, "-shm": 0o644})
+        with self.assertLogs("channels_test.layers.sqlite", "WARNING") as logs:
+            layer = SQLiteChannelLayer(path=path)
+        self.addCleanup(layer.close)
+        self.assertEqual(self.file_modes(path), {"": 0o600, "-wal": 0o600, "-shm": 0o600})
+        self.assertEqual(len(logs.output), 3)
+        self.assertIn(f"file {path!r} had mode 0644, which let other users read the messages "
+                      "in it; it now has mode 0600.", logs.output[0])
+        self.assertIn(f"{path + '-wal'!r} had mode 0664", logs.output[1])
+
+    def test_private_existing_file_is_left_alone(self):
+        path = self.make_path()
+        SQLiteChannelLayer(path=path).close()
+        os.chmod(path, 0o700)  # the owner's choice, private already
+        with self.assertNoLogs("channels_test.layers.sqlite", "WARNING"):
+            SQLiteChannelLayer(path=path).close()
+        self.assertEqual(self.file_modes(path)[""], 0o700)
+
+    def test_file_others_can_read_that_cannot_be_narrowed_is_refused(self):
+        if os.getuid() == 0:
+            # Make such a file, and open it as the user 'nobody' in another process.
+            path = self.make_path()
+            os.chmod(os.path.dirname(path), 0o755)
+            descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+            os.close(descriptor)
+            os.chmod(path, 0o644)
+            results = SPAWN.Queue()
+            child = self.start(open_as_nobody, path, results)
+            try:
+                error = results.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError("The process running as 'nobody' sent no result within 60 s.") from None
+            self.join_all([child])
+        else:
+            # Not root: a system file root owns and everybody may read is such a file.
+            path = "/etc/passwd"
+            info = os.stat(path)
+            if info.st_uid == os.getuid() or stat.S_IMODE(info.st_mode) != 0o644:
+                self.skipTest(f"needs root, or a {path} that root owns with mode 0644")
+            with self.assertRaises(ImproperlyConfigured) as caught:
+                SQLiteChannelLayer(path=path)
+            error = str(caught.exception)
+        self.assertIn(f"The SQLite channel layer file {path!r} has mode 0644, so other users "
+                      "could read the messages in it (they carry cookies), and it cannot be made "
+                      "private", error)
+        self.assertIn("its owner is uid 0). Run 'chmod 600' on it as its owner", error)
+        self.assertEqual(self.file_modes(path)[""], 0o644)
+
+    def test_opening_the_file_again_keeps_the_locks_of_open_connections(self):
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
+        for config in ({"path": self.make_path()}, {"prefix": prefix}):
+            with self.subTest(config=config):
+                first = self.default_layer(**config) if "prefix" in config else SQLiteChannelLayer(**config)
+                self.addCleanup(first.close)
+                first.send("a", {})
+                results = SPAWN.Queue()
+                for _ in range(2):
+                    # Closing any descriptor of the file here would drop this process's locks.
+                    self.addCleanup(SQLiteChannelLayer(**config).close)
+                    probe = self.start(probe_locks, first.path, results)
+                    try:
+                        self.assertEqual(results.get(timeout=60), ["held", "held"])
+                    except queue.Empty:
+                        raise AssertionError("The probing process sent no result within 60 s.") from None
+                    self.join_all([probe])
+                self.assertEqual(first.receive(["a"]), ("a", {}))
+
+    def test_a_file_that_is_not_a_database_is_named(self):
+        path = self.make_path()
+        with open(path, "wb") as garbage:
+            garbage.write(b"this is not a database\n" * 500)
+        with self.assertRaises(ImproperlyConfigured) as caught:
+            SQLiteChannelLayer(path=path)
+        self.assertIn(f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
+                      "database (file is not a database). Stop every process using the layer, "
+                      "then delete the file", str(caught.exception))
+
+    def test_a_file_damaged_while_in_use_is_named(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path, capacity=1000)
+        for number in range(300):
+            layer.send("work.a", {"n": number, "padding": "x" * 500})
+        layer.close()
+        with open(path, "r+b") as damaged:
+            damaged.seek(3 * 4096)
+            damaged.write(b"\xff" * 10 * 4096)
+        layer = SQLiteChannelLayer(path=path)
+        self.addCleanup(layer.close)
+        with self.assertRaises(sqlite3.DatabaseError) as caught:
+            for _ in range(300):
+                layer.receive(["work.a"])
+        self.assertIn(f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
+                      "database (database disk image is malformed)", str(caught.exception))
 
     def test_unwritable_path_is_a_configuration_error(self):
         with self.assertRaisesRegex(ImproperlyConfigured, r"'/nonexistent-dir/x\.sqlite3'"):
@@ -368,3 +544,106 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         layer.send("a", {})
         layer.send("b", {})
         self.assertEqual(layer.message_counts(), {"a": 2, "b": 1})
+
+
+class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
+    """A row that does not decode is logged and skipped; the receiver goes on."""
+
+    DAMAGED = (
+        b"\xc1 not msgpack",                          # a byte msgpack never writes
+        b"\x81\xa4text",                              # cut short
+        b"\x93\x01\x02\x03",                          # a list, not a message
+        b"\x81\xa1a\xc7\x01\x07x",                    # an extension type the layer never writes
+        marshal.dumps({"old": "format"}, 4),          # what earlier versions stored
+        "text, not bytes",
+    )
+
+    def write_rows(self, path: str, channel: str, payloads: list, prefix: str = "channels_test") -> None:
+        """Insert rows straight into the file, as damage or another program would."""
+        connection = sqlite3.connect(path)
+        self.addCleanup(connection.close)
+        with connection:
+            for payload in payloads:
+                connection.execute(
+                    "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (prefix, channel, None, time.time() + 60, payload),
+                )
+
+    def test_damaged_rows_are_logged_and_skipped(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        self.write_rows(path, "work.a", self.DAMAGED)
+        layer.send("work.a", {"id": "good"})
+        with self.assertLogs("channels_test.layers.sqlite", "ERROR") as logs:
+            self.assertEqual(layer.receive(["work.a"]), ("work.a", {"id": "good"}))
+        self.assertEqual(len(logs.records), len(self.DAMAGED))
+        for line in logs.output:
+            self.assertIn("Skipped a message on channel 'work.a' that cannot be decoded", line)
+            self.assertIn("That message is lost; receiving goes on.", line)
+        self.assertEqual(layer.receive(["work.a"]), (None, None))
+
+    def test_blocking_receive_goes_on_past_a_damaged_row(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path, blocking_timeout=10)
+        self.write_rows(path, "work.a", [b"\xc1"])
+        sender = threading.Timer(0.05, layer.send, ("work.a", {"id": "later"}))
+        sender.start()
+        self.addCleanup(sender.join, 5)
+        with self.assertLogs("channels_test.layers.sqlite", "ERROR"):
+            self.assertEqual(layer.receive(["work.a"], block=True), ("work.a", {"id": "later"}))
+
+    def test_receiver_process_survives_damaged_rows(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        results = SPAWN.Queue()
+        self.write_rows(path, "work.a", self.DAMAGED)
+        receiver = self.start(receive_until_stop_keeping_logs, path, results)
+        layer.send("work.b", {"id": "after"})
+        layer.send("stop", {})
+        try:
+            received, lines = results.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("The receiver process sent no results within 60 s.") from None
+        self.join_all([receiver])
+        self.assertEqual(received, ["after"])
+        self.assertEqual(len(lines), len(self.DAMAGED), lines)
+        self.assertIn("Skipped a message on channel 'work.a' that cannot be decoded", lines[0])
+
+
+class ExpiryTests(LayerFileMixin, SimpleTestCase):
+    """Expiry on the file: measured on the layer's clock, here a fake one moved by hand."""
+
+    def setUp(self):
+        from .test_layers import FakeClock
+
+        self.clock = FakeClock()
+        self.path = self.make_path()
+
+    def layer(self, **config) -> SQLiteChannelLayer:
+        layer = SQLiteChannelLayer(path=self.path, clock=self.clock, **config)
+        self.addCleanup(layer.close)
+        return layer
+
+    def stored_rows(self) -> list:
+        connection = sqlite3.connect(self.path)
+        self.addCleanup(connection.close)
+        return connection.execute("SELECT channel FROM channels_test_messages ORDER BY id").fetchall()
+
+    def test_a_message_expired_for_one_process_is_expired_for_another(self):
+        sender, receiver = self.layer(expiry=5), self.layer(expiry=5)
+        sender.send("short", {"n": 1})
+        self.clock.advance(4.9)
+        self.assertEqual(receiver.message_counts(), {"short": 1})
+        self.clock.advance(0.2)
+        self.assertEqual(receiver.receive(["short"]), (None, None))
+        self.assertEqual(receiver.receive(["short"], block=False), (None, None))
+
+    def test_a_send_sweeps_expired_messages_and_memberships_out_of_the_file(self):
+        layer = self.layer(expiry=5, group_expiry=5)
+        layer.send("old", {"n": 1})
+        layer.group_add("grp", "old")
+        self.clock.advance(6)
+        layer.send("new", {"n": 2})
+        self.assertEqual(self.stored_rows(), [("new",)], "the expired message is still stored")
+        self.assertEqual(layer.group_channels("grp"), [])

@@ -27,7 +27,7 @@ from channels_test.layers import ChannelFull, MessageTooLarge
 from channels_test.layers.base import process_local_name
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
-from tests.test_layer_redis import IsolatedRedisLayer
+from tests.support.redis import IsolatedRedisLayer
 
 
 def layer_factory(layer_class: type, **defaults):
@@ -69,10 +69,34 @@ def receive_soon(layer, channels, timeout: float = 5.0) -> tuple:
     raise AssertionError(f"No message on {channels!r} within {timeout} s.")
 
 
+class FakeClock:
+    """A layer ``clock`` that stands still until a test moves it with :meth:`advance`."""
+
+    def __init__(self, start: float = 1_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def nested(depth: int, kind: type = list) -> object:
+    """Return ``depth`` lists (or dicts, under key "k") nested in one another around 1."""
+    value: object = 1
+    for _ in range(depth):
+        value = [value] if kind is list else {"k": value}
+    return value
+
+
 class LayerContract:
     """Behaviours every channel layer shares. Mix into a TestCase with ``make_layer``."""
 
     make_layer = None  # (self, **config) -> a fresh, empty layer
+    # False for a layer that measures expiry on its server's clock (Redis):
+    # its expiry tests then wait for real, a few tenths of a second.
+    takes_clock = True
 
     def setUp(self):
         super().setUp()
@@ -153,6 +177,30 @@ class LayerContract:
                 with self.assertRaises(ValueError):
                     self.layer.send_group(name, {})
 
+    def test_names_ending_in_a_newline_are_refused(self):
+        for name in ("a\n", "http.request\n", "reply?abc\n", "reply!abc\n"):
+            with self.subTest(name=name):
+                with self.assertRaises(ValueError) as caught:
+                    self.layer.send(name, {})
+                self.assertIn(f"Invalid channel name {name!r}", str(caught.exception))
+                with self.assertRaises(ValueError):
+                    self.layer.receive([name])
+                with self.assertRaises(ValueError):
+                    self.layer.group_add("grp", name)
+        with self.assertRaises(ValueError):
+            self.layer.receive(["reply!\n"])
+        with self.assertRaisesRegex(ValueError, r"Invalid group name 'grp\\n'"):
+            self.layer.group_add("grp\n", "member")
+        with self.assertRaises(ValueError):
+            self.layer.send_group("grp\n", {})
+        with self.assertRaises(ValueError):
+            self.layer.group_channels("grp\n")
+        with self.assertRaises(ValueError):
+            self.layer.new_channel("reply\n?")
+        with self.assertRaisesRegex(ValueError, r"prefix must be .*\\n'"):
+            self.make_layer(prefix="other\n")
+        self.assertEqual(self.layer.receive(["a", "http.request"]), (None, None))
+
     def test_group_member_must_be_a_valid_channel(self):
         with self.assertRaisesRegex(ValueError, "'bad name'"):
             self.layer.group_add("grp", "bad name")
@@ -187,6 +235,88 @@ class LayerContract:
                 with self.assertRaisesRegex(TypeError, pattern):
                     self.layer.send_group("grp", message)
         self.assertEqual(self.layer.receive(["bad"]), (None, None))
+
+    def test_big_ints_and_str_bytes_keep_their_type(self):
+        message = {"ints": [2**63 - 1, 2**64, -(2**63) - 1, 2**200, -(2**1000), 0, -1],
+                   "text": "b", "bytes": b"b", "in_list": ["s", b"s"],
+                   "file_name": "caf\udce9.txt", "empty": ["", b""], "floats": [-0.0, 1e308]}
+        self.layer.send("exact", message)
+        _, received = self.layer.receive(["exact"])
+        self.assertEqual(received, message)
+        self.assertEqual([type(value) for value in received["in_list"]], [str, bytes])
+        self.assertIs(type(received["bytes"]), bytes)
+        self.assertTrue(all(type(value) is int for value in received["ints"]))
+
+    def test_subclasses_come_back_as_their_base_types(self):
+        import collections
+        import enum
+
+        class Name(str):
+            pass
+
+        class Level(enum.IntEnum):
+            HIGH = 3
+
+        self.layer.send("plain", {"name": Name("x"), "level": Level.HIGH,
+                                  "ordered": collections.OrderedDict(a=1), "flag": True})
+        _, received = self.layer.receive(["plain"])
+        self.assertEqual(received, {"name": "x", "level": 3, "ordered": {"a": 1}, "flag": True})
+        self.assertEqual([type(received[key]) for key in ("name", "level", "ordered", "flag")],
+                         [str, int, dict, bool])
+
+    def test_messages_nest_up_to_the_documented_depth(self):
+        from channels_test.layers.base import MAX_MESSAGE_DEPTH
+
+        deepest = nested(MAX_MESSAGE_DEPTH - 1)  # inside the message: the limit exactly
+        self.layer.send("deep", {"v": deepest})
+        self.assertEqual(self.layer.receive(["deep"]), ("deep", {"v": deepest}))
+        too_deep = {"v": nested(MAX_MESSAGE_DEPTH)}
+        pattern = (r"message\['v'\]\[0\]\[0\].*\(\d+ more\).*\[0\]: nested deeper than "
+                   rf"{MAX_MESSAGE_DEPTH} levels of dicts and lists; a message may nest at most "
+                   rf"{MAX_MESSAGE_DEPTH} \(flatten it")
+        with self.assertRaisesRegex(TypeError, pattern):
+            self.layer.send("deep", too_deep)
+        with self.assertRaisesRegex(TypeError, pattern):
+            self.layer.send_group("grp", too_deep)
+
+    def test_messages_deeper_than_the_recursion_limit_are_refused_plainly(self):
+        import sys
+
+        depth = sys.getrecursionlimit() * 10
+        self.layer.group_add("grp", "deep")
+        for message in ({"list": nested(depth)}, {"dict": nested(depth, dict)}):
+            with self.subTest(kind=next(iter(message))):
+                with self.assertRaisesRegex(TypeError, "nested deeper than"):
+                    self.layer.send("deep", message)
+                with self.assertRaisesRegex(TypeError, "nested deeper than"):
+                    self.layer.send_group("grp", message)
+        self.assertEqual(self.layer.receive(["deep"]), (None, None))
+
+    def test_a_message_that_contains_itself_is_refused(self):
+        looped = {"user": {"name": "x"}}
+        looped["user"]["again"] = looped
+        listed = {"items": [1, 2]}
+        listed["items"].append(listed["items"])
+        cases = [
+            (looped, (r"message\['user'\]\['again'\]: the message contains itself here \(this "
+                      r"is the same object as message\)")),
+            (listed, (r"message\['items'\]\[2\]: the message contains itself here \(this is the "
+                      r"same object as message\['items'\]\)")),
+        ]
+        self.layer.group_add("grp", "loop")
+        for message, pattern in cases:
+            with self.subTest(pattern=pattern):
+                with self.assertRaisesRegex(TypeError, pattern):
+                    self.layer.send("loop", message)
+                with self.assertRaisesRegex(TypeError, pattern):
+                    self.layer.send_group("grp", message)
+        self.assertEqual(self.layer.receive(["loop"]), (None, None))
+
+    def test_a_value_shared_twice_is_not_a_loop(self):
+        shared = {"a": [1]}
+        self.layer.send("shared", {"first": shared, "second": [shared, shared]})
+        _, received = self.layer.receive(["shared"])
+        self.assertEqual(received, {"first": {"a": [1]}, "second": [{"a": [1]}, {"a": [1]}]})
 
     def test_keys_must_be_str(self):
         with self.assertRaisesRegex(TypeError, r"message\['a'\]: dict keys must be str, found int"):
@@ -269,37 +399,50 @@ class LayerContract:
 
     # -- expiry -------------------------------------------------------------
 
+    def make_expiring_layer(self, **config) -> tuple:
+        """Return a layer and a function moving its expiry clock on by some seconds."""
+        if not self.takes_clock:
+            return self.make_layer(**config), time.sleep
+        clock = FakeClock()
+        return self.make_layer(clock=clock, **config), clock.advance
+
     def test_message_expiry(self):
-        layer = self.make_layer(expiry=0.2)
+        layer, advance = self.make_expiring_layer(expiry=0.2)
         layer.send("short", {"old": True})
-        time.sleep(0.3)
+        advance(0.1)
+        self.assertEqual(layer.message_counts(), {"short": 1}, "expired too early")
+        advance(0.2)
         layer.send("short", {"new": True})
         self.assertEqual(layer.receive(["short"]), ("short", {"new": True}))
         self.assertEqual(layer.receive(["short"]), (None, None))
 
     def test_expired_messages_free_capacity(self):
-        layer = self.make_layer(expiry=0.2, capacity=1)
+        layer, advance = self.make_expiring_layer(expiry=0.2, capacity=1)
         layer.send("short", {"old": True})
-        time.sleep(0.3)
+        advance(0.3)
         layer.send("short", {"new": True})
         self.assertEqual(layer.receive(["short"]), ("short", {"new": True}))
 
     def test_group_expiry(self):
-        layer = self.make_layer(group_expiry=0.2)
+        layer, advance = self.make_expiring_layer(group_expiry=0.2)
         layer.group_add("grp", "member")
         self.assertEqual(layer.group_channels("grp"), ["member"])
-        time.sleep(0.3)
+        advance(0.3)
         self.assertEqual(layer.group_channels("grp"), [])
         layer.send_group("grp", {"late": True})
         self.assertEqual(layer.receive(["member"]), (None, None))
 
     def test_group_add_renews_membership(self):
-        layer = self.make_layer(group_expiry=0.4)
+        layer, advance = self.make_expiring_layer(group_expiry=0.4)
         layer.group_add("grp", "member")
-        time.sleep(0.25)
+        advance(0.25)
         layer.group_add("grp", "member")
-        time.sleep(0.25)
+        advance(0.25)
         self.assertEqual(layer.group_channels("grp"), ["member"])
+
+    def test_a_clock_that_is_not_callable_is_refused(self):
+        with self.assertRaisesRegex(TypeError, "clock must be a function"):
+            self.make_layer(clock=12.5)
 
     # -- groups -------------------------------------------------------------
 
@@ -489,3 +632,9 @@ class SQLiteLayerTests(LayerContract, SimpleTestCase):
 
 class RedisLayerTests(LayerContract, SimpleTestCase):
     make_layer = layer_factory(IsolatedRedisLayer)
+    takes_clock = False
+
+    def test_a_clock_that_is_not_callable_is_refused(self):
+        # Nor a callable one: the server's clock decides.
+        with self.assertRaisesRegex(TypeError, "takes no 'clock'.*server's own clock"):
+            self.make_layer(clock=FakeClock())

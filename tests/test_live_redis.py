@@ -22,7 +22,7 @@ from channels_test.routing import route
 from channels_test.test.live import ChannelLiveServerTestCase, WorkerProcess
 from tests.live import consumers
 from tests.live.routing import channel_routing as live_routing
-from tests.test_layer_redis import REDIS_URL, require_redis
+from tests.support.redis import REDIS_URL, require_redis
 
 WORK_SECONDS = 0.05
 

@@ -16,8 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from importlib.util import find_spec
-from unittest import mock, skipIf, skipUnless
+from unittest import mock, skipUnless
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -31,61 +30,24 @@ from channels_test.layers.base import BaseChannelLayer
 from channels_test.test import ChannelLiveServerTestCase
 from channels_test.test._livesetup import settings_overrides
 from channels_test.test.live import LiveServerError, WorkerProcess
-from tests.interface_processes import descendants, gone, wait_gone
 from tests.live import consumers
-from tests.test_layer_redis import require_redis
+from tests.support.live import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    HERE,
+    LIVE_LAYERS,
+    NO_CHROMIUM,
+    NO_POSTGRES,
+    POSTGRES_UP,
+    live_settings,
+    needs_interface,
+    start_browser,
+)
+from tests.support.processes import gone, wait_gone
+from tests.support.redis import require_redis
 from tests.testapp.models import IntegerValue
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-LIVE_LAYERS = {
-    "default": {
-        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
-        "ROUTING": "tests.live.routing.channel_routing",
-    },
-    "other": {
-        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
-        "ROUTING": "tests.routing.other_routing",
-    },
-}
-
-# Class-level settings every live test class here uses; the children get them too.
-live_settings = override_settings(
-    CHANNEL_LAYERS=LIVE_LAYERS,
-    ROOT_URLCONF="tests.live.urls",
-    STATICFILES_DIRS=[os.path.join(HERE, "live", "static")],
-    TEMPLATES=[
-        {
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "DIRS": [os.path.join(HERE, "live", "templates")],
-        }
-    ],
-    LIVE_MARKER="set by the test class",
-)
-
-# The interface application Daphne serves and the static files consumer.
-MISSING_PARTS = [name for name in ("channels_test.interface", "channels_test.staticfiles") if find_spec(name) is None]
-needs_interface = skipIf(MISSING_PARTS, f"{' and '.join(MISSING_PARTS)} missing from this checkout")
-
-def postgres_up():
-    """Return True if the local PostgreSQL server takes connections (user postgres)."""
-    try:
-        import psycopg
-
-        psycopg.connect(host=os.environ.get("CHANNELS_TEST_PG_HOST", "127.0.0.1"), user="postgres",
-                        dbname="postgres", connect_timeout=3).close()
-    except Exception:  # noqa: BLE001  (not installed, not running, refused: all mean "not here")
-        return False
-    return True
-
-
-POSTGRES_UP = postgres_up()
-NO_POSTGRES = "PostgreSQL is not running on 127.0.0.1:5432 (or psycopg is not installed)"
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-NO_CHROMIUM = "Chromium and chromedriver are not installed (Debian packages chromium, chromium-driver)"
 
 
 @needs_interface
@@ -146,6 +108,20 @@ class LiveServerTests(ChannelLiveServerTestCase):
         answer = self.get_next_message("live.answer", require=True).content
         expected = 0 if connection.vendor == "sqlite" else None  # 0: OFF
         self.assertEqual((consumers.sqlite_synchronous(), answer["sqlite_synchronous"]), (expected, expected))
+
+    def test_channel_test_case_assertions_read_the_live_layer(self):
+        Channel("live.inspect").send({"reply_to": "live.answer"})
+        message = self.assertMessage("live.answer", marker="set by the test class")  # waits for the worker
+        self.assertIn(message["pid"], [process.pid for process in self._live_processes])
+        self.assertNoMessages("live.answer")
+        Group("live.members").add("live.member")
+        self.assertGroupMembers("live.members", ["live.member"])
+        Channel("live.unexpected").send({"n": 1})
+        with self.assertRaisesMessage(AssertionError, "Expected no message on 'live.unexpected', found {'n': 1}"):
+            self.assertNoMessages("live.unexpected")
+        self.receive_timeout = 0.1  # this test only: assertMessage waits as long as get_next_message
+        with self.assertRaisesMessage(AssertionError, "Expected a message on channel 'live.nothing' within 0.1 s"):
+            self.assertMessage("live.nothing", n=1)
 
     def test_layer_flushed_before_each_test_1_leave_a_message(self):
         Channel("live.leftover").send({"n": 1})
@@ -507,56 +483,6 @@ class LiveServerProcessTests(TransactionTestCase):
         self.assertNotEqual(first["port"], second["port"])
         for seen in (first, second):
             self.assertTrue(seen["layer"].endswith(f"-live{seen['test_process']}"), seen)
-
-
-def chromium_options(profile: str):
-    """Return Selenium options for headless system Chromium with its own ``profile`` folder."""
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--no-first-run", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    return options
-
-
-def chromedriver_service():
-    """Return a Service for the system chromedriver: Selenium Manager looks for and downloads nothing."""
-    from selenium.webdriver.chrome.service import Service
-
-    return Service(executable_path=CHROMEDRIVER)
-
-
-def start_browser(testcase):
-    """Start headless Chromium through the system chromedriver; quit it in a class cleanup."""
-    from selenium import webdriver
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    testcase.addClassCleanup(shutil.rmtree, profile, ignore_errors=True)
-    service = chromedriver_service()
-    browser = webdriver.Chrome(service=service, options=chromium_options(profile))
-    pids = [service.process.pid, *descendants(service.process.pid)]
-    testcase.addClassCleanup(quit_browser, browser, service, pids)
-    return browser, pids
-
-
-def quit_browser(browser, service, pids):
-    """Quit the browser and its driver; kill whatever of them is still there after 10 s."""
-    try:
-        if service.process is not None and service.process.poll() is None:
-            browser.quit()  # the test may have quit it already
-    finally:
-        service.stop()
-        if not wait_gone(pids):
-            for pid in pids:
-                try:
-                    os.kill(pid, 9)
-                except ProcessLookupError:
-                    pass
 
 
 @needs_interface

@@ -33,17 +33,17 @@ from tests.reference.consumers import (
     my_consumer,
 )
 from tests.reference.models import IntegerValue
-from tests.test_live_server import (
+from tests.support.live import (
     CHROMEDRIVER,
     CHROMIUM,
     NO_CHROMIUM,
     chromedriver_service,
     chromium_options,
-    descendants,
     live_settings,
     needs_interface,
     quit_browser,
 )
+from tests.support.processes import descendants
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # the 1.0 name, kept working

@@ -12,8 +12,7 @@ from channels_test.security.websockets import (
     allowed_hosts_only,
 )
 from channels_test.test import Client, apply_routes
-
-from .test_generic import LayerMixin
+from tests.support.layers import LayerMixin
 
 
 @allowed_hosts_only

@@ -1,6 +1,9 @@
 """channel_session, http_session, channel_and_http_session and enforce_ordering."""
 
+from unittest import mock
+
 from django.conf import settings
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured
 from django.test import TestCase, override_settings
@@ -16,10 +19,10 @@ from channels_test.sessions import (
     channel_session,
     enforce_ordering,
     http_session,
+    new_saved_session,
     session_for_reply_channel,
 )
-
-from .test_generic import REPLY, LayerMixin
+from tests.support.layers import REPLY, LayerMixin
 
 
 @channel_session
@@ -274,3 +277,135 @@ class ConsumerSessionTests(LayerMixin, TestCase):
             self.handle(self.message(channel, **content))
         self.assertEqual(self.replies(), [{"accept": True}])
         self.assertEqual(self.replies("result"), [{"text": "b"}, {"text": "c"}])
+
+
+class ChannelSessionKeyTests(LayerMixin, TestCase):
+    """A channel session's key cannot be worked out from the reply channel's name."""
+
+    def setUp(self):
+        super().setUp()
+        from django.contrib.auth.models import User
+
+        self.user = User.objects.create_user("ann", password="secret")
+        self.client.force_login(self.user)
+        self.cookie = self.client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def user_with_cookie(self, session_key: str):
+        from channels_test.auth import http_session_user
+
+        @http_session_user
+        def who(message):
+            Channel("who").send({"user": message.user.username or None})
+
+        self.consume(who, self.ws("websocket.connect", headers=cookie_header(session_key)))
+        return self.replies("who")[-1]["user"]
+
+    def test_1x_derivation_of_the_key_no_longer_works(self):
+        import hashlib
+
+        from channels_test.auth import channel_session_user_from_http
+
+        @channel_session_user_from_http
+        def connect(message):
+            pass
+
+        self.consume(connect, self.ws("websocket.connect", headers=cookie_header(self.cookie)))
+        key = session_for_reply_channel(REPLY).session_key
+        self.assertEqual(SessionStore(session_key=key).get("_auth_user_id"), str(self.user.pk))
+        # The channel session works as a login cookie: its key must stay secret.
+        self.assertEqual(self.user_with_cookie(key), "ann")
+        derived = "chn" + hashlib.md5(REPLY.encode()).hexdigest()[:29]
+        self.assertNotEqual(key, derived)
+        self.assertFalse(SessionStore().exists(derived))
+        self.assertIsNone(self.user_with_cookie(derived))
+
+    def test_key_is_stable_per_channel_and_depends_on_the_secret(self):
+        from channels_test.sessions import channel_session_key
+
+        key = channel_session_key(REPLY)
+        self.assertEqual(channel_session_key(REPLY), key)
+        self.assertEqual(session_for_reply_channel(REPLY).session_key, key)
+        self.assertRegex(key, r"^chn[0-9a-f]{29}$")
+        self.assertNotEqual(channel_session_key(REPLY + "x"), key)
+        with override_settings(SECRET_KEY="another secret entirely, for this test only"):
+            self.assertNotEqual(channel_session_key(REPLY), key)
+
+
+class SessionKeyQueryTests(LayerMixin, TestCase):
+    """The 1.x ``?session_key=`` login, and the setting that turns it off."""
+
+    def setUp(self):
+        super().setUp()
+        self.session = SessionStore()
+        self.session["color"] = "blue"
+        self.session.save()
+        self.query = f"session_key={self.session.session_key}".encode()
+
+    def colors(self):
+        return [reply["color"] for reply in self.replies("result")]
+
+    @override_settings(CHANNELS_SESSION_KEY_QUERY=True)
+    def test_on(self):
+        self.consume(read_http, self.ws("websocket.connect", query_string=self.query))
+        self.consume(read_http, self.ws("websocket.connect", headers=cookie_header(self.session.session_key)))
+        self.assertEqual(self.colors(), ["blue", "blue"])
+
+    def test_on_by_default(self):
+        self.assertFalse(hasattr(settings, "CHANNELS_SESSION_KEY_QUERY"))
+        self.consume(read_http, self.ws("websocket.connect", query_string=self.query))
+        self.assertEqual(self.colors(), ["blue"])
+
+    @override_settings(CHANNELS_SESSION_KEY_QUERY=False)
+    def test_off_ignores_the_parameter_but_not_the_cookie(self):
+        self.consume(read_http, self.ws("websocket.connect", query_string=self.query))
+        self.consume(read_http, self.ws("websocket.connect", headers=cookie_header(self.session.session_key)))
+        self.consume(both, self.ws("websocket.connect", query_string=self.query))
+        self.assertEqual(self.colors(), [None, "blue", None])
+
+    @override_settings(CHANNELS_SESSION_KEY_QUERY=False)
+    def test_off_logs_nobody_in(self):
+        from django.contrib.auth.models import User
+
+        from channels_test.auth import http_session_user
+
+        self.client.force_login(User.objects.create_user("ann", password="secret"))
+        query = f"session_key={self.client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+        @http_session_user
+        def who(message):
+            Channel("result").send({"color": message.user.username or None})
+
+        self.consume(who, self.ws("websocket.connect", query_string=query))
+        with override_settings(CHANNELS_SESSION_KEY_QUERY=True):
+            self.consume(who, self.ws("websocket.connect", query_string=query))
+        self.assertEqual(self.colors(), [None, "ann"])
+
+
+class NewSavedSessionTests(TestCase):
+    def test_the_session_is_saved_empty_under_a_key_of_djangos_shape(self):
+        session = new_saved_session()
+        self.assertEqual(len(session.session_key), 32)
+        self.assertTrue(set(session.session_key) <= set(VALID_KEY_CHARS))
+        self.assertTrue(SessionStore().exists(session.session_key))
+        self.assertEqual(dict(SessionStore(session_key=session.session_key).load()), {})
+
+    def test_each_session_has_a_key_of_its_own(self):
+        self.assertNotEqual(new_saved_session().session_key, new_saved_session().session_key)
+
+    def test_a_key_that_is_taken_is_never_reused(self):
+        taken = new_saved_session()
+        taken["owner"] = "someone else"
+        taken.save()
+        fresh_key = "f" * 32
+        with mock.patch("channels_test.sessions._new_session_key", side_effect=[taken.session_key, fresh_key]):
+            session = new_saved_session()
+        self.assertEqual(session.session_key, fresh_key)
+        self.assertEqual(SessionStore(session_key=taken.session_key).load(), {"owner": "someone else"})
+
+    @override_settings(SESSION_ENGINE="django.contrib.sessions.backends.cache")
+    def test_other_engines_save_it_too(self):
+        from django.contrib.sessions.backends.cache import SessionStore as CacheStore
+
+        session = new_saved_session()
+        self.assertIsInstance(session, CacheStore)
+        self.assertTrue(CacheStore().exists(session.session_key))

@@ -11,6 +11,7 @@ from django.db.models.signals import post_save
 from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_settings
 
 import django
+from asgiref.sync import async_to_sync
 
 from channels_test import Channel, Group, compat
 from channels_test.asgi import channel_layers
@@ -388,6 +389,16 @@ class UnreadMessagesTests(SimpleTestCase):
         self.assertIn("left messages unread", text)
         self.assertIn("'forgotten' (1): first {'value': 1}", text)
 
+    def test_a_test_that_failed_reports_only_its_own_failure(self):
+        def test_leaves(self):
+            Channel("forgotten").send({"value": 1})
+            self.fail("the test's own failure")
+
+        result = self.run_leaving_a_message(fail_on_unread_messages=True, test_leaves=test_leaves)
+        self.assertEqual(len(result.failures), 1, problems(result))
+        self.assertIn("the test's own failure", result.failures[0][1])
+        self.assertNotIn("left messages unread", result.failures[0][1])
+
 
 class ApplyRoutesTests(ChannelTestCase):
     def consumer_of(self, channel, alias="default"):
@@ -453,6 +464,37 @@ class ApplyRoutesTests(ChannelTestCase):
         for routes in (route("echo", echo), [route("echo", echo)], [[route("echo", echo)], [route("shout", shout)]]):
             with self.subTest(routes=routes), apply_routes(routes):
                 self.assertIs(self.consumer_of("echo"), echo)
+
+    @apply_routes([route("echo", echo)])
+    async def test_async_test_decorator(self):
+        self.assertIs(self.consumer_of("echo"), echo)
+
+    def test_async_function_decorator_applies_while_it_runs(self):
+        @apply_routes([route("echo", echo)])
+        async def decorated():
+            return self.consumer_of("echo")
+
+        self.assertIs(async_to_sync(decorated)(), echo)
+        self.assertIsNone(self.consumer_of("echo"))
+
+    def test_enable_and_disable(self):
+        routes = apply_routes([route("echo", echo)])
+        self.assertIs(routes.enable(), routes)
+        try:
+            self.assertIs(self.consumer_of("echo"), echo)
+        finally:
+            routes.disable()
+        self.assertIsNone(self.consumer_of("echo"))
+
+    def test_set_routing_returns_what_to_put_back(self):
+        wrapper = channel_layers["default"]
+        routing, router = wrapper.routing, wrapper.router
+        previous = wrapper.set_routing([route("echo", echo)])
+        self.assertEqual(previous, (routing, router))
+        self.assertIs(self.consumer_of("echo"), echo)
+        wrapper.set_routing(*previous)
+        self.assertIs(wrapper.router, router)
+        self.assertIsNone(self.consumer_of("echo"))
 
     def test_bad_routes_fail_where_written(self):
         with self.assertRaisesMessage(Exception, "is not a route"):

@@ -19,7 +19,7 @@ from django.test import tag
 from channels_test import Channel, Group
 from channels_test.test import ChannelLiveServerTestCase
 from tests.live.bridge import SOCKETS, DroppingProxy
-from tests.test_live_server import (
+from tests.support.live import (
     CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser,
 )
 

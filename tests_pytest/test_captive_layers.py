@@ -163,7 +163,8 @@ def test_failures_read_as_channel_test_case_s(captive_layers, plugin_call, case_
 def test_every_channel_test_case_helper_has_a_pytest_twin():
     # Assertions and helpers ChannelTestCase gains must reach the fixture too.
     names = [
-        name for name, value in vars(ChannelTestCaseMixin).items()
+        name for klass in ChannelTestCaseMixin.__mro__ if klass.__module__.startswith("channels_test.test")
+        for name, value in vars(klass).items()
         if inspect.isfunction(value) and not name.startswith("_")
     ]
     assert {"assertMessage", "get_next_message"} <= set(names)

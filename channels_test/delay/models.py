@@ -16,7 +16,7 @@ __all__ = ["DelayedMessage", "DelayedMessageQuerySet", "encode_content", "decode
 
 # Content holding bytes (which JSON cannot carry) is stored as this prefix
 # plus the layers' own encoding in base64. JSON text never starts with it.
-BINARY_PREFIX = "marshal4:"
+BINARY_PREFIX = "msgpack:"
 
 
 def encode_content(content: dict) -> str:

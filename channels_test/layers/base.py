@@ -10,16 +10,27 @@ implements the storage primitives (``_send``, ``_send_group``, ``_receive``,
 from __future__ import annotations
 
 import fnmatch
-import marshal
+import logging
 import re
 import secrets
 import string
-from typing import Any, Iterable
+import time
+from typing import Any, Callable, Iterable
+
+from .encoding import (
+    MAX_MESSAGE_DEPTH,
+    UndecodableMessage,
+    decode_message,
+    encode_message,
+    validate_message,
+)
 
 __all__ = [
     "BaseChannelLayer",
     "ChannelFull",
     "MessageTooLarge",
+    "UndecodableMessage",
+    "MAX_MESSAGE_DEPTH",
     "encode_message",
     "decode_message",
     "validate_message",
@@ -36,10 +47,12 @@ class MessageTooLarge(Exception):
 
 
 MAX_NAME_LENGTH = 100
-_NAME_RE = re.compile(r"^[a-zA-Z0-9\-_.]+([!?][a-zA-Z0-9\-_.]*)?$")
-_GROUP_RE = re.compile(r"^[a-zA-Z0-9\-_.]+$")
+#: How many distinct channel lists a layer remembers having validated in receive().
+CHECKED_CHANNEL_LISTS = 1000
+# Matched with fullmatch: "$" would also accept a name ending in a newline.
+_NAME_RE = re.compile(r"[a-zA-Z0-9\-_.]+([!?][a-zA-Z0-9\-_.]*)?")
+_GROUP_RE = re.compile(r"[a-zA-Z0-9\-_.]+")
 _RANDOM_ALPHABET = string.ascii_letters + string.digits
-_SCALARS = (str, bytes, int, float, bool, type(None))
 
 
 def random_letters(count: int) -> str:
@@ -59,108 +72,6 @@ def process_local_name(prefix: str) -> str:
             "e.g. process_local_name('http.response.myprocess!')."
         )
     return prefix + random_letters(12)
-
-# marshal format 4 is readable by every Python from 3.4 on, so processes on
-# different Python versions can share a SQLite file or a Redis server.
-_MARSHAL_VERSION = 4
-
-_HINTS = {
-    "datetime": "use an ISO string, e.g. value.isoformat()",
-    "date": "use an ISO string, e.g. value.isoformat()",
-    "time": "use an ISO string, e.g. value.isoformat()",
-    "Decimal": "use a str or a float",
-    "UUID": "use str(value)",
-    "set": "use a list",
-    "frozenset": "use a list",
-    "bytearray": "use bytes(value)",
-}
-
-
-def _describe_path(path: list) -> str:
-    return "message" + "".join(f"[{part!r}]" for part in path)
-
-
-def _type_error(value: Any, path: list) -> TypeError:
-    type_name = type(value).__name__
-    hint = _HINTS.get(type_name, "messages hold only dict, list, tuple, str, bytes, "
-                      "int, float, bool and None")
-    return TypeError(f"{_describe_path(path)}: {type_name} is not allowed ({hint})")
-
-
-def _check(value: Any, path: list) -> bool:
-    """Raise TypeError for a disallowed value; return True if a tuple was seen."""
-    if isinstance(value, dict):
-        saw_tuple = False
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(
-                    f"{_describe_path(path)}: dict keys must be str, found "
-                    f"{type(key).__name__} key {key!r}"
-                )
-            if type(item) in _SCALARS:
-                continue
-            path.append(key)
-            saw_tuple = _check(item, path) or saw_tuple
-            path.pop()
-        return saw_tuple
-    if isinstance(value, (list, tuple)):
-        saw_tuple = isinstance(value, tuple)
-        for index, item in enumerate(value):
-            if type(item) in _SCALARS:
-                continue
-            path.append(index)
-            saw_tuple = _check(item, path) or saw_tuple
-            path.pop()
-        return saw_tuple
-    if isinstance(value, _SCALARS):
-        return False
-    raise _type_error(value, path)
-
-
-def _plain(value: Any) -> Any:
-    """Copy ``value`` with every tuple (and dict/list subclass) made plain."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bytes):
-        return bytes(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    return float(value)
-
-
-def validate_message(message: Any) -> dict:
-    """Check ``message`` holds only allowed types; return it in plain form.
-
-    The result has tuples turned into lists, so every backend hands back the
-    same thing. Raises TypeError naming the path to the first bad value.
-    """
-    if not isinstance(message, dict):
-        raise TypeError(
-            f"A message must be a dict, not {type(message).__name__}: "
-            "wrap the value, e.g. {'value': ...}."
-        )
-    needs_copy = _check(message, []) or type(message) is not dict
-    return _plain(message) if needs_copy else message
-
-
-def encode_message(message: dict) -> bytes:
-    """Encode a validated message to bytes (the stored form in every backend)."""
-    try:
-        return marshal.dumps(message, _MARSHAL_VERSION)
-    except ValueError:
-        # A str/bytes/dict/list subclass marshal will not take; make it plain.
-        return marshal.dumps(_plain(message), _MARSHAL_VERSION)
-
-
-def decode_message(data: bytes) -> dict:
-    """Decode bytes made by :func:`encode_message` into a fresh dict."""
-    return marshal.loads(data)
 
 
 class BaseChannelLayer:
@@ -183,11 +94,22 @@ class BaseChannelLayer:
         raises ``MessageTooLarge``.
     ``prefix``
         Namespace of this layer's data in a shared store.
+    ``clock``
+        A function returning the time in seconds that message and membership
+        expiry is measured on (default: the class's ``clock``). Tests pass a
+        fake one to move expiry forward without sleeping; blocking waits
+        still take real time. The Redis layers take their time from the
+        server instead, and refuse this setting.
     """
 
     extensions: list[str] = ["groups", "flush"]
     ChannelFull = ChannelFull
     MessageTooLarge = MessageTooLarge
+    # Where a backend reports stored messages it had to skip; each names its own module.
+    logger = logging.getLogger("channels_test.layers")
+    #: The time expiry is measured on, in seconds. Layers whose data several
+    #: processes share need the wall clock; a subclass may swap it.
+    clock: Callable[[], float] = staticmethod(time.time)
 
     def __init__(
         self,
@@ -198,14 +120,21 @@ class BaseChannelLayer:
         capacity: int = 100,
         channel_capacity: dict | None = None,
         max_message_size: int = 1024 * 1024,
+        clock: Callable[[], float] | None = None,
     ):
+        if clock is not None:
+            if not callable(clock):
+                raise TypeError(
+                    f"clock must be a function returning seconds (like time.time), not {clock!r}."
+                )
+            self.clock = clock
         for name, value in (("expiry", expiry), ("group_expiry", group_expiry)):
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}.")
         for name, value in (("capacity", capacity), ("max_message_size", max_message_size)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, not {value!r}.")
-        if not isinstance(prefix, str) or not _GROUP_RE.match(prefix):
+        if not isinstance(prefix, str) or not _GROUP_RE.fullmatch(prefix):
             raise ValueError(
                 f"prefix must be letters, digits, '-', '_' or '.', not {prefix!r}."
             )
@@ -217,6 +146,9 @@ class BaseChannelLayer:
         self.channel_capacity = self._compile_capacities(channel_capacity or {})
         self._capacity_cache: dict[str, int] = {}
         self._receive_cache: tuple | None = None
+        # Channel lists receive() validated already (test clients alternate
+        # between a few), kept up to CHECKED_CHANNEL_LISTS of them.
+        self._checked_channels: dict[tuple, tuple[tuple, frozenset]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} prefix={self.prefix!r}>"
@@ -255,14 +187,19 @@ class BaseChannelLayer:
                     f"write receive([{channels!r}])."
                 )
             channels = tuple(channels)
-            if cached is not None and cached[0] == channels:
-                channels = cached[0]  # the same names again (e.g. a list): validated already
-            else:
+            checked = self._checked_channels
+            known = checked.get(channels)
+            if known is None:
                 for name in channels:
                     self.validate_channel_name(name, receive=True)
                 if not channels:
                     return None, None
-                self._receive_cache = (channels, frozenset(channels))
+                if len(checked) >= CHECKED_CHANNEL_LISTS:
+                    checked.clear()
+                known = checked[channels] = (channels, frozenset(channels))
+            # The same names again (e.g. a list): validated already.
+            self._receive_cache = known
+            channels = known[0]
         return self._receive(channels, block)
 
     def receive_many(self, channels: Iterable[str], block: bool = False) -> tuple:
@@ -329,7 +266,7 @@ class BaseChannelLayer:
                 f"Channel name {name!r} is {len(name)} characters; "
                 f"names must be under {MAX_NAME_LENGTH}."
             )
-        if not _NAME_RE.match(name):
+        if not _NAME_RE.fullmatch(name):
             raise ValueError(
                 f"Invalid channel name {name!r}: use ASCII letters, digits, '-', '_' and "
                 "'.', with at most one '!' (process-local) or '?' (single-reader) marker."
@@ -350,7 +287,7 @@ class BaseChannelLayer:
         """Raise TypeError/ValueError unless ``name`` is a valid group name."""
         if not isinstance(name, str):
             raise TypeError(f"Group name must be a str, not {type(name).__name__}: {name!r}")
-        if len(name) >= MAX_NAME_LENGTH or not _GROUP_RE.match(name):
+        if len(name) >= MAX_NAME_LENGTH or not _GROUP_RE.fullmatch(name):
             raise ValueError(
                 f"Invalid group name {name!r}: use under {MAX_NAME_LENGTH} ASCII letters, "
                 "digits, '-', '_' and '.'."
@@ -366,6 +303,22 @@ class BaseChannelLayer:
                 "send large bodies in chunks)."
             )
         return data
+
+    def decode(self, channel: str, data: bytes) -> dict | None:
+        """Decode a message taken off ``channel``; log and return None if it cannot be.
+
+        A stored message that is damaged (or was not written by this layer)
+        is lost, but only that one: the receiver goes on with the next.
+        """
+        try:
+            return decode_message(data)
+        except UndecodableMessage as error:
+            self.logger.error(
+                "Skipped a message on channel %r that cannot be decoded (%s); it was damaged "
+                "in storage or written by something other than this version of channels_test. "
+                "That message is lost; receiving goes on.", channel, error,
+            )
+            return None
 
     def _wanted(self, channels: tuple) -> frozenset:
         """Return ``channels`` as a set, cached for the tuple ``receive`` last saw."""

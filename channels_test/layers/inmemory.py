@@ -26,6 +26,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
     """
 
     extensions = ["groups", "flush", "introspection"]
+    # One process only: a clock no change of the wall clock moves.
+    clock = staticmethod(time.monotonic)
 
     def __init__(self, *, blocking_timeout: float = 1.0, **config):
         super().__init__(**config)
@@ -41,14 +43,14 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._local_waiting: dict[str, dict[str, None]] = {}
         # group -> {channel: membership expires_at}
         self._groups: dict[str, dict[str, float]] = {}
-        self._next_sweep = time.monotonic() + self.expiry
+        self._next_sweep = self.clock() + self.expiry
 
     # -- sending ------------------------------------------------------------
 
     def _send(self, channel: str, message: dict) -> None:
         data = self.encode(message)
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self._push(channel, data, now)
             self._arrived.notify_all()
             if now > self._next_sweep:
@@ -60,7 +62,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             members = self._groups.get(group)
             if not members:
                 return
-            now = time.monotonic()
+            now = self.clock()
             for channel, expires_at in list(members.items()):
                 if expires_at <= now:
                     del members[channel]
@@ -123,7 +125,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
                     return found
 
     def _take(self, channels: tuple) -> tuple:
-        now = time.monotonic()
+        now = self.clock()
         while True:
             channel = self._choose(channels)
             if channel is None:
@@ -180,7 +182,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
     def group_add(self, group: str, channel: str) -> None:
         self._check_membership_args(group, channel)
         with self._lock:
-            self._groups.setdefault(group, {})[channel] = time.monotonic() + self.group_expiry
+            self._groups.setdefault(group, {})[channel] = self.clock() + self.group_expiry
 
     def group_discard(self, group: str, channel: str) -> None:
         self._check_membership_args(group, channel)
@@ -193,7 +195,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     def group_channels(self, group: str) -> list[str]:
         self.validate_group_name(group)
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             members = self._groups.get(group, {})
             return [channel for channel, expires_at in members.items() if expires_at > now]
@@ -209,7 +211,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     def message_counts(self) -> dict[str, int]:
         """Return ``{channel: number of unexpired messages}`` for non-empty channels."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             counts = {
                 channel: sum(1 for expires_at, _ in queue if expires_at > now)

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .redis import RedisChannelLayer, RedisUnavailable, _Server
+from .redis import RedisChannelLayer, RedisUnavailable
+from .redis.connections import Server
 
 __all__ = ["RedisSentinelChannelLayer"]
 
@@ -140,7 +141,7 @@ class RedisSentinelChannelLayer(RedisChannelLayer):
                 sentinel.connection_pool.disconnect()
 
 
-class _SentinelServer(_Server):
+class _SentinelServer(Server):
     """The master of one Sentinel service; each new connection asks the sentinels where it is."""
 
     def __init__(self, client: Any, service: str, refresh_interval: float, sentinels: str,
@@ -179,9 +180,9 @@ class _SentinelServer(_Server):
             now = time.monotonic()
             if now >= getattr(self._checks, "next", 0.0):
                 self._checks.next = now + self.refresh_interval
-                state = getattr(self._local, "state", None)
+                held = self._threads.peek()
                 address = self._pool.get_master_address()
-                if state is not None and (state[1].host, state[1].port) != tuple(address):
+                if held is not None and (held.connection.host, held.connection.port) != tuple(address):
                     self._forget()  # the sentinels moved the master: reconnect to the new one
         return super()._connection()
 

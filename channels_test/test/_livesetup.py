@@ -17,7 +17,7 @@ import inspect
 import os
 from typing import Any, Callable, Iterable
 
-from django.conf import UserSettingsHolder, global_settings, settings
+from django.conf import global_settings, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
@@ -38,12 +38,7 @@ def settings_overrides() -> tuple[str | None, dict, list]:
     override removed. Without a settings module (``settings.configure()``),
     ``overrides`` holds every configured setting.
     """
-    holder = settings._wrapped
-    names: set[str] = set()
-    while isinstance(holder, UserSettingsHolder):
-        names.update(name for name in vars(holder) if name.isupper())
-        names.update(holder._deleted)
-        holder = holder.default_settings
+    holder, names = compat.settings_in_layers()
     module_name = getattr(holder, "SETTINGS_MODULE", None) if holder is not global_settings else None
     if module_name:
         module = importlib.import_module(module_name)

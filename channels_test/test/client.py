@@ -2,12 +2,18 @@
 
 :class:`Client` plays an interface server on one reply channel;
 :class:`WSClient` adds what a WebSocket browser brings: JSON text frames,
-headers, cookies, the Django session and its login.
+headers, cookies, the Django session and its login. The messages
+themselves are built by :mod:`channels_test.asgi1`, as the interface builds
+them.
+
+(A little over 400 lines on purpose: ``WSClient`` overrides most of
+``Client``'s methods, and the two read best side by side.)
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -17,7 +23,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 
 from ..asgi import channel_layers
+from ..asgi1 import (
+    TEST_CLIENT,
+    TEST_SERVER,
+    check_websocket_reply,
+    headers_problem,
+    websocket_connect,
+)
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
+from ..deprecation import ChannelsTestDeprecationWarning
 from ..layers.base import random_letters
 from ..message import Message
 from ..worker import run_consumer
@@ -118,7 +132,7 @@ class Client:
 
     def receive_content(self) -> dict | None:
         """Take the next message on the reply channel: its content, or None."""
-        received, content = self.channel_layer.receive(self._reply_channels, block=False)
+        _, content = self.channel_layer.receive(self._reply_channels, block=False)
         return content
 
     def receive(self) -> dict | None:
@@ -142,10 +156,16 @@ class Client:
 class WSClient(Client):
     """A WebSocket client: JSON text frames, headers, cookies, session and login.
 
-    ``send(to, content=None, text=None, path='/')`` fills in ``path``,
+    ``send(to, content=None, text=None, path='/')`` fills in ``path`` and
     ``headers`` (with the cookies, and the session cookie when
-    ``django.contrib.sessions`` is installed) and, on ``websocket.connect``,
-    the ``query_string`` from ``path``. A ``text`` that is not a str is sent
+    ``django.contrib.sessions`` is installed). On ``websocket.connect`` it
+    sends what the interface sends (:func:`channels_test.asgi1.websocket_connect`):
+    the ``query_string`` from ``path``, ``root_path`` ``""``, ``scheme``
+    ``"ws"``, and as ``client`` and ``server`` the addresses Django's test
+    client uses, :data:`~channels_test.asgi1.TEST_CLIENT` (``["127.0.0.1", 0]``)
+    and :data:`~channels_test.asgi1.TEST_SERVER` (``["testserver", 80]``);
+    ``websocket.disconnect`` gets ``code`` 1000 (a normal close). Keys in
+    ``content`` win over all of these. A ``text`` that is not a str is sent
     as JSON. With ``ordered=True`` messages are numbered in ``order`` from 0.
     """
 
@@ -210,11 +230,9 @@ class WSClient(Client):
                 raise ImproperlyConfigured(
                     "WSClient.session needs 'django.contrib.sessions' in INSTALLED_APPS."
                 )
-            from ..sessions import session_store_class
+            from ..sessions import new_saved_session
 
-            session = session_store_class()()
-            session.save()
-            self._session = session
+            self._session = new_saved_session()
         return self._session
 
     def login(self, **credentials: Any) -> bool:
@@ -265,9 +283,19 @@ class WSClient(Client):
         content.setdefault("reply_channel", self.reply_channel)
         path, _, query_string = path.partition("?")
         content.setdefault("path", path)
+        if "headers" in content:
+            _warn_if_malformed_headers(content["headers"])
+        else:
+            content["headers"] = self._header_list()
         if to == "websocket.connect":
-            content.setdefault("query_string", query_string.encode("latin-1"))
-        content.setdefault("headers", self._header_list())
+            connect = websocket_connect(
+                reply_channel=content["reply_channel"], path=content["path"],
+                query_string=query_string.encode("latin-1"), client=TEST_CLIENT, server=TEST_SERVER,
+            )
+            del connect["order"], connect["headers"]  # numbered below if ordered; headers as given
+            content = {**connect, **content}
+        elif to == "websocket.disconnect":
+            content.setdefault("code", 1000)
         if self.ordered:
             if "order" in content:
                 raise ValueError(
@@ -308,9 +336,11 @@ class WSClient(Client):
             reply = self.receive_content()
             if reply is None or reply.get("accept") is not True:
                 found = "nothing" if reply is None else repr(reply)
+                problem = None if reply is None else check_websocket_reply(reply)
+                malformed = f" The interface would close the connection: {problem}." if problem else ""
                 raise AssertionError(
                     f"websocket.connect was not accepted: the consumer sent {found} on "
-                    f"{self.reply_channel!r} instead of {ACCEPT!r}. For a consumer meant to "
+                    f"{self.reply_channel!r} instead of {ACCEPT!r}.{malformed} For a consumer meant to "
                     "refuse or close the connection, pass check_accept=False."
                 )
         return result
@@ -362,6 +392,20 @@ class WSClient(Client):
         if json and isinstance(text, str):
             return _decode_json(text)
         return text
+
+
+def _warn_if_malformed_headers(headers: Any) -> None:
+    """Warn when ``headers`` given in a test's content are no interface server's (1.x's dicts pass)."""
+    if isinstance(headers, dict):
+        return
+    problem = headers_problem(headers)
+    if problem:
+        warnings.warn(
+            f"WSClient message {problem}; an interface server always sends [name, value] byte "
+            "pairs, so the consumer under test will never see these headers in production.",
+            ChannelsTestDeprecationWarning,
+            stacklevel=4,
+        )
 
 
 def _decode_json(text: str) -> Any:

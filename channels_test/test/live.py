@@ -27,6 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TransactionTestCase, modify_settings
 from django.utils.functional import classproperty
 
+from .. import compat
 from ..channel import DEFAULT_CHANNEL_LAYER
 from ._livesetup import (
     LayerSpec,
@@ -43,6 +44,7 @@ from ._processes import (
     WorkerProcess,
     wait_until_ready,
 )
+from .assertions import ChannelAssertionsMixin
 
 __all__ = [
     "ChannelLiveServerTestCase",
@@ -372,6 +374,10 @@ class LiveServer:
         defaults to ``receive_timeout`` (live workers answer asynchronously);
         return None if nothing came in time, or with ``require=True`` fail the
         test naming the channel, the wait and where messages are waiting.
+        The wait blocks on the layer, so a message is taken as soon as it
+        comes; without one it may last past ``timeout`` by up to one blocking
+        receive of the layer (its ``blocking_timeout``, 1 s by default).
+        ``timeout=0`` looks once without waiting.
         """
         from ..asgi import channel_layers
         from ..message import Message
@@ -381,13 +387,15 @@ class LiveServer:
         name = channel_name(channel)
         wait = self.receive_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
+        block = wait > 0
         while True:
-            received, content = wrapper.receive([name], block=False)
+            # A blocking receive returns as soon as a message comes, or
+            # after the layer's own short wait (blocking_timeout) with none.
+            received, content = wrapper.receive([name], block=block)
             if received is not None:
                 return Message(content, received, wrapper)
             if time.monotonic() >= deadline:
                 break
-            time.sleep(0.005)
         if require:
             raise AssertionError(
                 f"Expected a message on channel {name!r} within {wait:g} s; none came "
@@ -396,7 +404,7 @@ class LiveServer:
         return None
 
 
-class ChannelLiveServerTestCase(TransactionTestCase):
+class ChannelLiveServerTestCase(ChannelAssertionsMixin, compat.PerTestSetupHook, TransactionTestCase):
     """A TransactionTestCase with a live Daphne and workers, started once per class.
 
     ``live_server_url`` (``http://localhost:<port>``) and ``live_server_ws_url``
@@ -487,8 +495,8 @@ class ChannelLiveServerTestCase(TransactionTestCase):
 
     # -- each test --------------------------------------------------------
 
-    def _setup_and_call(self, result: Any, debug: bool = False) -> None:
-        if not _is_skipped(self):
+    def _around_test_setup(self, result: Any, debug: bool, proceed: Any) -> None:
+        if not compat.test_is_skipped(self):
             try:
                 self._prepare_live_test()
             except Exception:
@@ -497,7 +505,7 @@ class ChannelLiveServerTestCase(TransactionTestCase):
                 result.addError(self, sys.exc_info())
                 return
             self.addCleanup(self._check_live_processes)
-        super()._setup_and_call(result, debug)
+        super()._around_test_setup(result, debug, proceed)
 
     def _prepare_live_test(self) -> None:
         """Restart children that died, re-install and flush the live layer."""
@@ -523,10 +531,8 @@ class ChannelLiveServerTestCase(TransactionTestCase):
         wait = self.receive_timeout if timeout is None else timeout
         return type(self)._live_server_of_class().get_next_message(channel, alias, require, timeout=wait)
 
-
-def _is_skipped(test: Any) -> bool:
-    method = getattr(test, test._testMethodName, None)
-    return getattr(type(test), "__unittest_skip__", False) or getattr(method, "__unittest_skip__", False)
+    def _assertion_alias(self, alias: str | None) -> str:
+        return self.channel_layer_alias if alias is None else alias
 
 
 def _flush_quietly(wrapper: Any) -> None:

@@ -13,7 +13,7 @@ from websocket import create_connection
 
 from channels_test.asgi import channel_layers
 from channels_test.test.live import ChannelLiveServerTestCase
-from tests.test_live_server import LIVE_LAYERS, live_settings
+from tests.support.live import LIVE_LAYERS, live_settings
 
 SHARED_LAYER = {
     **LIVE_LAYERS,

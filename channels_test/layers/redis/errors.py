@@ -9,12 +9,12 @@ names the server, what is wrong and what to do.
 from __future__ import annotations
 
 __all__ = [
-    "RedisUnavailable",
     "RedisAuthenticationError",
+    "RedisCommandError",
+    "RedisOutOfMemoryError",
     "RedisProtocolError",
     "RedisReadOnlyError",
-    "RedisOutOfMemoryError",
-    "RedisCommandError",
+    "RedisUnavailable",
     "describe_error",
 ]
 

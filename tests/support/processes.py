@@ -16,8 +16,10 @@ import threading
 import time
 from typing import Callable
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STARTUP_TIMEOUT = 30.0
+#: What the project's ``/slow/`` view prints (to stderr) when it starts.
+SLOW_VIEW_STARTED = "The slow view started."
 
 
 class Child:

@@ -6,46 +6,24 @@ a file, with no server to run.
 
 from __future__ import annotations
 
+import logging
 import os
-import secrets
-import select
-import socket
 import sqlite3
-import stat
 import tempfile
 import threading
 import time
 import weakref
 
-from django.core.exceptions import ImproperlyConfigured
-
-from .base import BaseChannelLayer, ChannelFull, decode_message
+from .._local import ForkSafeLocal
+from ..base import BaseChannelLayer, ChannelFull
+from .connection import open_connection
+from .files import create_private_file, make_files_private
+from .take import Take
+from .wake import WakeDirectory, WakeSockets
 
 __all__ = ["SQLiteChannelLayer"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS channels_test_messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    prefix TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    local TEXT,
-    expires REAL NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS channels_test_messages_channel
-    ON channels_test_messages (prefix, channel, id);
-CREATE INDEX IF NOT EXISTS channels_test_messages_local
-    ON channels_test_messages (prefix, local, id) WHERE local IS NOT NULL;
-CREATE TABLE IF NOT EXISTS channels_test_groups (
-    prefix TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    local TEXT,
-    capacity INTEGER NOT NULL,
-    expires REAL NOT NULL,
-    PRIMARY KEY (prefix, grp, channel)
-);
-"""
+logger = logging.getLogger(__package__)
 
 _COUNT = (
     "SELECT COUNT(*) FROM channels_test_messages "
@@ -73,9 +51,6 @@ WHERE g.prefix = ? AND g.grp = ? AND g.expires > ?
 # checkpoints) what its parent still uses.
 _INHERITED: list = []
 
-# How long a statement retries while other connections hold the write lock.
-LOCK_TIMEOUT = 30.0
-
 # Sleeps between polls of ``PRAGMA data_version`` while blocking.
 _FAST_POLL = 0.001
 _SLOW_POLL = 0.025
@@ -96,8 +71,12 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     ``path``
         The database file (default: ``channels_test-<prefix>.sqlite3`` in the
-        temp directory, created with mode 0600; a default file owned by
-        another user is refused).
+        temp directory; a default file owned by another user is refused).
+        It and its ``-wal`` and ``-shm`` files are created with mode 0600
+        whatever the umask, since messages carry cookies; an existing one
+        that others may read is narrowed to its owner (logged as a warning),
+        or refused if that cannot be done. A damaged file, or one that is
+        not a SQLite database, raises an error naming it.
     ``blocking_timeout``
         Seconds ``receive(..., block=True)`` waits before ``(None, None)``
         (default 1).
@@ -125,6 +104,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     busy, backing off to every 25 ms.
     """
 
+    logger = logger
+
     def __init__(self, *, path: str | None = None, blocking_timeout: float = 1.0, **config):
         super().__init__(**config)
         if not isinstance(blocking_timeout, (int, float)) or blocking_timeout < 0:
@@ -133,20 +114,21 @@ class SQLiteChannelLayer(BaseChannelLayer):
             )
         if path is None:
             path = default_path(self.prefix)
-            _create_private_file(path)
+            create_private_file(path)
         elif not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or path-like, not {type(path).__name__}: {path!r}")
         self.path = os.fspath(path)
+        make_files_private(self.path)
         self.blocking_timeout = blocking_timeout
-        self._local = threading.local()
+        self._threads: ForkSafeLocal[_ThreadState] = ForkSafeLocal(
+            self._new_state, inherited=_INHERITED.append)  # the parent's: never close it here
         self._opened: list = []  # (weakref to thread, _ThreadState)
-        self._wake_directory = self.path + ".wake"
-        self._wake_usable = hasattr(socket, "AF_UNIX") and hasattr(os, "getuid")
+        self._wake = WakeDirectory(self.path + ".wake")
         self._opened_lock = threading.Lock()
         self._pid = os.getpid()
         self._last_activity = 0.0
         self._next_sweep = 0.0
-        self._take_cache: tuple | None = None  # (channels, _Take) of the last receive
+        self._take_cache: tuple | None = None  # (channels, Take) of the last receive
         # Close what this layer opened when it is garbage collected (not at
         # exit, when daemon threads may still be using their connections).
         weakref.finalize(self, _close_states, self._opened).atexit = False
@@ -159,15 +141,13 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def _state(self) -> _ThreadState:
         """Return this thread's connection and wake-up socket, opening them (again after a fork)."""
-        state = getattr(self._local, "state", None)
-        if state is not None and state.pid == os.getpid():
-            return state
-        if state is not None:
-            _INHERITED.append(state)  # the parent's: never close it here
+        return self._threads.get()
+
+    def _new_state(self) -> _ThreadState:
         if self._pid != os.getpid():
             # A fork may have copied the lock while another thread held it.
             self._opened_lock, self._pid = threading.Lock(), os.getpid()
-        state = self._local.state = _ThreadState(self._open())
+        state = _ThreadState(open_connection(self.path))
         with self._opened_lock:
             self._close_orphans()
             self._opened.append((weakref.ref(threading.current_thread()), state))
@@ -189,39 +169,17 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 kept.append((thread, state))
         self._opened[:] = kept
 
-    def _open(self) -> sqlite3.Connection:
-        try:
-            connection = sqlite3.connect(
-                self.path, timeout=0, isolation_level=None, check_same_thread=False,
-                factory=_Connection,
-            )
-        except sqlite3.OperationalError as error:
-            raise ImproperlyConfigured(
-                f"Cannot open the SQLite channel layer file {self.path!r}: {error}. "
-                "Set 'path' in the layer CONFIG to a writable file."
-            ) from error
-        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            _retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
-        connection.execute("PRAGMA synchronous = NORMAL")
-        exists = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups'"
-        ).fetchone()
-        if exists is None:
-            _retry_locked(lambda: connection.executescript(_SCHEMA))
-        return connection
-
     def close(self) -> None:
         """Close this thread's connection and those of threads that have ended.
 
         Threads still running keep theirs; the layer stays usable (a later
         call opens a new connection).
         """
-        state = getattr(self._local, "state", None)
         with self._opened_lock:
-            if state is not None and state.pid == os.getpid():
+            state = self._threads.forget()
+            if state is not None:
                 self._opened[:] = [entry for entry in self._opened if entry[1] is not state]
                 state.close()
-            self._local.state = None
             self._close_orphans()
 
     # -- sending ------------------------------------------------------------
@@ -232,7 +190,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         counted = local or channel
         capacity = self.get_capacity(counted)
         connection = self._connection()
-        now = time.time()
+        now = self.clock()
         connection.execute("BEGIN IMMEDIATE")
         try:
             (count,) = connection.execute(_COUNT_LOCAL if local else _COUNT, (self.prefix, counted, now)).fetchone()
@@ -248,15 +206,15 @@ class SQLiteChannelLayer(BaseChannelLayer):
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        self._wake_receivers()
+        self._wake.poke_all(self._state().sockets)
 
     def _send_group(self, group: str, message: dict) -> None:
         data = self.encode(message)
-        now = time.time()
+        now = self.clock()
         self._connection().execute(
             _SEND_GROUP, (now + self.expiry, data, self.prefix, group, now, now)
         )
-        self._wake_receivers()
+        self._wake.poke_all(self._state().sockets)
 
     # -- receiving ----------------------------------------------------------
 
@@ -266,11 +224,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
         if cached is not None and cached[0] is channels:
             take = cached[1]
         else:
-            take = _Take(self.prefix, channels)
+            take = Take(self.prefix, channels)
             self._take_cache = (channels, take)
         if not block:
             return self._take(connection, take)
-        wake_socket = self._wake_socket()
+        wake_socket = self._wake.listen(self._state().sockets)
         # Listen and read the version before the first attempt: a send
         # committed after it is then seen, by a poke or by the version.
         version = connection.execute("PRAGMA data_version").fetchone()[0]
@@ -281,8 +239,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             if remaining <= 0:
                 break
             if wake_socket is not None:
-                select.select([wake_socket], [], [], min(_BACKUP_POLL, remaining))
-                _drain(wake_socket)
+                self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining))
             else:
                 time.sleep(min(self._poll_interval(), remaining))
             current = connection.execute("PRAGMA data_version").fetchone()[0]
@@ -292,13 +249,16 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 found = self._take(connection, take)
         return found
 
-    def _take(self, connection: sqlite3.Connection, take: _Take) -> tuple:
-        rows = take.run(connection, time.time())
-        if not rows:
-            return None, None
-        self._last_activity = time.monotonic()
-        channel, data = rows[0]
-        return channel, decode_message(data)
+    def _take(self, connection: sqlite3.Connection, take: Take) -> tuple:
+        while True:
+            rows = take.run(connection, self.clock())
+            if not rows:
+                return None, None
+            self._last_activity = time.monotonic()
+            channel, data = rows[0]
+            message = self.decode(channel, data)
+            if message is not None:
+                return channel, message
 
     def _poll_interval(self) -> float:
         idle = time.monotonic() - self._last_activity
@@ -306,58 +266,6 @@ class SQLiteChannelLayer(BaseChannelLayer):
             return _FAST_POLL
         # Double the sleep every 0.1 s of quiet, up to the slow poll.
         return min(_SLOW_POLL, _FAST_POLL * 2 ** min(10.0, (idle - _ACTIVE_WINDOW) * 10))
-
-    # -- wake-ups -------------------------------------------------------------------
-
-    def _wake_socket(self) -> socket.socket | None:
-        """Return this thread's bound wake-up socket, or None to poll instead."""
-        state = self._state()
-        if state.wake_socket is not None or not self._wake_usable:
-            return state.wake_socket
-        name = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}"
-        path = os.path.join(self._wake_directory, name)
-        wake_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            os.makedirs(self._wake_directory, mode=0o700, exist_ok=True)
-            if not _private_directory(self._wake_directory):
-                raise OSError(f"{self._wake_directory!r} is not a private directory")
-            wake_socket.bind(path)
-            wake_socket.setblocking(False)
-        except OSError:
-            # Too long a path, a shared directory, no permission: poll instead.
-            wake_socket.close()
-            self._wake_usable = False
-            return None
-        state.wake_socket, state.wake_path = wake_socket, path
-        return wake_socket
-
-    def _wake_receivers(self) -> None:
-        """Poke every blocked receiver's socket (after a commit); remove dead ones."""
-        if not self._wake_usable:
-            return
-        try:
-            names = os.listdir(self._wake_directory)
-        except OSError:
-            return  # no receiver has blocked yet
-        if not names:
-            return
-        state = self._state()
-        if state.poke_socket is None:
-            private = _private_directory(self._wake_directory)
-            if not private:
-                if private is False:
-                    self._wake_usable = False  # another user could read our pokes
-                return
-            state.poke_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            state.poke_socket.setblocking(False)
-        for name in names:
-            path = os.path.join(self._wake_directory, name)
-            try:
-                state.poke_socket.sendto(b"!", path)
-            except ConnectionRefusedError:
-                _unlink(path)  # its process has died
-            except OSError:
-                pass  # already poked (queue full), or gone
 
     # -- groups ---------------------------------------------------------------
 
@@ -367,7 +275,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             "INSERT OR REPLACE INTO channels_test_groups "
             "(prefix, grp, channel, local, capacity, expires) VALUES (?, ?, ?, ?, ?, ?)",
             (self.prefix, group, channel, self._local_part(channel),
-             self.get_capacity(channel), time.time() + self.group_expiry),
+             self.get_capacity(channel), self.clock() + self.group_expiry),
         )
 
     def group_discard(self, group: str, channel: str) -> None:
@@ -382,7 +290,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         rows = self._connection().execute(
             "SELECT channel FROM channels_test_groups "
             "WHERE prefix = ? AND grp = ? AND expires > ? ORDER BY rowid",
-            (self.prefix, group, time.time()),
+            (self.prefix, group, self.clock()),
         ).fetchall()
         return [channel for (channel,) in rows]
 
@@ -404,7 +312,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         rows = self._connection().execute(
             "SELECT channel, COUNT(*) FROM channels_test_messages "
             "WHERE prefix = ? AND expires > ? GROUP BY channel",
-            (self.prefix, time.time()),
+            (self.prefix, self.clock()),
         ).fetchall()
         return dict(rows)
 
@@ -432,83 +340,17 @@ class SQLiteChannelLayer(BaseChannelLayer):
         return None if index < 0 else channel[: index + 1]
 
 
-class _Take:
-    """Take the oldest unexpired message on some channels, atomically.
-
-    For a few channels, one ``DELETE ... WHERE id = (SELECT ... IN (...))
-    RETURNING`` does it. For many, looking up each name costs more than
-    reading the oldest few messages of the layer and keeping the first one
-    asked for; that one is then deleted by id, and if another receiver took
-    it first the next candidate is tried.
-    """
-
-    SCAN_ABOVE = 8  # channels
-    SCAN_ROWS = 64
-
-    def __init__(self, prefix: str, channels: tuple):
-        self.prefix = prefix
-        self.wanted = frozenset(channels)
-        plain = [name for name in channels if name[-1] != "!"]
-        local = [name for name in channels if name[-1] == "!"]
-        # One branch per column, each searching its own index for its oldest match.
-        branches = [(column, names) for column, names in (("channel", plain), ("local", local))
-                    if names]
-        oldest = " UNION ALL ".join(
-            "SELECT * FROM (SELECT id FROM channels_test_messages WHERE prefix = ? "
-            f"AND expires > ? AND {column} IN ({','.join('?' * len(names))}) "
-            "ORDER BY id LIMIT 1)"
-            for column, names in branches
-        )
-        self.query = (
-            f"DELETE FROM channels_test_messages WHERE id = (SELECT min(id) FROM ({oldest})) "
-            "RETURNING channel, data"
-        )
-        self.branches = [names for _, names in branches]
-        self.scan = len(channels) > self.SCAN_ABOVE
-
-    def run(self, connection: sqlite3.Connection, now: float) -> list:
-        """Return ``[(channel, data)]`` for the message taken, or ``[]``."""
-        if self.scan:
-            rows = connection.execute(
-                "SELECT id, channel, local FROM channels_test_messages "
-                "WHERE prefix = ? AND expires > ? ORDER BY id LIMIT ?",
-                (self.prefix, now, self.SCAN_ROWS),
-            ).fetchall()
-            wanted = self.wanted
-            for message_id, channel, local in rows:
-                if channel in wanted or (local is not None and local in wanted):
-                    taken = connection.execute(
-                        "DELETE FROM channels_test_messages WHERE id = ? RETURNING channel, data",
-                        (message_id,),
-                    ).fetchall()
-                    if taken:
-                        return taken
-            if len(rows) < self.SCAN_ROWS:
-                return []
-        params = []
-        for names in self.branches:
-            params += (self.prefix, now, *names)
-        return connection.execute(self.query, params).fetchall()
-
-
 class _ThreadState:
-    """What one thread of one process opened: its connection and sockets."""
+    """What one thread of one process opened: its connection and its wake-up sockets."""
 
     def __init__(self, connection: sqlite3.Connection):
         self.pid = os.getpid()
         self.connection = connection
-        self.wake_socket: socket.socket | None = None
-        self.wake_path: str | None = None
-        self.poke_socket: socket.socket | None = None
+        self.sockets = WakeSockets()
 
     def close(self) -> None:
         self.connection.close()
-        for open_socket in (self.wake_socket, self.poke_socket):
-            if open_socket is not None:
-                open_socket.close()
-        if self.wake_path is not None:
-            _unlink(self.wake_path)
-        self.wake_socket = self.poke_socket = self.wake_path = None
+        self.sockets.close()
 
 
 def _close_states(opened: list) -> None:
@@ -517,103 +359,3 @@ def _close_states(opened: list) -> None:
         if state.pid == os.getpid():
             state.close()
     opened.clear()
-
-
-def _drain(wake_socket: socket.socket) -> None:
-    while True:
-        try:
-            wake_socket.recv(64)
-        except OSError:
-            return
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _private_directory(path: str) -> bool | None:
-    """Return True if ``path`` is a directory only this user can enter (None: it is gone)."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return None
-    return (
-        stat.S_ISDIR(info.st_mode)
-        and info.st_uid == os.getuid()
-        and not stat.S_IMODE(info.st_mode) & 0o077
-    )
-
-
-class _Connection(sqlite3.Connection):
-    """A connection whose ``execute`` retries while the database is locked.
-
-    SQLite's own busy handler sleeps whole milliseconds, growing to 100 ms;
-    the write lock of this layer is held for microseconds, so retrying after
-    0.1 ms, doubling up to 5 ms, keeps many processes moving.
-    """
-
-    def execute(self, sql: str, parameters=()):  # type: ignore[override]
-        delay, deadline = 0.0001, None
-        while True:
-            try:
-                return super().execute(sql, parameters)
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + LOCK_TIMEOUT
-                elif now > deadline:
-                    raise sqlite3.OperationalError(
-                        f"The SQLite channel layer file stayed locked for {LOCK_TIMEOUT:.0f} s "
-                        f"({error}); another process holds a transaction open."
-                    ) from error
-                time.sleep(delay)
-                delay = min(delay * 2, 0.005)
-
-
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error) or "busy" in str(error)
-
-
-def _create_private_file(path: str) -> None:
-    """Create ``path`` with mode 0600 if missing; refuse one another user owns."""
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        descriptor = os.open(path, flags, 0o600)
-    except OSError as error:
-        raise ImproperlyConfigured(
-            f"Cannot open the SQLite channel layer file {path!r}: {error}. Set 'path' in the "
-            "layer CONFIG to a file you own, or pick another 'prefix'."
-        ) from error
-    try:
-        info = os.fstat(descriptor)
-    finally:
-        os.close(descriptor)
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise ImproperlyConfigured(
-            f"The SQLite channel layer file {path!r} belongs to another user (uid "
-            f"{info.st_uid}); refusing to share messages through it. Set 'path' in the "
-            "layer CONFIG to a file you own, or pick another 'prefix'."
-        )
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(path, 0o600)
-
-
-def _retry_locked(action) -> None:
-    """Run ``action``, retrying while another process holds the database lock."""
-    deadline = time.monotonic() + LOCK_TIMEOUT
-    while True:
-        try:
-            action()
-            return
-        except sqlite3.OperationalError as error:
-            if not _is_busy(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)

@@ -1,0 +1,69 @@
+"""The ASGI 3 application an ASGI server (Daphne) serves: connections <-> channel layer.
+
+Each HTTP request becomes one ``http.request`` message, each WebSocket event
+a ``websocket.connect`` / ``websocket.receive`` / ``websocket.disconnect``
+message, in the ASGI 1 format the workers' consumers expect. Replies come
+back on reply channels this process makes (``http.response.<process>!…`` and
+``websocket.send.<process>!…``); one thread receives them all and hands each
+to its connection, so idle connections cost no polling.
+
+A project's ``asgi.py``::
+
+    import os
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+    django.setup()
+
+    from channels_test.interface import application  # noqa: E402
+
+and ``daphne myproject.asgi:application`` serves it, while
+``manage.py runworker`` processes run the consumers.
+
+The package, by part:
+
+- :mod:`.app`: :class:`InterfaceApplication` (settings, layer calls, the
+  send executor, dispatch by scope type) and :data:`application`;
+- :mod:`.replies`: :class:`ReplyReceiver`, the reply thread;
+- :mod:`.http` and :mod:`.websocket`: one connection of each protocol;
+- :mod:`.connection`: what the two share;
+- :mod:`.outage`: the layer-outage log and refused closes.
+
+The messages themselves, and the checks of the replies, live in
+:mod:`channels_test.asgi1`.
+"""
+
+from ..asgi1 import check_http_reply, check_websocket_reply
+from .app import (
+    DEFAULT_BODY_CHUNK_SIZE,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_HTTP_TIMEOUT,
+    InterfaceApplication,
+    application,
+    get_interface_application,
+)
+from .connection import Connection
+from .http import SEND_RETRY_INTERVAL, HttpConnection
+from .outage import LAYER_DOWN_RETRY_AFTER, CloseCodeRefused, LayerOutage, layer_errors
+from .replies import ReplyReceiver
+from .websocket import WebsocketConnection
+
+__all__ = [
+    "DEFAULT_BODY_CHUNK_SIZE",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_HTTP_TIMEOUT",
+    "LAYER_DOWN_RETRY_AFTER",
+    "SEND_RETRY_INTERVAL",
+    "CloseCodeRefused",
+    "Connection",
+    "HttpConnection",
+    "InterfaceApplication",
+    "LayerOutage",
+    "ReplyReceiver",
+    "WebsocketConnection",
+    "application",
+    "check_http_reply",
+    "check_websocket_reply",
+    "get_interface_application",
+    "layer_errors",
+]

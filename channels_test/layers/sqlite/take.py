@@ -1,0 +1,66 @@
+"""How a receive on the SQLite layer takes one message: the oldest unexpired of its channels."""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["Take"]
+
+
+class Take:
+    """Take the oldest unexpired message on some channels, atomically.
+
+    For a few channels, one ``DELETE ... WHERE id = (SELECT ... IN (...))
+    RETURNING`` does it. For many, looking up each name costs more than
+    reading the oldest few messages of the layer and keeping the first one
+    asked for; that one is then deleted by id, and if another receiver took
+    it first the next candidate is tried.
+    """
+
+    SCAN_ABOVE = 8  # channels
+    SCAN_ROWS = 64
+
+    def __init__(self, prefix: str, channels: tuple):
+        self.prefix = prefix
+        self.wanted = frozenset(channels)
+        plain = [name for name in channels if name[-1] != "!"]
+        local = [name for name in channels if name[-1] == "!"]
+        # One branch per column, each searching its own index for its oldest match.
+        branches = [(column, names) for column, names in (("channel", plain), ("local", local))
+                    if names]
+        oldest = " UNION ALL ".join(
+            "SELECT * FROM (SELECT id FROM channels_test_messages WHERE prefix = ? "
+            f"AND expires > ? AND {column} IN ({','.join('?' * len(names))}) "
+            "ORDER BY id LIMIT 1)"
+            for column, names in branches
+        )
+        self.query = (
+            f"DELETE FROM channels_test_messages WHERE id = (SELECT min(id) FROM ({oldest})) "
+            "RETURNING channel, data"
+        )
+        self.branches = [names for _, names in branches]
+        self.scan = len(channels) > self.SCAN_ABOVE
+
+    def run(self, connection: sqlite3.Connection, now: float) -> list:
+        """Return ``[(channel, data)]`` for the message taken, or ``[]``."""
+        if self.scan:
+            rows = connection.execute(
+                "SELECT id, channel, local FROM channels_test_messages "
+                "WHERE prefix = ? AND expires > ? ORDER BY id LIMIT ?",
+                (self.prefix, now, self.SCAN_ROWS),
+            ).fetchall()
+            wanted = self.wanted
+            for message_id, channel, local in rows:
+                if channel in wanted or (local is not None and local in wanted):
+                    taken = connection.execute(
+                        "DELETE FROM channels_test_messages WHERE id = ? RETURNING channel, data",
+                        (message_id,),
+                    ).fetchall()
+                    if taken:
+                        return taken
+            if len(rows) < self.SCAN_ROWS:
+                return []
+        params: list = []
+        for names in self.branches:
+            params += (self.prefix, now, *names)
+        return connection.execute(self.query, params).fetchall()
