@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The workloads are bench/layers.py's own, so both scripts measure the same thing.
 sys.path.insert(0, HERE)
 from layers import pairs_per_second, receive_microseconds, send_group_microseconds  # noqa: E402
+
 CAPACITY = 100000  # high enough that no workload fills a channel
 # How the parent tells a child which Redis server and prefix to use.
 REDIS_URL = "CHANNELS_TEST_COMPARE_REDIS_URL"
@@ -51,14 +52,16 @@ def make_layer(kind: str):
     if kind == "redis-1x":
         from asgi_redis import RedisChannelLayer
 
-        return RedisChannelLayer(hosts=[os.environ[REDIS_URL]], prefix=os.environ[REDIS_PREFIX] + "-1x:",
-                                 capacity=CAPACITY)
+        return RedisChannelLayer(
+            hosts=[os.environ[REDIS_URL]], prefix=os.environ[REDIS_PREFIX] + "-1x:", capacity=CAPACITY
+        )
     sys.path.insert(0, os.path.dirname(HERE))
     if kind == "redis-ours":
         from channels_test.layers.redis import RedisChannelLayer
 
-        return RedisChannelLayer(hosts=[os.environ[REDIS_URL]], prefix=os.environ[REDIS_PREFIX] + "-ours",
-                                 capacity=CAPACITY)
+        return RedisChannelLayer(
+            hosts=[os.environ[REDIS_URL]], prefix=os.environ[REDIS_PREFIX] + "-ours", capacity=CAPACITY
+        )
     from channels_test.layers.inmemory import InMemoryChannelLayer
 
     return InMemoryChannelLayer(capacity=CAPACITY)
@@ -103,7 +106,10 @@ def run_side(python: str, kind: str, env: dict | None = None) -> dict:
     """Run the workload with ``python`` in a child process and return its figures."""
     result = subprocess.run(
         [python, os.path.abspath(__file__), "--child", kind],
-        capture_output=True, text=True, timeout=600, env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     if result.returncode != 0:
         raise SystemExit(f"The {kind} run with {python} failed:\n{result.stderr}")
@@ -113,17 +119,22 @@ def run_side(python: str, kind: str, env: dict | None = None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--python-1x", default=os.environ.get("CHANNELS_TEST_PYTHON_1X"),
+        "--python-1x",
+        default=os.environ.get("CHANNELS_TEST_PYTHON_1X"),
         help="python of a virtualenv with asgiref==1.1.2 (default: $CHANNELS_TEST_PYTHON_1X)",
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "--redis-url",
+        default=os.environ.get("CHANNELS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
         help="Redis server both sides' Redis layers use (default: $CHANNELS_TEST_REDIS_URL or "
         "redis://127.0.0.1:6379/0)",
     )
     parser.add_argument("--only", choices=["layers", "toolkit"], help="run only this half")
-    parser.add_argument("--child", choices=["ours", "1x", "redis-ours", "redis-1x", "toolkit-ours", "toolkit-1x"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child",
+        choices=["ours", "1x", "redis-ours", "redis-1x", "toolkit-ours", "toolkit-1x"],
+        help=argparse.SUPPRESS,
+    )
     options = parser.parse_args()
     if options.child:
         if options.child.startswith("toolkit-"):
@@ -159,8 +170,7 @@ def compare_layers(options: argparse.Namespace) -> None:
         print("No 1.x python given (--python-1x or CHANNELS_TEST_PYTHON_1X); see --help.\n")
         old = {}
     print_table("in-memory layer", old, ours)
-    env = {**os.environ, REDIS_URL: options.redis_url,
-           REDIS_PREFIX: f"compare-{uuid.uuid4().hex[:12]}"}
+    env = {**os.environ, REDIS_URL: options.redis_url, REDIS_PREFIX: f"compare-{uuid.uuid4().hex[:12]}"}
     # The two sides take turns, and each keeps its best round, so that a
     # burst of other work on the machine does not decide the comparison.
     ours, old = {}, {}

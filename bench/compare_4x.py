@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 PROJECT = {
-    "bench4x_settings.py": '''
+    "bench4x_settings.py": """
         import os
 
         SIDE = os.environ["BENCH4X_SIDE"]
@@ -86,8 +86,8 @@ PROJECT = {
                     "ROUTING": "bench4x_project.channel_routing",
                 }
             }
-    ''',
-    "bench4x_project.py": '''
+    """,
+    "bench4x_project.py": """
         from django.http import HttpResponse
         from django.urls import path
 
@@ -121,7 +121,7 @@ PROJECT = {
                     self.send(text=text)
 
             channel_routing = [Echo.as_route(path=r"^/echo/$")]
-    ''',
+    """,
 }
 
 
@@ -225,9 +225,21 @@ def run_side(python: str, side: str, directory: str, options: argparse.Namespace
         "PYTHONPATH": os.pathsep.join(paths),
     }
     result = subprocess.run(
-        [python, os.path.abspath(__file__), "--child", side,
-         "--tests", str(options.tests), "--round-trips", str(options.round_trips)],
-        capture_output=True, text=True, timeout=900, env=env, cwd=directory,
+        [
+            python,
+            os.path.abspath(__file__),
+            "--child",
+            side,
+            "--tests",
+            str(options.tests),
+            "--round-trips",
+            str(options.round_trips),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=directory,
     )
     if result.returncode != 0:
         raise SystemExit(f"The {side} run with {python} failed:\n{result.stderr[-5000:]}")
@@ -259,7 +271,8 @@ def print_table(title: str, old: dict, ours: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--python-4x", default=os.environ.get("CHANNELS_TEST_PYTHON_4X"),
+        "--python-4x",
+        default=os.environ.get("CHANNELS_TEST_PYTHON_4X"),
         help="python of a virtualenv with channels 4.3, Django 5.2, daphne and websocket-client "
         "(default: $CHANNELS_TEST_PYTHON_4X)",
     )

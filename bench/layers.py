@@ -19,8 +19,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -219,12 +219,22 @@ def idle_cpu_percent(name: str, seconds: float = 3.0) -> float:
 # An http.request as the interface sends it, and a small message as a consumer sends it.
 CODEC_MESSAGES = {
     "http.request": {
-        "reply_channel": "http.response!hT3kq9Lx02Bm", "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/chat/lobby/", "query_string": b"page=2", "root_path": "",
-        "headers": [[b"host", b"example.com"], [b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64)"],
-                    [b"accept", b"text/html,application/xhtml+xml"],
-                    [b"cookie", b"sessionid=0123456789abcdefghijklmnopqrstuv; csrftoken=abc"]],
-        "body": b"", "client": ["127.0.0.1", 54321], "server": ["127.0.0.1", 8000],
+        "reply_channel": "http.response!hT3kq9Lx02Bm",
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/chat/lobby/",
+        "query_string": b"page=2",
+        "root_path": "",
+        "headers": [
+            [b"host", b"example.com"],
+            [b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64)"],
+            [b"accept", b"text/html,application/xhtml+xml"],
+            [b"cookie", b"sessionid=0123456789abcdefghijklmnopqrstuv; csrftoken=abc"],
+        ],
+        "body": b"",
+        "client": ["127.0.0.1", 54321],
+        "server": ["127.0.0.1", 8000],
     },
     "small": {"text": "hello", "n": 1},
 }
@@ -288,8 +298,7 @@ def bench_backend(name: str) -> None:
     print(f"  receive over 1,000 channels:   {many:>10.1f} µs ({many / one:.1f}x)")
     for members in backend.group_sizes:
         group = send_group_microseconds(layer, members, max(5, 100 // scale))
-        print(f"  send_group to {members:,} members:{' ' * (6 - len(f'{members:,}'))}  "
-              f"{group:>10.1f} µs")
+        print(f"  send_group to {members:,} members:{' ' * (6 - len(f'{members:,}'))}  {group:>10.1f} µs")
     layer.flush()
     if backend.cross_process:
         p50, p95 = cross_process_latency(name, 1000)

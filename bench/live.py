@@ -46,19 +46,27 @@ def live_server_figures(classes: int = 5, tests: int = 50) -> dict:
     directory = tempfile.mkdtemp(prefix="bench-live-")
     database = connections["default"].settings_dict
     database["TEST"]["NAME"] = (
-        os.path.join(directory, "test.sqlite3") if database["ENGINE"].endswith("sqlite3")
+        os.path.join(directory, "test.sqlite3")
+        if database["ENGINE"].endswith("sqlite3")
         else "test_channels_live_bench"
     )
     setup_test_environment()
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
+
         def make(**attributes):
             def test_nothing(self):
                 pass
 
-            return type("BenchLive", (ChannelLiveServerTestCase,), {
-                "__module__": __name__, "test_nothing": test_nothing, **attributes,
-            })
+            return type(
+                "BenchLive",
+                (ChannelLiveServerTestCase,),
+                {
+                    "__module__": __name__,
+                    "test_nothing": test_nothing,
+                    **attributes,
+                },
+            )
 
         starts, stops = [], []
         for _ in range(classes):

@@ -42,7 +42,7 @@ def empty_test_class(base: type, *, routes: bool = False) -> type:
         if routes:
             from channels_test import channel_layers
 
-            channel_layers["default"].router  # what the first message a test sends does
+            _ = channel_layers["default"].router  # builds the router, as the first message a test sends does
 
     name = f"{'Routing' if routes else 'Empty'}{base.__name__}"
     return type(name, (base,), {"__module__": __name__, "test_nothing": test_nothing})

@@ -29,6 +29,7 @@ __all__ = [
 class InvalidChannelLayerError(ConfigurationError):
     """A ``CHANNEL_LAYERS`` entry is missing or wrong (ImproperlyConfigured and, as in 1.x, ValueError)."""
 
+
 _EXAMPLE = """CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
@@ -113,9 +114,7 @@ class ChannelLayerManager:
         configs = self.configs
         if alias not in configs:
             known = ", ".join(repr(name) for name in configs) or "none"
-            raise InvalidChannelLayerError(
-                f"No channel layer {alias!r} in CHANNEL_LAYERS (configured: {known})."
-            )
+            raise InvalidChannelLayerError(f"No channel layer {alias!r} in CHANNEL_LAYERS (configured: {known}).")
         config = configs[alias]
         if not isinstance(config, dict) or "BACKEND" not in config:
             raise InvalidChannelLayerError(
@@ -145,8 +144,7 @@ class ChannelLayerManager:
             layer = backend_class(**options)
         except TypeError as error:
             raise InvalidChannelLayerError(
-                f"CHANNEL_LAYERS[{alias!r}][{config_key!r}] does not fit "
-                f"{backend_class.__name__}: {error}"
+                f"CHANNEL_LAYERS[{alias!r}][{config_key!r}] does not fit {backend_class.__name__}: {error}"
             ) from error
         return ChannelLayerWrapper(layer, alias, config.get("ROUTING", _MISSING))
 

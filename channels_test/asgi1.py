@@ -164,27 +164,49 @@ def _address(value: Any) -> list | None:
 
 
 def http_request(
-    *, reply_channel: str, method: str, path: str, query_string: bytes = b"", root_path: str = "",
-    headers: Iterable = (), body: bytes = b"", scheme: str = "http", http_version: str = "1.1",
-    client: Iterable | None = None, server: Iterable | None = None,
+    *,
+    reply_channel: str,
+    method: str,
+    path: str,
+    query_string: bytes = b"",
+    root_path: str = "",
+    headers: Iterable = (),
+    body: bytes = b"",
+    scheme: str = "http",
+    http_version: str = "1.1",
+    client: Iterable | None = None,
+    server: Iterable | None = None,
 ) -> HttpRequest:
     """Return an ``http.request`` message (``body_channel`` is added by whoever sends the rest)."""
     return {
-        "reply_channel": reply_channel, "http_version": http_version, "method": method,
-        "scheme": scheme, "path": path, "query_string": query_string, "root_path": root_path,
-        "headers": header_pairs(headers), "body": body,
-        "client": _address(client), "server": _address(server),
+        "reply_channel": reply_channel,
+        "http_version": http_version,
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "query_string": query_string,
+        "root_path": root_path,
+        "headers": header_pairs(headers),
+        "body": body,
+        "client": _address(client),
+        "server": _address(server),
     }
 
 
 def http_request_from_scope(scope: dict, reply_channel: str, body: bytes) -> HttpRequest:
     """Return the ``http.request`` message for an ASGI 3 HTTP ``scope``."""
     return http_request(
-        reply_channel=reply_channel, method=scope["method"], path=scope["path"],
-        query_string=scope.get("query_string", b""), root_path=scope.get("root_path", ""),
-        headers=scope.get("headers", []), body=body, scheme=scope.get("scheme", "http"),
+        reply_channel=reply_channel,
+        method=scope["method"],
+        path=scope["path"],
+        query_string=scope.get("query_string", b""),
+        root_path=scope.get("root_path", ""),
+        headers=scope.get("headers", []),
+        body=body,
+        scheme=scope.get("scheme", "http"),
         http_version=scope.get("http_version", "1.1"),
-        client=scope.get("client"), server=scope.get("server"),
+        client=scope.get("client"),
+        server=scope.get("server"),
     )
 
 
@@ -198,28 +220,53 @@ def http_disconnect(reply_channel: str, path: str) -> HttpDisconnect:
 
 
 def websocket_connect(
-    *, reply_channel: str, path: str, order: int = 0, headers: Iterable = (), query_string: bytes = b"",
-    root_path: str = "", scheme: str = "ws", client: Iterable | None = None, server: Iterable | None = None,
+    *,
+    reply_channel: str,
+    path: str,
+    order: int = 0,
+    headers: Iterable = (),
+    query_string: bytes = b"",
+    root_path: str = "",
+    scheme: str = "ws",
+    client: Iterable | None = None,
+    server: Iterable | None = None,
 ) -> WebsocketConnect:
     """Return a ``websocket.connect`` message."""
     return {
-        "reply_channel": reply_channel, "path": path, "order": order, "headers": header_pairs(headers),
-        "query_string": query_string, "root_path": root_path, "scheme": scheme,
-        "client": _address(client), "server": _address(server),
+        "reply_channel": reply_channel,
+        "path": path,
+        "order": order,
+        "headers": header_pairs(headers),
+        "query_string": query_string,
+        "root_path": root_path,
+        "scheme": scheme,
+        "client": _address(client),
+        "server": _address(server),
     }
 
 
 def websocket_connect_from_scope(scope: dict, reply_channel: str, order: int) -> WebsocketConnect:
     """Return the ``websocket.connect`` message for an ASGI 3 WebSocket ``scope``."""
     return websocket_connect(
-        reply_channel=reply_channel, path=scope["path"], order=order, headers=scope.get("headers", []),
-        query_string=scope.get("query_string", b""), root_path=scope.get("root_path", ""),
-        scheme=scope.get("scheme", "ws"), client=scope.get("client"), server=scope.get("server"),
+        reply_channel=reply_channel,
+        path=scope["path"],
+        order=order,
+        headers=scope.get("headers", []),
+        query_string=scope.get("query_string", b""),
+        root_path=scope.get("root_path", ""),
+        scheme=scope.get("scheme", "ws"),
+        client=scope.get("client"),
+        server=scope.get("server"),
     )
 
 
 def websocket_receive(
-    reply_channel: str, path: str, order: int, *, text: str | None = None, data: bytes | None = None,
+    reply_channel: str,
+    path: str,
+    order: int,
+    *,
+    text: str | None = None,
+    data: bytes | None = None,
 ) -> WebsocketReceive:
     """Return a ``websocket.receive`` message: ``text`` if given, else ``bytes`` (``data`` or b"")."""
     message: WebsocketReceive = {"reply_channel": reply_channel, "path": path, "order": order}
@@ -240,8 +287,7 @@ def websocket_disconnect(reply_channel: str, path: str, order: int, code: int) -
 def headers_problem(headers: Any, example: str = "[b'host', b'example.com']") -> str | None:
     """Return what is wrong with a ``headers`` list of ``[name, value]`` byte pairs, or None."""
     if not isinstance(headers, (list, tuple)):
-        return (f"'headers' must be a list of [name, value] byte pairs, "
-                f"not {type(headers).__name__}: {headers!r}")
+        return f"'headers' must be a list of [name, value] byte pairs, not {type(headers).__name__}: {headers!r}"
     for index, pair in enumerate(headers):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(part, bytes) for part in pair):
             return f"'headers' item {index} must be a [name, value] pair of bytes, e.g. {example}, not {pair!r}"
@@ -259,8 +305,7 @@ def check_http_reply(reply: Any, *, first: bool) -> str | None:
         return f"a response message must be a dict, not {type(reply).__name__}"
     unknown = sorted(set(reply) - HTTP_RESPONSE_KEYS)
     if unknown:
-        return (f"unknown key(s) {', '.join(map(repr, unknown))} "
-                f"(allowed: {', '.join(sorted(HTTP_RESPONSE_KEYS))})")
+        return f"unknown key(s) {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(HTTP_RESPONSE_KEYS))})"
     status = reply.get("status")
     if first and status is None:
         return "the first response message has no 'status'"
@@ -299,9 +344,7 @@ def check_websocket_reply(reply: Any) -> str | None:
     if text is not None and data is not None:
         return "a reply carries 'text' or 'bytes', not both"
     close = reply.get("close", False)
-    if not isinstance(close, bool) and not (
-        isinstance(close, int) and (close in CLOSE_CODES or 3000 <= close <= 4999)
-    ):
+    if not isinstance(close, bool) and not (isinstance(close, int) and (close in CLOSE_CODES or 3000 <= close <= 4999)):
         return f"'close' must be True, False or a close code (1000, 1001-1014, 3000-4999), not {close!r}"
     return None
 
@@ -329,9 +372,7 @@ def _text(value: Any, key: str) -> str:
         return value.decode("utf-8")
     if isinstance(value, str):
         return value
-    raise MalformedMessage(
-        f"http.request key {key!r} must be str or bytes, not {type(value).__name__}: {value!r}"
-    )
+    raise MalformedMessage(f"http.request key {key!r} must be str or bytes, not {type(value).__name__}: {value!r}")
 
 
 def _path(value: Any, stacklevel: int) -> str:
@@ -354,8 +395,10 @@ def _request_headers(value: Any, stacklevel: int) -> list[tuple[bytes, bytes]]:
             ChannelsTestDeprecationWarning,
             stacklevel=stacklevel,
         )
-        value = [[name.encode("latin1") if isinstance(name, str) else name, header_value]
-                 for name, header_value in value.items()]
+        value = [
+            [name.encode("latin1") if isinstance(name, str) else name, header_value]
+            for name, header_value in value.items()
+        ]
     problem = headers_problem(value)
     if problem:
         raise MalformedMessage(f"http.request key {problem}")

@@ -7,7 +7,8 @@ Each decorator sets ``message.user``: the logged-in user, or Django's
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser

@@ -20,8 +20,7 @@ def _layer_for(alias: str, channel_layer: Any) -> Any:
 def _check_content(content: Any, what: str) -> None:
     if not isinstance(content, dict):
         raise TypeError(
-            f"{what}.send() takes a dict, not {type(content).__name__}: "
-            "wrap the value, e.g. {'text': ...}."
+            f"{what}.send() takes a dict, not {type(content).__name__}: wrap the value, e.g. {{'text': ...}}."
         )
 
 

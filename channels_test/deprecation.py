@@ -17,6 +17,7 @@ def warn_deprecated(message: str, *, stacklevel: int = 3) -> None:
     """Warn with :class:`ChannelsTestDeprecationWarning`."""
     warnings.warn(message, ChannelsTestDeprecationWarning, stacklevel=stacklevel)
 
+
 # Channels 1.x BACKEND paths -> ours.
 LEGACY_BACKENDS = {
     "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",

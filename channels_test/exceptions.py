@@ -41,9 +41,7 @@ class ChannelSocketException(Exception):
     """
 
     def run(self, message) -> None:
-        raise NotImplementedError(
-            f"{type(self).__name__} must define run(message) to act on the connection."
-        )
+        raise NotImplementedError(f"{type(self).__name__} must define run(message) to act on the connection.")
 
 
 class DenyConnection(ChannelSocketException):
@@ -64,9 +62,7 @@ class WebsocketCloseException(ChannelSocketException):
 
     def __init__(self, code: int | None = None):
         if code is not None and not (code == 1000 or 3000 <= code <= 4999):
-            raise ValueError(
-                f"Invalid close code {code!r}: use 1000 or a code from 3000 to 4999."
-            )
+            raise ValueError(f"Invalid close code {code!r}: use 1000 or a code from 3000 to 4999.")
         super().__init__(code)
         self.code = code
 

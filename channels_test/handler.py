@@ -95,8 +95,7 @@ class AsgiRequest(ASGIRequest):
             if channel is None:
                 if time.monotonic() > deadline:
                     raise RequestTimeout(
-                        f"No request body chunk on {body_channel!r} within "
-                        f"{self.body_receive_timeout} seconds."
+                        f"No request body chunk on {body_channel!r} within {self.body_receive_timeout} seconds."
                     )
                 continue
             if chunk.get("closed"):
@@ -142,9 +141,10 @@ class AsgiHandler(base.BaseHandler):
             request = self.request_class(message)
         except UnicodeDecodeError:
             logger.warning(
-                "Bad Request (UnicodeDecodeError): the http.request message for %r has text "
-                "that is not UTF-8.", message.get("path"),
-                exc_info=True, extra={"status_code": 400},
+                "Bad Request (UnicodeDecodeError): the http.request message for %r has text that is not UTF-8.",
+                message.get("path"),
+                exc_info=True,
+                extra={"status_code": 400},
             )
             response = http.HttpResponseBadRequest("Bad Request: the request is not valid UTF-8.")
         except MalformedMessage as error:
@@ -209,10 +209,7 @@ class AsgiHandler(base.BaseHandler):
         Names keep Django's case (``Content-Type``, ``Set-Cookie``), as in
         Channels 1.x; the interface lower-cases them for the ASGI server.
         """
-        headers = [
-            (str(name).encode("ascii"), str(value).encode("latin1"))
-            for name, value in response.items()
-        ]
+        headers = [(str(name).encode("ascii"), str(value).encode("latin1")) for name, value in response.items()]
         for cookie in response.cookies.values():
             headers.append((b"Set-Cookie", cookie.output(header="").strip().encode("latin1")))
         return headers
@@ -224,7 +221,7 @@ class AsgiHandler(base.BaseHandler):
             yield data, True
             return
         for start in range(0, len(data), cls.chunk_size):
-            yield data[start:start + cls.chunk_size], start + cls.chunk_size >= len(data)
+            yield data[start : start + cls.chunk_size], start + cls.chunk_size >= len(data)
 
 
 class ViewConsumer:
@@ -260,4 +257,3 @@ class ViewConsumer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
-

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .channel import Channel
 from .layers.base import decode_message, encode_message, validate_message
@@ -31,9 +32,7 @@ class Message:
         self.channel = Channel(channel_name, channel_layer=channel_layer)
         self.channel_layer = channel_layer if channel_layer is not None else self.channel.channel_layer
         reply_channel = content.get("reply_channel")
-        self.reply_channel = (
-            Channel(reply_channel, channel_layer=self.channel_layer) if reply_channel else None
-        )
+        self.reply_channel = Channel(reply_channel, channel_layer=self.channel_layer) if reply_channel else None
 
     def __getitem__(self, key: str) -> Any:
         return self.content[key]

@@ -22,7 +22,8 @@ loads the plugin (pytest-django has not configured settings then).
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -142,7 +143,7 @@ class CaptiveLayers:
         self._assertions._check_unread_messages()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _assertions_class() -> type:
     import unittest
 

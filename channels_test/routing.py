@@ -8,7 +8,8 @@ that matches a message wins.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
@@ -17,8 +18,16 @@ from .exceptions import ConfigurationError
 from .utils import name_that_thing
 
 __all__ = [
-    "Router", "Route", "RouteClass", "Include", "route", "route_class", "include",
-    "null_consumer", "connect_consumer", "accept_consumer",
+    "Router",
+    "Route",
+    "RouteClass",
+    "Include",
+    "route",
+    "route_class",
+    "include",
+    "null_consumer",
+    "connect_consumer",
+    "accept_consumer",
 ]
 
 
@@ -30,7 +39,7 @@ def _compile_filters(filters: dict, owner: str) -> dict:
         try:
             regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         except re.error as error:
-            raise ImproperlyConfigured(f"{owner}: filter {name}={pattern!r} is not a valid regex: {error}")
+            raise ImproperlyConfigured(f"{owner}: filter {name}={pattern!r} is not a valid regex: {error}") from error
         if not hasattr(regex, "match"):
             raise ImproperlyConfigured(
                 f"{owner}: filter {name}={pattern!r} must be a regex string or a compiled regex."
@@ -71,12 +80,11 @@ class Route:
             except ImportError as error:
                 raise ImproperlyConfigured(
                     f"Route for {self.channels}: cannot import consumer {consumer!r}: {error}"
-                )
+                ) from error
         self.consumer = consumer
         if not callable(consumer):
             raise ImproperlyConfigured(
-                f"{self}: the consumer {consumer!r} is not callable; pass a function or a "
-                "consumer class."
+                f"{self}: the consumer {consumer!r} is not callable; pass a function or a consumer class."
             )
         if not self.channels or not all(isinstance(c, str) for c in self.channels):
             raise ImproperlyConfigured(f"{self}: channels must be channel names (str).")
@@ -142,7 +150,7 @@ class Include:
             if found is None:
                 return None
             kwargs.update(found.groupdict())
-            remainder[name] = value[found.end():]
+            remainder[name] = value[found.end() :]
         for entry in self.routing:
             matched = _match_entry(entry, message, remainder)
             if matched is not None:
@@ -248,7 +256,7 @@ class Router:
                 raise ImproperlyConfigured(
                     f"Cannot import the routing {routing!r}: {error}. ROUTING must be the "
                     "dotted path of a list, e.g. 'myproject.routing.channel_routing'."
-                )
+                ) from error
         if _is_routable(routing):
             return [routing]
         if isinstance(routing, dict):

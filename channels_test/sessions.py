@@ -16,8 +16,9 @@ import functools
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import (
@@ -50,9 +51,7 @@ logger = logging.getLogger("channels_test.sessions")
 
 NEXT_ORDER_KEY = "__channels_next_order"
 _CHANNEL_KEY_SALT = "channels_test.sessions.channel_session_key"
-WORKING_ENGINES = (
-    "django.contrib.sessions.backends.db, .cache, .cached_db or .file"
-)
+WORKING_ENGINES = "django.contrib.sessions.backends.db, .cache, .cached_db or .file"
 
 
 def _engine_path(for_channels: bool) -> str:
@@ -71,14 +70,16 @@ def session_store_class(*, for_channels: bool = False) -> type[SessionBase]:
     try:
         store = import_module(path).SessionStore
     except (ImportError, AttributeError) as error:
-        raise ImproperlyConfigured(f"Cannot load the session engine {path!r}: {error}")
+        raise ImproperlyConfigured(f"Cannot load the session engine {path!r}: {error}") from error
     if for_channels:
         from django.contrib.sessions.backends.signed_cookies import (
             SessionStore as Signed,
         )
 
         if issubclass(store, Signed):
-            setting = "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
+            setting = (
+                "CHANNEL_SESSION_ENGINE" if getattr(settings, "CHANNEL_SESSION_ENGINE", None) else "SESSION_ENGINE"
+            )
             raise ConfigurationError(
                 f"{setting} is {path!r}, which keeps sessions in cookies and cannot store "
                 "a channel session (a connection has no cookie to write). Use an engine "
@@ -174,7 +175,7 @@ def channel_session(func: Callable) -> Callable:
                 session.save(must_create=True)
             except CreateError:
                 # Another worker is creating it at the same moment: try again later.
-                raise ConsumeLater()
+                raise ConsumeLater() from None
         message.channel_session = session
         try:
             return func(*args, **kwargs)
@@ -227,7 +228,7 @@ def _message_order(message: Any) -> int:
     try:
         return int(message.content["order"])
     except (TypeError, ValueError):
-        raise ValueError(f"Message 'order' must be an integer, not {message.content['order']!r}")
+        raise ValueError(f"Message 'order' must be an integer, not {message.content['order']!r}") from None
 
 
 def _send_raw(message: Any, channel: str, content: dict, what: str) -> None:
@@ -236,7 +237,7 @@ def _send_raw(message: Any, channel: str, content: dict, what: str) -> None:
     except message.channel_layer.ChannelFull:
         raise message.channel_layer.ChannelFull(
             f"Cannot {what} for {message.reply_channel.name!r}: channel {channel!r} is full."
-        )
+        ) from None
 
 
 def requeue_messages(message: Any) -> None:
@@ -282,9 +283,11 @@ def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> C
             next_order = message.channel_session.get(NEXT_ORDER_KEY, 0)
             if order < next_order:
                 logger.warning(
-                    "Dropping message %d on %r for %r: messages up to %d were handled "
-                    "already (a duplicate order).",
-                    order, message.channel.name, message.reply_channel.name, next_order - 1,
+                    "Dropping message %d on %r for %r: messages up to %d were handled already (a duplicate order).",
+                    order,
+                    message.channel.name,
+                    message.reply_channel.name,
+                    next_order - 1,
                 )
                 return None
             if order > next_order:
@@ -307,7 +310,10 @@ def enforce_ordering(func: Callable | None = None, *, slight: bool = False) -> C
 def _set_aside(message: Any, order: int, next_order: int) -> None:
     logger.debug(
         "Message %d on %r for %r is early (expecting %d); it waits for its turn.",
-        order, message.channel.name, message.reply_channel.name, next_order,
+        order,
+        message.channel.name,
+        message.reply_channel.name,
+        next_order,
     )
     content = dict(message.content, original_channel=message.channel.name)
     _send_raw(message, wait_channel_name(message.reply_channel.name), content, "set aside an early message")

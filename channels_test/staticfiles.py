@@ -43,7 +43,7 @@ class StaticFilesHandler(AsgiHandler):
         from django.contrib.staticfiles.views import serve
 
         try:
-            return serve(request, request.path[len(prefix):], insecure=True)
+            return serve(request, request.path[len(prefix) :], insecure=True)
         except Http404 as error:
             return response_for_exception(request, error)
 

@@ -7,7 +7,8 @@ import logging
 import signal
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 
@@ -27,9 +28,7 @@ __all__ = ["Worker", "WorkerGroup", "run_consumer"]
 logger = logging.getLogger("django.channels")
 
 
-def run_consumer(
-    consumer: Callable, message: Message, kwargs: dict, *, sender: Any, refuse_denied: bool = True
-) -> Any:
+def run_consumer(consumer: Callable, message: Message, kwargs: dict, *, sender: Any, refuse_denied: bool = True) -> Any:
     """Call ``consumer(message, **kwargs)`` the way a worker does; return what it returned.
 
     Sends ``consumer_started``/``consumer_finished`` around the call and holds
@@ -170,8 +169,9 @@ class Worker:
                 if outage_started is None:
                     outage_started = time.monotonic()
                     logger.error(
-                        "Cannot receive from the channel layer: %s. Retrying every %s s "
-                        "until it answers.", str(error).rstrip("."), self.outage_retry_interval,
+                        "Cannot receive from the channel layer: %s. Retrying every %s s until it answers.",
+                        str(error).rstrip("."),
+                        self.outage_retry_interval,
                     )
                 self._stopping.wait(self.outage_retry_interval)
                 continue
@@ -196,7 +196,8 @@ class Worker:
                 logger.error(
                     "No route matches a message on %r (path %r); check your routing. "
                     "Further unrouted messages on this channel are dropped silently.",
-                    channel, content.get("path"),
+                    channel,
+                    content.get("path"),
                 )
             return
         consumer, kwargs = match
@@ -207,12 +208,10 @@ class Worker:
         except ConsumeLater:
             self.requeue(channel, content)
         except self._layer_errors() as error:
-            self._send_failed(error, f"consumer {name_that_thing(consumer)} handling a "
-                                     f"message on {channel!r}")
+            self._send_failed(error, f"consumer {name_that_thing(consumer)} handling a message on {channel!r}")
             return
         except Exception:
-            logger.exception("Error in consumer %s handling a message on %r:",
-                             name_that_thing(consumer), channel)
+            logger.exception("Error in consumer %s handling a message on %r:", name_that_thing(consumer), channel)
         if self._send_outage_started is not None:
             self._sends_work_again()
 
@@ -229,12 +228,14 @@ class Worker:
         logger.error(
             "Sending to the channel layer failed for %s: %s Messages whose sends fail are "
             "dropped (not retried) until the layer takes sends again; this is logged once.",
-            who, error,
+            who,
+            error,
         )
 
     def _sends_work_again(self) -> None:
-        logger.warning("The channel layer takes sends again after %.1f s.",
-                       time.monotonic() - self._send_outage_started)
+        logger.warning(
+            "The channel layer takes sends again after %.1f s.", time.monotonic() - self._send_outage_started
+        )
         self._send_outage_started = None
 
     def requeue(self, channel: str, content: dict) -> None:
@@ -243,7 +244,9 @@ class Worker:
         if retries > self.message_retries:
             logger.error(
                 "Dropping a message on %r after %d ConsumeLater retries: %.200r",
-                channel, self.message_retries, content,
+                channel,
+                self.message_retries,
+                content,
             )
             return
         content["__retries__"] = retries
@@ -277,6 +280,7 @@ class WorkerGroup(Worker):
         def ready() -> None:
             Worker.ready(worker)
             self._count_ready()
+
         return ready
 
     def ready(self) -> None:

@@ -15,11 +15,13 @@ from .interface_project import channel_routing as interface_routing
 
 def delay_receive(message):
     request = json.loads(message["text"])
-    Channel("asgi.delay").send({
-        "channel": message.reply_channel.name,
-        "content": {"text": request["text"]},
-        "delay": request["delay"],
-    })
+    Channel("asgi.delay").send(
+        {
+            "channel": message.reply_channel.name,
+            "content": {"text": request["text"]},
+            "delay": request["delay"],
+        }
+    )
 
 
 channel_routing = [

@@ -35,7 +35,6 @@ def stamp_middleware(get_response):
     return middleware
 
 
-
 def hello(request):
     return HttpResponse(f"Hello {request.GET.get('name', 'world')} from pid {os.getpid()}")
 
@@ -86,11 +85,13 @@ def raw_http(message):
     if message["path"].startswith("/raw/malformed/"):
         message.reply_channel.send({"status": "200", "content": b"x"})
         return
-    message.reply_channel.send({
-        "status": 201,
-        "headers": [[b"content-type", b"text/plain"], [b"x-reply-channel", message.reply_channel.name.encode()]],
-        "content": b"raw:" + message["query_string"],
-    })
+    message.reply_channel.send(
+        {
+            "status": 201,
+            "headers": [[b"content-type", b"text/plain"], [b"x-reply-channel", message.reply_channel.name.encode()]],
+            "content": b"raw:" + message["query_string"],
+        }
+    )
 
 
 def ws_connect(message):

@@ -60,7 +60,6 @@ if os.environ.get("CHANNELS_INTERFACE_TEST_CAPACITY"):
     }
 
 
-
 def redis_layer_config(layer_path: str) -> dict:
     """Return the Redis layer's CONFIG: the local server, namespaced by the run's temp directory."""
     directory = os.path.basename(os.path.dirname(layer_path))
@@ -74,9 +73,7 @@ if os.environ.get("CHANNELS_INTERFACE_TEST_REDIS") == "1":
         CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [os.environ["CHANNELS_INTERFACE_TEST_REDIS_URL"]]
 
 CHANNELS_HTTP_TIMEOUT = float(os.environ.get("CHANNELS_INTERFACE_TEST_HTTP_TIMEOUT", "30"))
-CHANNELS_WEBSOCKET_CONNECT_TIMEOUT = float(
-    os.environ.get("CHANNELS_INTERFACE_TEST_CONNECT_TIMEOUT", "10")
-)
+CHANNELS_WEBSOCKET_CONNECT_TIMEOUT = float(os.environ.get("CHANNELS_INTERFACE_TEST_CONNECT_TIMEOUT", "10"))
 
 LOGGING = {
     "version": 1,

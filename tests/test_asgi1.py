@@ -21,14 +21,26 @@ from channels_test.routing import route
 from channels_test.test import ChannelTestCase, WSClient, apply_routes
 
 WEBSOCKET_SCOPE = {
-    "type": "websocket", "path": "/chat/", "query_string": b"room=1", "root_path": "",
-    "headers": [(b"Host", b"example.com")], "client": ("10.0.0.1", 50000), "server": ("10.0.0.2", 443),
+    "type": "websocket",
+    "path": "/chat/",
+    "query_string": b"room=1",
+    "root_path": "",
+    "headers": [(b"Host", b"example.com")],
+    "client": ("10.0.0.1", 50000),
+    "server": ("10.0.0.2", 443),
     "scheme": "wss",
 }
 HTTP_SCOPE = {
-    "type": "http", "method": "POST", "path": "/app/form/", "query_string": b"a=1", "root_path": "/app",
-    "headers": [(b"Content-Type", b"text/plain")], "client": ("10.0.0.1", 50000),
-    "server": ("10.0.0.2", 80), "scheme": "https", "http_version": "2",
+    "type": "http",
+    "method": "POST",
+    "path": "/app/form/",
+    "query_string": b"a=1",
+    "root_path": "/app",
+    "headers": [(b"Content-Type", b"text/plain")],
+    "client": ("10.0.0.1", 50000),
+    "server": ("10.0.0.2", 80),
+    "scheme": "https",
+    "http_version": "2",
 }
 MALFORMED_HEADERS = [["host", "example.com"]]
 HEADERS_PROBLEM = "'headers' item 0 must be a [name, value] pair of bytes"
@@ -55,11 +67,20 @@ class InterfaceMessageTests(SimpleTestCase):
 
     def test_websocket_connect_from_a_scope(self):
         message = connection(WebsocketConnection, WEBSOCKET_SCOPE).connect_message()
-        self.assertEqual(message, {
-            "reply_channel": "websocket.send.x!y", "path": "/chat/", "order": 0,
-            "headers": [[b"host", b"example.com"]], "query_string": b"room=1", "root_path": "",
-            "scheme": "wss", "client": ["10.0.0.1", 50000], "server": ["10.0.0.2", 443],
-        })
+        self.assertEqual(
+            message,
+            {
+                "reply_channel": "websocket.send.x!y",
+                "path": "/chat/",
+                "order": 0,
+                "headers": [[b"host", b"example.com"]],
+                "query_string": b"room=1",
+                "root_path": "",
+                "scheme": "wss",
+                "client": ["10.0.0.1", 50000],
+                "server": ["10.0.0.2", 443],
+            },
+        )
 
     def test_http_request_from_a_scope_is_read_back_by_the_handler(self):
         message = connection(HttpConnection, HTTP_SCOPE).request_message(b"x=1")
@@ -70,12 +91,16 @@ class InterfaceMessageTests(SimpleTestCase):
         self.assertEqual((request.scheme, request.META["REMOTE_ADDR"], request.body), ("https", "10.0.0.1", b"x=1"))
 
     def test_receive_and_disconnect(self):
-        self.assertEqual(asgi1.websocket_receive("r!1", "/", 2, text="hi"),
-                         {"reply_channel": "r!1", "path": "/", "order": 2, "text": "hi"})
+        self.assertEqual(
+            asgi1.websocket_receive("r!1", "/", 2, text="hi"),
+            {"reply_channel": "r!1", "path": "/", "order": 2, "text": "hi"},
+        )
         self.assertEqual(asgi1.websocket_receive("r!1", "/", 3)["bytes"], b"")
         self.assertEqual(asgi1.websocket_disconnect("r!1", "/", 4, 1001)["code"], 1001)
-        self.assertEqual(asgi1.http_body_chunk(b"", more_content=False, closed=True),
-                         {"content": b"", "closed": True, "more_content": False})
+        self.assertEqual(
+            asgi1.http_body_chunk(b"", more_content=False, closed=True),
+            {"content": b"", "closed": True, "more_content": False},
+        )
 
 
 class SameWordsEverywhereTests(SimpleTestCase):
@@ -129,15 +154,23 @@ class WSClientMessageTests(ChannelTestCase):
         client = WSClient(ordered=True)
         client.send("websocket.connect")
         sent = self.get_next_message("websocket.connect", require=True).content
-        self.assertEqual(sent, asgi1.websocket_connect(
-            reply_channel=client.reply_channel, path="/", headers=sent["headers"],
-            client=asgi1.TEST_CLIENT, server=asgi1.TEST_SERVER,
-        ))
+        self.assertEqual(
+            sent,
+            asgi1.websocket_connect(
+                reply_channel=client.reply_channel,
+                path="/",
+                headers=sent["headers"],
+                client=asgi1.TEST_CLIENT,
+                server=asgi1.TEST_SERVER,
+            ),
+        )
 
     def test_content_wins_over_the_test_values(self):
         WSClient().send("websocket.connect", {"client": ["10.1.1.1", 4000], "scheme": "wss"})
         sent = self.get_next_message("websocket.connect", require=True).content
-        self.assertEqual((sent["client"], sent["scheme"], sent["server"]), (["10.1.1.1", 4000], "wss", ["testserver", 80]))
+        self.assertEqual(
+            (sent["client"], sent["scheme"], sent["server"]), (["10.1.1.1", 4000], "wss", ["testserver", 80])
+        )
 
     def test_disconnect_carries_a_normal_close_code(self):
         client = WSClient()

@@ -136,8 +136,10 @@ class AuthTests(LayerMixin, TestCase):
         session.save()
         # As in Channels 1.x, http_user reads the HTTP session from the message's cookie, which
         # WSClient sends with every message.
-        self.consume(RoomConsumer, self.ws("websocket.receive", path="/rooms/", text=json.dumps({"message": "hey"}),
-                                           headers=self.headers()))
+        self.consume(
+            RoomConsumer,
+            self.ws("websocket.receive", path="/rooms/", text=json.dumps({"message": "hey"}), headers=self.headers()),
+        )
         self.assertEqual([json.loads(r["text"]) for r in self.replies()], [{"rooms": ["test", "1"]}])
         self.assertEqual(self.replies("rooms_receive"), [{"user": self.user.id, "message": "hey"}])
         self.assertEqual(self.replies(REPLY), [])

@@ -9,11 +9,9 @@ from channels_test.binding.base import CREATE, DELETE, UPDATE
 from channels_test.binding.websockets import WebsocketBinding, WebsocketBindingWithMembers
 from channels_test.generic.websockets import WebsocketDemultiplexer
 from channels_test.routing import route
-
 from tests.reference.consumers import Demultiplexer  # the document's inbound example: the stream to a channel
-from tests.testapp.models import IntegerValue
-
 from tests.support.layers import REPLY, LayerMixin
+from tests.testapp.models import IntegerValue
 
 
 class IntegerValueBinding(WebsocketBinding):
@@ -74,10 +72,15 @@ class BindingTests(LayerMixin, TestCase):
         value = IntegerValue.objects.create(name="fifty", value=50)
         [received] = self.receive_json("websocket.send.client")
         self.assertEqual(received["stream"], "intval")
-        self.assertEqual(received["payload"], {
-            "action": "create", "model": "testapp.integervalue", "pk": value.pk,
-            "data": {"name": "fifty", "value": 50},
-        })
+        self.assertEqual(
+            received["payload"],
+            {
+                "action": "create",
+                "model": "testapp.integervalue",
+                "pk": value.pk,
+                "data": {"name": "fifty", "value": 50},
+            },
+        )
 
     def test_outbound_update_and_delete(self):
         value = IntegerValue.objects.create(name="a", value=1)
@@ -123,7 +126,9 @@ class BindingTests(LayerMixin, TestCase):
         self.assertEqual(list(IntegerValue.objects.values_list("name", "value")), [("one", 1)])
 
     def test_inbound_create_with_consumers_map_through_routing(self):
-        self.use_routing([ConsumersDemultiplexer.as_route(path="/"), route("binding.intval", IntegerValueBinding.consumer)])
+        self.use_routing(
+            [ConsumersDemultiplexer.as_route(path="/"), route("binding.intval", IntegerValueBinding.consumer)]
+        )
         self.handle(self.ws("websocket.connect"))
         self.assertEqual(self.layer.group_channels("intval-updates"), [REPLY])
         self.handle(self.frame({"action": CREATE, "data": {"name": "one", "value": 1}}))
@@ -171,11 +176,13 @@ class BindingTests(LayerMixin, TestCase):
 
     def test_configuration_errors(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "must set fields"):
+
             class NoFields(WebsocketBinding):
                 model = IntegerValue
                 stream = "x"
 
         with self.assertRaisesMessage(ImproperlyConfigured, "testapp.Nope"):
+
             class BadModel(WebsocketBinding):
                 model = "testapp.Nope"
                 fields = ["__all__"]

@@ -201,7 +201,9 @@ class HeldSendTests(LayerSwapMixin, SimpleTestCase):
 
 class RegistryTests(SimpleTestCase):
     def test_unknown_alias_lists_the_known(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, "No channel layer 'nope' in CHANNEL_LAYERS (configured: 'default', 'other')"):
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "No channel layer 'nope' in CHANNEL_LAYERS (configured: 'default', 'other')"
+        ):
             channel_layers["nope"]
 
     @override_settings(CHANNEL_LAYERS={"default": {"ROUTING": []}})
@@ -218,17 +220,31 @@ class RegistryTests(SimpleTestCase):
 
     @override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "nowhere.Layer", "ROUTING": []}})
     def test_unimportable_backend(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, "Cannot import BACKEND 'nowhere.Layer' of channel layer 'default'"):
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "Cannot import BACKEND 'nowhere.Layer' of channel layer 'default'"
+        ):
             channel_layers["default"]
 
-    @override_settings(CHANNEL_LAYERS={"default": {
-        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer", "ROUTING": [], "CONFIG": {"colour": 1}}})
+    @override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+                "ROUTING": [],
+                "CONFIG": {"colour": 1},
+            }
+        }
+    )
     def test_config_that_does_not_fit(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, "CHANNEL_LAYERS['default']['CONFIG'] does not fit InMemoryChannelLayer"):
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "CHANNEL_LAYERS['default']['CONFIG'] does not fit InMemoryChannelLayer"
+        ):
             channel_layers["default"]
 
-    @override_settings(CHANNEL_LAYERS={"default": {
-        "BACKEND": "asgiref.inmemory.ChannelLayer", "ROUTING": [], "CONFIG": {"capacity": 7}}})
+    @override_settings(
+        CHANNEL_LAYERS={
+            "default": {"BACKEND": "asgiref.inmemory.ChannelLayer", "ROUTING": [], "CONFIG": {"capacity": 7}}
+        }
+    )
     def test_1x_backend_name_resolves_with_a_warning(self):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -241,9 +257,16 @@ class RegistryTests(SimpleTestCase):
     def test_1x_ipc_backend_is_the_sqlite_layer(self):
         directory = tempfile.mkdtemp(prefix="channels_test_ipc_")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
-        config = {"BACKEND": "asgi_ipc.IPCChannelLayer", "ROUTING": [], "CONFIG": {
-            "path": os.path.join(directory, "layer.sqlite3"), "prefix": "mysite",
-            "capacity": 4, "group_memory": 2**20}}
+        config = {
+            "BACKEND": "asgi_ipc.IPCChannelLayer",
+            "ROUTING": [],
+            "CONFIG": {
+                "path": os.path.join(directory, "layer.sqlite3"),
+                "prefix": "mysite",
+                "capacity": 4,
+                "group_memory": 2**20,
+            },
+        }
         with override_settings(CHANNEL_LAYERS={"default": config}):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -256,15 +279,23 @@ class RegistryTests(SimpleTestCase):
         self.assertIn("BACKEND 'asgi_ipc.IPCChannelLayer' is deprecated", messages[0])
         self.assertIn("'group_memory' of asgi_ipc.IPCChannelLayer has no meaning", messages[1])
 
-    @override_settings(CHANNEL_LAYERS={"default": {
-        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer", "ROUTING": [],
-        "CONFIG": {"capacity": 3}, "TEST_CONFIG": {"capacity": 5}}})
+    @override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+                "ROUTING": [],
+                "CONFIG": {"capacity": 3},
+                "TEST_CONFIG": {"capacity": 5},
+            }
+        }
+    )
     def test_test_config(self):
         self.assertEqual(channel_layers.make_test_backend("default").capacity, 5)
         self.assertEqual(channel_layers.make_backend("default").capacity, 3)
 
-    @override_settings(CHANNEL_LAYERS={"default": {
-        "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer", "ROUTING": []}})
+    @override_settings(
+        CHANNEL_LAYERS={"default": {"BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer", "ROUTING": []}}
+    )
     def test_missing_test_config(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "has no 'TEST_CONFIG'"):
             channel_layers.make_test_backend("default")
@@ -340,8 +371,11 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
 
     def test_callback_runs_before_each_routed_consumer(self):
         seen = []
-        worker = Worker(self.layer, signal_handlers=False,
-                        callback=lambda channel, message: seen.append((channel, message["n"], self.layer.receive(["done"]))))
+        worker = Worker(
+            self.layer,
+            signal_handlers=False,
+            callback=lambda channel, message: seen.append((channel, message["n"], self.layer.receive(["done"]))),
+        )
         Channel("other.work").send({"n": 1})
         Channel("unrouted").send({"n": 2})
         with self.assertLogs("django.channels", "ERROR"):

@@ -80,13 +80,15 @@ def connect_user(message):
     Channel("connected").send({"user": message.user.username})
 
 
-@apply_routes([
-    route("report", reply_with_content),
-    route("side-effects", send_then_reply),
-    route("broken", send_then_raise),
-    route("session", session_key_reporter),
-    route("whoami", whoami),
-])
+@apply_routes(
+    [
+        route("report", reply_with_content),
+        route("side-effects", send_then_reply),
+        route("broken", send_then_raise),
+        route("session", session_key_reporter),
+        route("whoami", whoami),
+    ]
+)
 class ClientTests(ChannelTestCase):
     test_channel_aliases = ["default", "other"]
 
@@ -149,8 +151,10 @@ class ClientTests(ChannelTestCase):
     def test_consume_without_a_message_or_route(self):
         client = Client()
         Channel("elsewhere").send({})
-        with self.assertRaisesMessage(AssertionError, "No message to consume on 'report' (layer 'default'); "
-                                      "messages are waiting on: 'elsewhere' (1)."):
+        with self.assertRaisesMessage(
+            AssertionError,
+            "No message to consume on 'report' (layer 'default'); messages are waiting on: 'elsewhere' (1).",
+        ):
             client.consume("report")
         client.consume("report", fail_on_none=False)
         client.send("unrouted", {"value": 1})
@@ -188,18 +192,20 @@ class ClientTests(ChannelTestCase):
             Client().send("report", [1])
 
 
-@apply_routes([
-    Echo.as_route(path=r"^/echo/"),
-    route("websocket.connect", Refuse, path=r"^/refuse/$"),
-    route("websocket.connect", RefuseByReply, path=r"^/refuse-by-reply/$"),
-    route("websocket.connect", CloseAtOnce, path=r"^/close/$"),
-    route("websocket.connect", connect_user, path=r"^/user/$"),
-    route("websocket.connect", reply_with_content, path=r"^/raw/$"),
-    route("websocket.connect", ignore, path=r"^/silent/$"),
-    route("websocket.receive", reply_with_content, path=r"^/raw/$"),
-    route("session", session_key_reporter),
-    route("whoami", whoami),
-])
+@apply_routes(
+    [
+        Echo.as_route(path=r"^/echo/"),
+        route("websocket.connect", Refuse, path=r"^/refuse/$"),
+        route("websocket.connect", RefuseByReply, path=r"^/refuse-by-reply/$"),
+        route("websocket.connect", CloseAtOnce, path=r"^/close/$"),
+        route("websocket.connect", connect_user, path=r"^/user/$"),
+        route("websocket.connect", reply_with_content, path=r"^/raw/$"),
+        route("websocket.connect", ignore, path=r"^/silent/$"),
+        route("websocket.receive", reply_with_content, path=r"^/raw/$"),
+        route("session", session_key_reporter),
+        route("whoami", whoami),
+    ]
+)
 class WSClientTests(ChannelTestCase):
     def test_text_that_is_not_a_str_is_sent_as_json(self):
         client = WSClient()
@@ -238,8 +244,9 @@ class WSClientTests(ChannelTestCase):
 
     def test_check_accept_fails_showing_what_came(self):
         client = WSClient()
-        with self.assertRaisesMessage(AssertionError, "websocket.connect was not accepted: the consumer sent "
-                                      "{'accept': False} on"):
+        with self.assertRaisesMessage(
+            AssertionError, "websocket.connect was not accepted: the consumer sent {'accept': False} on"
+        ):
             client.send_and_consume("websocket.connect", path="/refuse-by-reply/")
         with self.assertRaisesMessage(AssertionError, "the consumer sent {'close': True} on"):
             client.send_and_consume("websocket.connect", path="/close/")
@@ -375,10 +382,12 @@ class WSClientTests(ChannelTestCase):
         client.send_and_consume("websocket.connect", path="/user/")
         self.assertEqual(self.get_next_message("connected")["user"], "bob")
 
-    @override_settings(AUTHENTICATION_BACKENDS=[
-        "django.contrib.auth.backends.AllowAllUsersModelBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ])
+    @override_settings(
+        AUTHENTICATION_BACKENDS=[
+            "django.contrib.auth.backends.AllowAllUsersModelBackend",
+            "django.contrib.auth.backends.ModelBackend",
+        ]
+    )
     def test_force_login_with_a_backend(self):
         user = User.objects.create_user(username="bob", is_active=False)
         client = WSClient()

@@ -34,8 +34,12 @@ from .interface_settings import redis_layer_config
 
 def run_command(env: dict, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "django", *argv], cwd=REPO_ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "django", *argv],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -60,8 +64,14 @@ class RunworkerTests(SimpleTestCase):
 
     def test_channel_filters_and_threads_are_shown(self):
         worker = start_worker(
-            self.env, self.addCleanup, "--only-channels", "websocket.*",
-            "--exclude-channels", "websocket.disconnect", "--threads", "3",
+            self.env,
+            self.addCleanup,
+            "--only-channels",
+            "websocket.*",
+            "--exclude-channels",
+            "websocket.disconnect",
+            "--threads",
+            "3",
         )
         self.assertIn("Running 3 worker threads on channel layer 'default'", worker.output())
         worker.wait_for(r"^Listening on channels: websocket\.connect, websocket\.receive$", timeout=1)

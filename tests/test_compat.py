@@ -42,7 +42,10 @@ class SettingDeprecationsTests(SimpleTestCase):
         )
         child = subprocess.run(
             [sys.executable, "-W", "error", "-c", code, json.dumps(config)],
-            capture_output=True, text=True, timeout=60, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
         )
         self.assertEqual((child.returncode, child.stderr), (0, ""))
         self.assertEqual(child.stdout.strip(), LOCMEM)
@@ -51,8 +54,8 @@ class SettingDeprecationsTests(SimpleTestCase):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with compat.setting_deprecations_silenced():
-                warnings.warn("The FOO setting is deprecated.", DeprecationWarning)
-                warnings.warn("Something else is deprecated.", DeprecationWarning)
+                warnings.warn("The FOO setting is deprecated.", DeprecationWarning, stacklevel=1)
+                warnings.warn("Something else is deprecated.", DeprecationWarning, stacklevel=1)
         self.assertEqual([str(warning.message) for warning in caught], ["Something else is deprecated."])
 
 
@@ -85,8 +88,11 @@ class PrivateInternalsTests(SimpleTestCase):
 
         Skipped = unittest.skip("class")(type("Skipped", (Case,), {}))
         self.assertEqual(
-            [compat.test_is_skipped(Case("test_skipped")), compat.test_is_skipped(Case("test_runs")),
-             compat.test_is_skipped(Skipped("test_runs"))],
+            [
+                compat.test_is_skipped(Case("test_skipped")),
+                compat.test_is_skipped(Case("test_runs")),
+                compat.test_is_skipped(Skipped("test_runs")),
+            ],
             [True, False, True],
         )
 

@@ -98,7 +98,7 @@ class DelayServerTests(ChannelTestCase):
         with self.assertLogs("channels_test.delay", "ERROR") as logs:
             # In batches: the captive layer holds 10 messages per channel, as 1.x's did.
             for start in range(0, len(requests), 5):
-                batch = requests[start:start + 5]
+                batch = requests[start : start + 5]
                 for content in batch:
                     Channel("asgi.delay").send(content)
                 SteppingWorker(steps=len(batch)).run()

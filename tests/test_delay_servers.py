@@ -58,8 +58,12 @@ class DelayProject:
         self.env = project_env(self.layer_path, delay_db=setting)
         self.env["DJANGO_SETTINGS_MODULE"] = "tests.delay_settings"
         result = subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT,
-            env=self.env, capture_output=True, text=True, timeout=120,
+            [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         test.assertEqual(result.returncode, 0, f"migrate failed:\n{result.stdout}\n{result.stderr}")
         self.layer = SQLiteChannelLayer(path=self.layer_path, channel_capacity={"asgi.delay": 1000})
@@ -88,7 +92,7 @@ def require_postgres() -> None:
 
         psycopg.connect(dbname="postgres", connect_timeout=3, **PG).close()
     except Exception as error:  # noqa: BLE001
-        raise AssertionError(f"These tests need PostgreSQL on 127.0.0.1:5432 (user postgres): {error}")
+        raise AssertionError(f"These tests need PostgreSQL on 127.0.0.1:5432 (user postgres): {error}") from error
 
 
 def create_pg_database(name: str) -> None:
@@ -133,10 +137,18 @@ class TwoDelayServersMixin:
             )
 
         capacity = layer.get_capacity("delayed.out")
-        wait_until(lambda: layer.message_counts().get("delayed.out") == capacity, 30,
-                   f"the servers to fill 'delayed.out' ({capacity} messages)", output)
-        wait_until(lambda: any("Channel 'delayed.out' is full" in server.output() for server in servers), 30,
-                   "a server to find 'delayed.out' full", output)
+        wait_until(
+            lambda: layer.message_counts().get("delayed.out") == capacity,
+            30,
+            f"the servers to fill 'delayed.out' ({capacity} messages)",
+            output,
+        )
+        wait_until(
+            lambda: any("Channel 'delayed.out' is full" in server.output() for server in servers),
+            30,
+            "a server to find 'delayed.out' full",
+            output,
+        )
         self.assertGreater(project.waiting_rows(), 0, "messages beyond the capacity wait in the table")
         received = collections.Counter()
 
@@ -232,8 +244,12 @@ class LiveServerDelayTests(ChannelLiveServerTestCase):
 
     def test_the_table_is_the_test_database(self):
         Channel("asgi.delay").send({"channel": "delayed.live", "content": {}, "delay": 60_000})
-        wait_until(lambda: DelayedMessage.objects.exists(), 10, "the delay server to store the request",
-                   self.live_server_output)
+        wait_until(
+            lambda: DelayedMessage.objects.exists(),
+            10,
+            "the delay server to store the request",
+            self.live_server_output,
+        )
 
 
 @tag("live")

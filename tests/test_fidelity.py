@@ -69,11 +69,17 @@ class DictHeadersTests(TestCase):
         def consumer(message):
             return message.http_session
 
-        found = consumer(Message({
-            "reply_channel": "test-reply",
-            "path": "/",
-            "headers": {"host": b"example.com", "cookie": f"sessionid={session.session_key}".encode()},
-        }, None, None))
+        found = consumer(
+            Message(
+                {
+                    "reply_channel": "test-reply",
+                    "path": "/",
+                    "headers": {"host": b"example.com", "cookie": f"sessionid={session.session_key}".encode()},
+                },
+                None,
+                None,
+            )
+        )
         self.assertEqual(found.session_key, session.session_key)
         self.assertTrue(found["seen"])
 
@@ -124,11 +130,15 @@ class CaptiveCapacityTests(ChannelTestCase):
             Channel("input").send({"n": 10})
 
 
-@override_settings(CHANNEL_LAYERS={"default": {
-    "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
-    "ROUTING": [],
-    "TEST_CONFIG": {"capacity": 50},
-}})
+@override_settings(
+    CHANNEL_LAYERS={
+        "default": {
+            "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+            "ROUTING": [],
+            "TEST_CONFIG": {"capacity": 50},
+        }
+    }
+)
 class ConfiguredCaptiveCapacityTests(ChannelTestCase):
     def test_test_config_capacity_wins(self):
         for number in range(50):

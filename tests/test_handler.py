@@ -20,7 +20,6 @@ from channels_test.interface import check_http_reply
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.message import Message
 from channels_test.worker import run_consumer
-
 from tests.support.interface import InProcessTestCase
 
 
@@ -157,18 +156,26 @@ class HandlerTests(SimpleTestCase):
         self.assertEqual(seen, [signals.request_started, signals.request_finished])
 
     def test_post_form_fields(self):
-        replies = self.request(http_message(
-            "/post/", method="POST", body=b"a=1&b=two",
-            headers=[[b"content-type", b"application/x-www-form-urlencoded"], [b"content-length", b"9"]],
-        ))
+        replies = self.request(
+            http_message(
+                "/post/",
+                method="POST",
+                body=b"a=1&b=two",
+                headers=[[b"content-type", b"application/x-www-form-urlencoded"], [b"content-length", b"9"]],
+            )
+        )
         self.assertEqual(replies[0]["content"], repr(([("a", "1"), ("b", "two")], {})).encode())
 
     def test_multipart_upload(self):
         body = encode_multipart(BOUNDARY, {"title": "t", "doc": SimpleUploadedFile("d.txt", b"file body")})
-        replies = self.request(http_message(
-            "/post/", method="POST", body=body,
-            headers=[[b"content-type", MULTIPART_CONTENT.encode()], [b"content-length", str(len(body)).encode()]],
-        ))
+        replies = self.request(
+            http_message(
+                "/post/",
+                method="POST",
+                body=body,
+                headers=[[b"content-type", MULTIPART_CONTENT.encode()], [b"content-length", str(len(body)).encode()]],
+            )
+        )
         self.assertEqual(replies[0]["content"], repr(([("title", "t")], {"doc": "file body"})).encode())
 
     def test_streaming_response_comes_in_chunks(self):
@@ -229,11 +236,19 @@ class HandlerTests(SimpleTestCase):
                 return HttpResponse(b"Hi there!", content_type="text/plain")
 
         replies = list(Premade()(Message(http_message(), "http.request", self.layer)))
-        self.assertEqual(replies, [
-            {"status": 200, "headers": [(b"Content-Type", b"text/plain")], "content": b"Hi t", "more_content": True},
-            {"content": b"here", "more_content": True},
-            {"content": b"!", "more_content": False},
-        ])
+        self.assertEqual(
+            replies,
+            [
+                {
+                    "status": 200,
+                    "headers": [(b"Content-Type", b"text/plain")],
+                    "content": b"Hi t",
+                    "more_content": True,
+                },
+                {"content": b"here", "more_content": True},
+                {"content": b"!", "more_content": False},
+            ],
+        )
         self.assertEqual(AsgiHandler.chunk_size, 512 * 1024)
 
     def test_encode_response_is_a_classmethod_keeping_header_case(self):
@@ -262,10 +277,15 @@ class HandlerTests(SimpleTestCase):
     def test_body_channel_chunks_are_read(self):
         self.layer.send("http.request.body?x", {"content": b"a=1&", "more_content": True})
         self.layer.send("http.request.body?x", {"content": b"b=2", "more_content": False})
-        replies = self.request(http_message(
-            "/post/", method="POST", body=b"", body_channel="http.request.body?x",
-            headers=[[b"content-type", b"application/x-www-form-urlencoded"]],
-        ))
+        replies = self.request(
+            http_message(
+                "/post/",
+                method="POST",
+                body=b"",
+                body_channel="http.request.body?x",
+                headers=[[b"content-type", b"application/x-www-form-urlencoded"]],
+            )
+        )
         self.assertEqual(replies[0]["content"], repr(([("a", "1"), ("b", "2")], {})).encode())
 
     def test_body_channel_closed_aborts_without_reply(self):
@@ -282,11 +302,24 @@ class HandlerTests(SimpleTestCase):
             Quick(message)
 
     def test_request_meta(self):
-        request = AsgiRequest(Message(http_message(
-            "/app/hello/", root_path="/app", query_string=b"q=1", scheme="https",
-            headers=[[b"host", b"example.com"], [b"x-custom", b"v"], [b"content-type", b"text/plain"],
-                     [b"content-length", b"0"]],
-        ), "http.request", self.layer))
+        request = AsgiRequest(
+            Message(
+                http_message(
+                    "/app/hello/",
+                    root_path="/app",
+                    query_string=b"q=1",
+                    scheme="https",
+                    headers=[
+                        [b"host", b"example.com"],
+                        [b"x-custom", b"v"],
+                        [b"content-type", b"text/plain"],
+                        [b"content-length", b"0"],
+                    ],
+                ),
+                "http.request",
+                self.layer,
+            )
+        )
         self.assertEqual(request.path, "/app/hello/")
         self.assertEqual(request.path_info, "/hello/")
         self.assertEqual(request.META["SCRIPT_NAME"], "/app")
@@ -336,8 +369,7 @@ class RequestMessageShapeTests(SimpleTestCase):
         return AsgiRequest(Message({"reply_channel": "http.response!x", **content}, "http.request", self.layer))
 
     def test_headers_as_a_dict_work_with_a_deprecation_warning(self):
-        headers = {"host": b"example.com", "content-type": b"application/x-www-form-urlencoded",
-                   "cookie": b"a=1; b=2"}
+        headers = {"host": b"example.com", "content-type": b"application/x-www-form-urlencoded", "cookie": b"a=1; b=2"}
         with self.assertWarnsMessage(ChannelsTestDeprecationWarning, "send a list of [name, value] byte pairs"):
             request = self.build(method="POST", path="/form/", body=b"x=1", headers=headers)
         self.assertEqual(request.META["HTTP_HOST"], "example.com")
@@ -368,8 +400,17 @@ class RequestMessageShapeTests(SimpleTestCase):
                 self.assertIn(f"no {missing!r} key", str(caught.exception))
 
     def test_optional_keys_may_be_none_or_empty(self):
-        request = self.build(method="get", path="/x/", root_path=None, query_string="a=1&b=%26",
-                             client=[], server=None, body=None, headers=None, scheme=None)
+        request = self.build(
+            method="get",
+            path="/x/",
+            root_path=None,
+            query_string="a=1&b=%26",
+            client=[],
+            server=None,
+            body=None,
+            headers=None,
+            scheme=None,
+        )
         self.assertEqual(request.method, "GET")
         self.assertEqual(request.META["SCRIPT_NAME"], "")
         self.assertEqual(dict(request.GET.items()), {"a": "1", "b": "&"})
@@ -384,9 +425,15 @@ class InterfaceBoundaryTests(InProcessTestCase):
     """What the handler sends, through the interface application, as an ASGI server gets it."""
 
     async def test_header_names_are_lower_case_for_the_server(self):
-        scope = {"type": "http", "method": "GET", "path": "/redirect/", "query_string": b"",
-                 "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 50000),
-                 "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/redirect/",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
         communicator = ApplicationCommunicator(self.app, scope)
         self.addCleanup(communicator.stop, exceptions=False)
         await communicator.send_input({"type": "http.request", "body": b""})
@@ -401,8 +448,15 @@ class InterfaceBoundaryTests(InProcessTestCase):
         self.assertEqual((body["body"], body["more_body"]), (b"", False))
 
     async def test_streamed_reply_in_1x_framing_reaches_the_server_whole(self):
-        scope = {"type": "http", "method": "GET", "path": "/stream/", "query_string": b"",
-                 "headers": [], "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/stream/",
+            "query_string": b"",
+            "headers": [],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
         communicator = ApplicationCommunicator(self.app, scope)
         self.addCleanup(communicator.stop, exceptions=False)
         await communicator.send_input({"type": "http.request", "body": b""})
@@ -414,4 +468,3 @@ class InterfaceBoundaryTests(InProcessTestCase):
         while not bodies or bodies[-1]["more_body"]:
             bodies.append(await communicator.receive_output(10))
         self.assertEqual(b"".join(part["body"] for part in bodies), b"onetwothree")
-

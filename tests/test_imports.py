@@ -129,12 +129,16 @@ class ImportOrderTests(SimpleTestCase):
         for order in itertools.permutations(CORE):
             with self.subTest(order=order):
                 result = subprocess.run(
-                    [sys.executable, "-c", CHECK_ORDER, *order], capture_output=True,
-                    text=True, env=environment, cwd=ROOT, timeout=60, check=False,
+                    [sys.executable, "-c", CHECK_ORDER, *order],
+                    capture_output=True,
+                    text=True,
+                    env=environment,
+                    cwd=ROOT,
+                    timeout=60,
+                    check=False,
                 )
                 self.assertEqual(result.returncode, 0, result.stderr)
-                self.assertEqual(result.stdout.strip(), "",
-                                 f"imported while half-initialised: {result.stdout.strip()}")
+                self.assertEqual(result.stdout.strip(), "", f"imported while half-initialised: {result.stdout.strip()}")
 
     def test_old_import_paths_still_work(self):
         from channels_test import DEFAULT_CHANNEL_LAYER

@@ -15,8 +15,8 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Callable
 from importlib.util import find_spec
-from typing import Callable
 from unittest import skipIf
 
 import websocket
@@ -70,9 +70,7 @@ class ServedTestCase(SimpleTestCase):
         return f"http://127.0.0.1:{self.port}{path}"
 
     def ws(self, path: str, **options) -> websocket.WebSocket:
-        socket = websocket.create_connection(
-            f"ws://127.0.0.1:{self.port}{path}", timeout=CLIENT_TIMEOUT, **options
-        )
+        socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}{path}", timeout=CLIENT_TIMEOUT, **options)
         self.addCleanup(socket.close)
         return socket
 
@@ -130,7 +128,9 @@ class HttpTests(ServedTestCase):
         response = self.request("GET", "/raw/malformed/")
         self.assertEqual(response.status, 500)
         self.assertIn(b"malformed response", response.read())
-        self.assertLogged("'status' must be an int from 100 to 999, not '200'. Reply: {'status': '200', 'content': b'x'}")
+        self.assertLogged(
+            "'status' must be an int from 100 to 999, not '200'. Reply: {'status': '200', 'content': b'x'}"
+        )
         self.assertRegex(self.daphne.output(), r"Malformed HTTP response reply on 'http\.response\.")
 
 
@@ -363,8 +363,11 @@ class InProcessWebsocketTests(InProcessTestCase):
         await communicator.send_input({"type": "websocket.receive", "text": "early"})
         await communicator.send_input({"type": "websocket.receive", "bytes": b"earlier still"})
         await asyncio.sleep(0.3)
-        self.assertEqual(self.worker_layer.message_counts().get("websocket.receive", 0), 0,
-                         "frames went to the workers before the connection was accepted")
+        self.assertEqual(
+            self.worker_layer.message_counts().get("websocket.receive", 0),
+            0,
+            "frames went to the workers before the connection was accepted",
+        )
         await self.reply(connect["reply_channel"], {"accept": True})
         self.assertEqual(await communicator.receive_output(10), {"type": "websocket.accept"})
         first, second = await self.take("websocket.receive"), await self.take("websocket.receive")
@@ -402,15 +405,23 @@ class InProcessWebsocketTests(InProcessTestCase):
 
 class InProcessHttpTests(InProcessTestCase):
     async def test_client_leaving_early_sends_http_disconnect(self):
-        scope = {"type": "http", "method": "GET", "path": "/long-poll/", "query_string": b"",
-                 "headers": [], "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/long-poll/",
+            "query_string": b"",
+            "headers": [],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
         communicator = ApplicationCommunicator(self.app, scope)
         self.addCleanup(communicator.stop, exceptions=False)
         await communicator.send_input({"type": "http.request", "body": b""})
         request = await self.take("http.request")
         await communicator.send_input({"type": "http.disconnect"})
-        self.assertEqual(await self.take("http.disconnect"),
-                         {"reply_channel": request["reply_channel"], "path": "/long-poll/"})
+        self.assertEqual(
+            await self.take("http.disconnect"), {"reply_channel": request["reply_channel"], "path": "/long-poll/"}
+        )
 
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live", "static")
@@ -424,8 +435,13 @@ class StaticFilesTests(SimpleTestCase):
         """Run ``consumer`` on a GET of ``path``; return the status and the whole body."""
         layer = InMemoryChannelLayer()
         reply_channel = "http.response.static-test"
-        content = {"reply_channel": reply_channel, "method": "GET", "path": path, "query_string": b"",
-                   "headers": [[b"host", b"localhost"]]}
+        content = {
+            "reply_channel": reply_channel,
+            "method": "GET",
+            "path": path,
+            "query_string": b"",
+            "headers": [[b"host", b"localhost"]],
+        }
         consumer(Message(content, "http.request", layer))
         replies = []
         while (reply := layer.receive([reply_channel])[1]) is not None:

@@ -40,8 +40,7 @@ class LayerDownTests(SimpleTestCase):
 
     def test_layer_down_answers_503_and_closes_websockets_with_one_log_line(self):
         self.assertEqual(self.get("/hello/").status, 200)
-        open_socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws/",
-                                                  timeout=CLIENT_TIMEOUT)
+        open_socket = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws/", timeout=CLIENT_TIMEOUT)
         self.addCleanup(open_socket.close)
         open_socket.send(json.dumps("before"))
         self.assertEqual(json.loads(open_socket.recv())["echo"], "before")

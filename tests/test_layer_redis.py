@@ -105,8 +105,14 @@ def start_child(test: SimpleTestCase, function: str, *args) -> subprocess.Popen:
     )
     path = os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}
-    child = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], cwd=REPO_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, json.dumps(args)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     test.addCleanup(end_child, child)
     return child
 
@@ -163,10 +169,8 @@ class SharedServerTests(SimpleTestCase):
 
     def test_every_message_delivered_once_across_processes(self):
         layer = self.layer()
-        receivers = [start_child(self, "receive_until_stop", REDIS_URL, layer.prefix)
-                     for _ in range(3)]
-        senders = [start_child(self, "send_numbered", REDIS_URL, layer.prefix, sender, 300)
-                   for sender in range(2)]
+        receivers = [start_child(self, "receive_until_stop", REDIS_URL, layer.prefix) for _ in range(3)]
+        senders = [start_child(self, "send_numbered", REDIS_URL, layer.prefix, sender, 300) for sender in range(2)]
         for child in senders:
             child_result(child)
         for _ in receivers:
@@ -195,8 +199,7 @@ class SharedServerTests(SimpleTestCase):
         sender.start()
         self.addCleanup(sender.join, 5)
         started = time.monotonic()
-        self.assertEqual(layer.receive(["http.response!", "websocket.send!"], block=True),
-                         (reply, {"late": True}))
+        self.assertEqual(layer.receive(["http.response!", "websocket.send!"], block=True), (reply, {"late": True}))
         self.assertLess(time.monotonic() - started, 9, "receive returned by timing out")
 
     def test_local_capacity_is_per_prefix(self):
@@ -217,12 +220,10 @@ class SharedServerTests(SimpleTestCase):
         self.assertNotIn(b"plain words", raw[0])
         self.assertEqual(layer.receive(["secret"]), ("secret", {"text": "plain words"}))
         # A sender still on the old key alone is read by a receiver knowing both.
-        old = RedisChannelLayer(hosts=[REDIS_URL], prefix=layer.prefix,
-                                symmetric_encryption_keys=["old secret"])
+        old = RedisChannelLayer(hosts=[REDIS_URL], prefix=layer.prefix, symmetric_encryption_keys=["old secret"])
         old.send("secret", {"from": "old"})
         self.assertEqual(layer.receive(["secret"]), ("secret", {"from": "old"}))
-        stranger = RedisChannelLayer(hosts=[REDIS_URL], prefix=layer.prefix,
-                                     symmetric_encryption_keys=["other"])
+        stranger = RedisChannelLayer(hosts=[REDIS_URL], prefix=layer.prefix, symmetric_encryption_keys=["other"])
         stranger.send("secret", {"from": "stranger"})
         with self.assertLogs("channels_test.layers.redis", "ERROR") as logs:
             self.assertEqual(layer.receive(["secret"]), (None, None))
@@ -271,6 +272,7 @@ class SharedServerTests(SimpleTestCase):
         layer = self.layer(blocking_timeout=10)
         for channel in ("work.1", process_local_name("reply!")):
             with self.subTest(channel=channel):
+
                 def damage_then_send(channel=channel):
                     self.write_damaged(layer, channel)
                     layer.send(channel, {"id": "later"})
@@ -300,8 +302,11 @@ class SharedServerTests(SimpleTestCase):
     def test_missing_packages_are_named(self):
         for module, config, pattern in (
             ("redis", {}, r"needs the 'redis' package: pip install channels_test\[redis\]"),
-            ("cryptography.fernet", {"symmetric_encryption_keys": ["k"]},
-             r"needs the 'cryptography' package: pip install channels_test\[encryption\]"),
+            (
+                "cryptography.fernet",
+                {"symmetric_encryption_keys": ["k"]},
+                r"needs the 'cryptography' package: pip install channels_test\[encryption\]",
+            ),
         ):
             with self.subTest(module=module):
                 with mock.patch.dict(sys.modules, {module: None}):  # as if not installed
@@ -349,33 +354,44 @@ class SharedServerTests(SimpleTestCase):
     def test_asgi_redis_prefix_with_a_colon(self):
         self.assertEqual(RedisChannelLayer(prefix="myproject:").prefix, "myproject")
 
-    @override_settings(CHANNEL_LAYERS={"default": {
-        "BACKEND": "asgi_redis.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:", "stats_prefix": "asgi-meta:"},
-        "ROUTING": [],
-    }})
+    @override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "asgi_redis.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:", "stats_prefix": "asgi-meta:"},
+                "ROUTING": [],
+            }
+        }
+    )
     def test_asgi_redis_backend_path_resolves_here(self):
         from channels_test.asgi import channel_layers
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             layer = channel_layers.make_backend("default").channel_layer
-        messages = [str(warning.message) for warning in caught
-                    if warning.category is ChannelsTestDeprecationWarning]
-        self.assertTrue(any("'asgi_redis.RedisChannelLayer' is deprecated" in text
-                            and "channels_test.layers.redis.RedisChannelLayer" in text
-                            for text in messages), messages)
-        self.assertTrue(any("'stats_prefix'" in text and "ignored" in text for text in messages),
-                        messages)
+        messages = [str(warning.message) for warning in caught if warning.category is ChannelsTestDeprecationWarning]
+        self.assertTrue(
+            any(
+                "'asgi_redis.RedisChannelLayer' is deprecated" in text
+                and "channels_test.layers.redis.RedisChannelLayer" in text
+                for text in messages
+            ),
+            messages,
+        )
+        self.assertTrue(any("'stats_prefix'" in text and "ignored" in text for text in messages), messages)
         self.assertIsInstance(layer, RedisChannelLayer)
         self.assertEqual(layer.prefix, "asgi")
 
-    @override_settings(CHANNEL_LAYERS={"default": {
-        "BACKEND": "asgi_redis.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "production:"},
-        "TEST_CONFIG": {"hosts": [REDIS_URL], "prefix": "tests:"},
-        "ROUTING": [],
-    }})
+    @override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "asgi_redis.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": "production:"},
+                "TEST_CONFIG": {"hosts": [REDIS_URL], "prefix": "tests:"},
+                "ROUTING": [],
+            }
+        }
+    )
     def test_live_server_layer_comes_from_test_config_with_a_prefix_per_process(self):
         from channels_test.test._livesetup import live_layer_spec
 
@@ -407,9 +423,14 @@ class FaultTests(SimpleTestCase):
     def test_unreachable_server_is_named_quickly(self):
         port = free_port()  # nothing listens there
         layer = self.layer(f"redis://127.0.0.1:{port}/0", blocking_timeout=1)
-        for action in (lambda: layer.send("a", {}), lambda: layer.receive(["a"]),
-                       lambda: layer.receive(["a"], block=True), lambda: layer.group_add("g", "a"),
-                       lambda: layer.send_group("g", {}), layer.flush):
+        for action in (
+            lambda: layer.send("a", {}),
+            lambda: layer.receive(["a"]),
+            lambda: layer.receive(["a"], block=True),
+            lambda: layer.group_add("g", "a"),
+            lambda: layer.send_group("g", {}),
+            layer.flush,
+        ):
             started = time.monotonic()
             with self.assertRaisesRegex(RedisUnavailable, rf"127\.0\.0\.1:{port}.*'hosts'"):
                 action()
@@ -477,8 +498,9 @@ class FaultTests(SimpleTestCase):
             self.server.start()
             # Calls fail at once for up to DOWN_RETRY_INTERVAL after the server is
             # back, until one of them (here the worker's receive) finds it again.
-            wait_for(lambda: any("answers again" in line for line in logs.output),
-                     "the worker finding the server again")
+            wait_for(
+                lambda: any("answers again" in line for line in logs.output), "the worker finding the server again"
+            )
             layer.send("work", {"n": 2})
             wait_for(lambda: handled == [1, 2], "message handled after the restart")
         self.assertIn("answers again", logs.output[-1])
@@ -497,20 +519,17 @@ class FaultTests(SimpleTestCase):
             # the layer opens (CLIENT SETINFO, HELLO, SELECT): only the
             # commands that move messages tell whether it polls.
             handshake = ("info", "client", "hello", "select", "auth")
-            return {name: stats[name]["calls"] for name in stats
-                    if not any(word in name for word in handshake)}
+            return {name: stats[name]["calls"] for name in stats if not any(word in name for word in handshake)}
 
         before = calls()
         started = time.monotonic()
         self.assertEqual(layer.receive(["idle"], block=True), (None, None))
         self.assertGreaterEqual(time.monotonic() - started, 0.9)
         after = calls()
-        made = {name: after[name] - before.get(name, 0) for name in after
-                if after[name] != before.get(name, 0)}
+        made = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
         # One script call that finds nothing (its TIME and LPOP counted too), then
         # one BLPOP that waits: no polling.
-        self.assertEqual(made, {"cmdstat_evalsha": 1, "cmdstat_time": 1, "cmdstat_lpop": 1,
-                                "cmdstat_blpop": 1})
+        self.assertEqual(made, {"cmdstat_evalsha": 1, "cmdstat_time": 1, "cmdstat_lpop": 1, "cmdstat_blpop": 1})
 
 
 class ShardingTests(SimpleTestCase):
@@ -522,8 +541,9 @@ class ShardingTests(SimpleTestCase):
         cls.servers = own_servers(cls, 2)
 
     def setUp(self):
-        self.layer = RedisChannelLayer(hosts=[server.url for server in self.servers],
-                                       prefix=f"shard{uuid.uuid4().hex[:8]}", blocking_timeout=2)
+        self.layer = RedisChannelLayer(
+            hosts=[server.url for server in self.servers], prefix=f"shard{uuid.uuid4().hex[:8]}", blocking_timeout=2
+        )
         self.addCleanup(self.layer.close)
         self.addCleanup(self.layer.flush)
 
@@ -552,8 +572,7 @@ class ShardingTests(SimpleTestCase):
         self.assertEqual(self.layer.receive(names), (None, None))
 
     def test_same_hosts_same_placement(self):
-        other = RedisChannelLayer(hosts=[server.url for server in self.servers],
-                                  prefix=self.layer.prefix)
+        other = RedisChannelLayer(hosts=[server.url for server in self.servers], prefix=self.layer.prefix)
         names = [f"place.{number}" for number in range(200)]
         self.assertEqual([self.layer.host_of(n) for n in names], [other.host_of(n) for n in names])
         self.assertEqual({self.layer.host_of(n) for n in names}, {0, 1})
@@ -588,4 +607,3 @@ class ShardingTests(SimpleTestCase):
         sender.start()
         self.addCleanup(sender.join, 5)
         self.assertEqual(self.layer.receive(names, block=True), (late, {"late": True}))
-

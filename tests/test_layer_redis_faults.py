@@ -10,7 +10,7 @@ import http.server
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from django.test import SimpleTestCase
 
@@ -30,8 +30,13 @@ from tests.support.redis import RedisServer, free_port
 WAIT = 10.0
 
 
-def wait_for(test: SimpleTestCase, condition: Callable[[], bool], what: str,
-             timeout: float = WAIT, alive: threading.Thread | None = None) -> None:
+def wait_for(
+    test: SimpleTestCase,
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = WAIT,
+    alive: threading.Thread | None = None,
+) -> None:
     """Wait until ``condition()`` holds; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -42,8 +47,7 @@ def wait_for(test: SimpleTestCase, condition: Callable[[], bool], what: str,
         time.sleep(0.02)
 
 
-def start_server(test: SimpleTestCase, *args: str, port: int | None = None,
-                 password: str | None = None) -> RedisServer:
+def start_server(test: SimpleTestCase, *args: str, port: int | None = None, password: str | None = None) -> RedisServer:
     server = RedisServer(port, args=args, password=password)
     server.start()
     test.addCleanup(server.stop)
@@ -81,8 +85,8 @@ class WorkerThread:
     def __init__(self, test: SimpleTestCase, layer: RedisChannelLayer, channels: list[str]):
         self.handled: list = []
         wrapper = ChannelLayerWrapper(
-            layer, "faults", [route(name, lambda message: self.handled.append(message["n"]))
-                              for name in channels])
+            layer, "faults", [route(name, lambda message: self.handled.append(message["n"])) for name in channels]
+        )
         self.worker = Worker(wrapper, signal_handlers=False)
         self.worker.outage_retry_interval = 0.05
         self.thread = threading.Thread(target=self.worker.run)
@@ -110,13 +114,13 @@ class ErrorKindTests(SimpleTestCase):
     def test_wrong_password_is_named_as_such(self):
         server = start_server(self, "--requirepass", "right-password", password="right-password")
         address = rf"127\.0\.0\.1:{server.port}"
-        for url in (f"redis://127.0.0.1:{server.port}/0",
-                    f"redis://:wrong-password@127.0.0.1:{server.port}/0"):
+        for url in (f"redis://127.0.0.1:{server.port}/0", f"redis://:wrong-password@127.0.0.1:{server.port}/0"):
             with self.subTest(url=url):
                 layer = self.layer(url)
-                for call in (lambda: layer.send("a", {}), lambda: layer.receive(["a"])):
-                    error = self.assert_fails(RedisAuthenticationError, call, address,
-                                              "refused the layer's credentials", "password")
+                for call in (lambda layer=layer: layer.send("a", {}), lambda layer=layer: layer.receive(["a"])):
+                    error = self.assert_fails(
+                        RedisAuthenticationError, call, address, "refused the layer's credentials", "password"
+                    )
                     self.assertNotIn("Start it", str(error))
                     self.assertNotIn("wrong-password", str(error))
         layer = self.layer(f"redis://:right-password@127.0.0.1:{server.port}/0")
@@ -127,19 +131,26 @@ class ErrorKindTests(SimpleTestCase):
         web = start_http_server(self)
         port = web.server_address[1]
         layer = self.layer(f"redis://127.0.0.1:{port}/0", blocking_timeout=0.3)
-        for call in (lambda: layer.send("a", {}), lambda: layer.receive(["a"]),
-                     lambda: layer.receive(["a"], block=True), layer.flush):
-            self.assert_fails(RedisProtocolError, call, rf"127\.0\.0\.1:{port}",
-                              "Something other than a Redis server answers", "'hosts'")
+        for call in (
+            lambda: layer.send("a", {}),
+            lambda: layer.receive(["a"]),
+            lambda: layer.receive(["a"], block=True),
+            layer.flush,
+        ):
+            self.assert_fails(
+                RedisProtocolError,
+                call,
+                rf"127\.0\.0\.1:{port}",
+                "Something other than a Redis server answers",
+                "'hosts'",
+            )
 
     def test_read_only_replica_is_named(self):
         master = start_server(self)
         replica = start_server(self, "--replicaof", "127.0.0.1", str(master.port))
         layer = self.layer(replica.url)
-        for call in (lambda: layer.send("a", {}), lambda: layer.receive(["a"]),
-                     lambda: layer.group_add("g", "a")):
-            self.assert_fails(RedisReadOnlyError, call, rf"127\.0\.0\.1:{replica.port}",
-                              "read-only replica", "master")
+        for call in (lambda: layer.send("a", {}), lambda: layer.receive(["a"]), lambda: layer.group_add("g", "a")):
+            self.assert_fails(RedisReadOnlyError, call, rf"127\.0\.0\.1:{replica.port}", "read-only replica", "master")
 
     def test_out_of_memory_fails_sends_and_receives_drain(self):
         server = start_server(self, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
@@ -205,8 +216,9 @@ class ErrorKindTests(SimpleTestCase):
             server = layer._servers[0]
             for _ in range(2):  # more failed receives, none of them logged
                 tried = server.retry_at
-                wait_for(self, lambda: server.retry_at > tried, "another try of the server",
-                         alive=worker.thread)
+                wait_for(
+                    self, lambda tried=tried: server.retry_at > tried, "another try of the server", alive=worker.thread
+                )
             self.assertEqual(len(logs.records), 1, logs.output)
             web.stop()
             redis_server = start_server(self, port=port)
@@ -224,8 +236,9 @@ class DeadShardTests(SimpleTestCase):
 
     def test_a_dead_shard_costs_only_its_own_channels(self):
         servers = [start_server(self), start_server(self)]
-        layer = RedisChannelLayer(hosts=[server.url for server in servers],
-                                  prefix=f"dead{uuid.uuid4().hex[:8]}", blocking_timeout=1)
+        layer = RedisChannelLayer(
+            hosts=[server.url for server in servers], prefix=f"dead{uuid.uuid4().hex[:8]}", blocking_timeout=1
+        )
         self.addCleanup(layer.close)
         names = [f"work.{number}" for number in range(40)]
         healthy = [name for name in names if layer.host_of(name) == 0][:8]
@@ -233,20 +246,22 @@ class DeadShardTests(SimpleTestCase):
         self.assertEqual((len(healthy), len(doomed)), (8, 8))
         worker = WorkerThread(self, layer, healthy + doomed)
         layer.send(doomed[0], {"n": "before"})
-        wait_for(self, lambda: worker.handled == ["before"], "message handled before the outage",
-                 alive=worker.thread)
+        wait_for(self, lambda: worker.handled == ["before"], "message handled before the outage", alive=worker.thread)
 
         with self.assertLogs("channels_test", "WARNING") as logs:
             servers[1].stop()  # by pid
             for number, name in enumerate(healthy):
                 layer.send(name, {"n": number})
-            wait_for(self, lambda: sorted(worker.handled[1:]) == list(range(8)),
-                     "delivery of the 8 messages on the healthy server", timeout=5,
-                     alive=worker.thread)
+            wait_for(
+                self,
+                lambda: sorted(worker.handled[1:]) == list(range(8)),
+                "delivery of the 8 messages on the healthy server",
+                timeout=5,
+                alive=worker.thread,
+            )
             for name in doomed:
                 started = time.monotonic()
-                with self.assertRaisesRegex(RedisUnavailable,
-                                            rf"127\.0\.0\.1:{servers[1].port}.*Start it"):
+                with self.assertRaisesRegex(RedisUnavailable, rf"127\.0\.0\.1:{servers[1].port}.*Start it"):
                     layer.send(name, {"n": "lost"})
                 self.assertLess(time.monotonic() - started, 2, "the send did not fail fast")
             dead = layer._servers[1]
@@ -262,6 +277,10 @@ class DeadShardTests(SimpleTestCase):
         self.assertIn("answers again", logs.output[1])
         layer.send(doomed[1], {"n": "after"})
         layer.send(healthy[0], {"n": "after too"})
-        wait_for(self, lambda: {"after", "after too"} <= set(worker.handled),
-                 "delivery on both servers after the restart", alive=worker.thread)
+        wait_for(
+            self,
+            lambda: {"after", "after too"} <= set(worker.handled),
+            "delivery on both servers after the restart",
+            alive=worker.thread,
+        )
         self.assertNotIn("lost", worker.handled)

@@ -76,14 +76,14 @@ class SentinelProcess:
             argv = [server, self.path, "--sentinel"]
         else:
             raise unittest.SkipTest("needs redis-sentinel or redis-server on PATH to start sentinels")
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        preexec_fn=die_with_parent)
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
 
     def master_state(self) -> dict:
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1,
-                             socket_connect_timeout=1)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1)
         try:
             return client.sentinel_master(SERVICE)
         except (redis.RedisError, OSError):
@@ -116,8 +116,10 @@ class SentinelCluster:
 
         def ready() -> bool:
             states = [sentinel.master_state() for sentinel in self.sentinels]
-            return all(state.get("num-other-sentinels") == 2 and state.get("num-slaves") == 1
-                       for state in states) and self.replica_in_sync()
+            return (
+                all(state.get("num-other-sentinels") == 2 and state.get("num-slaves") == 1 for state in states)
+                and self.replica_in_sync()
+            )
 
         wait_for(test, ready, "sentinels that know each other and the replica", 30)
 
@@ -150,8 +152,7 @@ class Traffic:
         self.receiving.set()
         self.lock = threading.Lock()
         self.sender = threading.Thread(target=self.send, args=(make_layer(),))
-        self.receivers = [threading.Thread(target=self.receive, args=(make_layer(),))
-                          for _ in range(2)]
+        self.receivers = [threading.Thread(target=self.receive, args=(make_layer(),)) for _ in range(2)]
         for thread in [self.sender, *self.receivers]:
             thread.start()
             test.addCleanup(thread.join, 20)
@@ -201,8 +202,13 @@ class FailoverTests(SimpleTestCase):
 
         def make_layer() -> RedisSentinelChannelLayer:
             return RedisSentinelChannelLayer(
-                hosts=cluster.hosts, services=[SERVICE], prefix=prefix, capacity=100000,
-                blocking_timeout=0.5, connect_timeout=1, socket_timeout=2,
+                hosts=cluster.hosts,
+                services=[SERVICE],
+                prefix=prefix,
+                capacity=100000,
+                blocking_timeout=0.5,
+                connect_timeout=1,
+                socket_timeout=2,
             )
 
         traffic = Traffic(self, make_layer)
@@ -211,8 +217,12 @@ class FailoverTests(SimpleTestCase):
         killed_at = time.monotonic()
         last_before = max(traffic.acked)
         cluster.master.stop()  # SIGKILL, by pid
-        wait_for(self, lambda: traffic.received_after(last_before) >= 50,
-                 "messages sent and received through the new master", FAILOVER_WAIT)
+        wait_for(
+            self,
+            lambda: traffic.received_after(last_before) >= 50,
+            "messages sent and received through the new master",
+            FAILOVER_WAIT,
+        )
         traffic.sending.clear()
         traffic.sender.join(10)
         layer = make_layer()
@@ -229,11 +239,17 @@ class FailoverTests(SimpleTestCase):
         lost = sorted(set(traffic.acked) - set(received))
         # Only what the old master had accepted but not yet passed to its replica
         # may be lost: sends that returned before it died.
-        self.assertEqual([n for n in lost if traffic.acked[n] > killed_at], [],
-                         "a message sent through the new master was lost")
-        wait_for(self, lambda: all(int(sentinel.master_state().get("port", 0)) == cluster.replica.port
-                                   for sentinel in cluster.sentinels),
-                 "every sentinel naming the replica as the master", 10)
+        self.assertEqual(
+            [n for n in lost if traffic.acked[n] > killed_at], [], "a message sent through the new master was lost"
+        )
+        wait_for(
+            self,
+            lambda: all(
+                int(sentinel.master_state().get("port", 0)) == cluster.replica.port for sentinel in cluster.sentinels
+            ),
+            "every sentinel naming the replica as the master",
+            10,
+        )
         send_until_through(layer, "after", {"ok": True})
         self.assertEqual(layer.receive(["after"]), ("after", {"ok": True}))
         self.assertIn(f"127.0.0.1:{cluster.replica.port}", layer._servers[0].label)
@@ -260,8 +276,9 @@ class SettingsTests(SimpleTestCase):
         sentinel.start()
         self.addCleanup(sentinel.stop)
         wait_for(self, lambda: sentinel.master_state().get("port") is not None, "a sentinel", 20)
-        layer = RedisSentinelChannelLayer(hosts=[("127.0.0.1", free_port()), ("127.0.0.1", sentinel.port)],
-                                          prefix=f"svc{uuid.uuid4().hex[:8]}")
+        layer = RedisSentinelChannelLayer(
+            hosts=[("127.0.0.1", free_port()), ("127.0.0.1", sentinel.port)], prefix=f"svc{uuid.uuid4().hex[:8]}"
+        )
         self.addCleanup(layer.close)
         self.assertEqual(layer.services, [SERVICE])
         layer.send("found", {"n": 1})
@@ -282,10 +299,10 @@ class SettingsTests(SimpleTestCase):
         self.addCleanup(sentinel.stop)
         wait_for(self, lambda: sentinel.master_state().get("port") is not None, "a sentinel", 20)
         prefix = f"move{uuid.uuid4().hex[:8]}"
-        refreshing = RedisSentinelChannelLayer(hosts=[("127.0.0.1", sentinel.port)], services=[SERVICE],
-                                               prefix=prefix, sentinel_refresh_interval=0.2)
-        staying = RedisSentinelChannelLayer(hosts=[("127.0.0.1", sentinel.port)], services=[SERVICE],
-                                            prefix=prefix)
+        refreshing = RedisSentinelChannelLayer(
+            hosts=[("127.0.0.1", sentinel.port)], services=[SERVICE], prefix=prefix, sentinel_refresh_interval=0.2
+        )
+        staying = RedisSentinelChannelLayer(hosts=[("127.0.0.1", sentinel.port)], services=[SERVICE], prefix=prefix)
         for layer in (refreshing, staying):
             self.addCleanup(layer.close)
             layer.send("before", {})
@@ -296,8 +313,12 @@ class SettingsTests(SimpleTestCase):
         self.addCleanup(admin.connection_pool.disconnect)
         admin.sentinel_remove(SERVICE)
         admin.sentinel_monitor(SERVICE, "127.0.0.1", second.port, 1)
-        wait_for(self, lambda: sentinel.master_state().get("port") == second.port,
-                 "the sentinel naming the second server", 10)
+        wait_for(
+            self,
+            lambda: sentinel.master_state().get("port") == second.port,
+            "the sentinel naming the second server",
+            10,
+        )
         time.sleep(0.3)  # past the refresh interval
         refreshing.send("moved", {"to": "second"})
         staying.send("stayed", {"on": "first"})
@@ -309,27 +330,36 @@ class SettingsTests(SimpleTestCase):
         port = free_port()
         with self.assertRaisesRegex(RedisUnavailable, rf"sentinels at 127\.0\.0\.1:{port}.*'services'"):
             RedisSentinelChannelLayer(hosts=[("127.0.0.1", port)])
-        layer = RedisSentinelChannelLayer(hosts=[("127.0.0.1", port)], services=[SERVICE],
-                                          connect_timeout=1)
+        layer = RedisSentinelChannelLayer(hosts=[("127.0.0.1", port)], services=[SERVICE], connect_timeout=1)
         self.addCleanup(layer.close)
-        with self.assertRaisesRegex(RedisUnavailable, rf"No sentinel at 127\.0\.0\.1:{port} names a "
-                                                      rf"master of service '{SERVICE}'"):
+        with self.assertRaisesRegex(
+            RedisUnavailable,
+            rf"No sentinel at 127\.0\.0\.1:{port} names a "
+            rf"master of service '{SERVICE}'",
+        ):
             layer.send("a", {})
 
-    @override_settings(CHANNEL_LAYERS={
-        "sentinel": {
-            "BACKEND": "asgi_redis.RedisSentinelChannelLayer",
-            "CONFIG": {"hosts": [("10.0.0.1", 26379), ("10.0.0.2", 26379)],
-                       "services": ["master-a", "master-b"], "sentinel_refresh_interval": 5,
-                       "prefix": "asgi:", "stats_prefix": "asgi-meta:", "capacity": 50},
-            "ROUTING": [],
-        },
-        "local": {
-            "BACKEND": "asgi_redis.RedisLocalChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:", "stats_prefix": "asgi-meta:"},
-            "ROUTING": [],
-        },
-    })
+    @override_settings(
+        CHANNEL_LAYERS={
+            "sentinel": {
+                "BACKEND": "asgi_redis.RedisSentinelChannelLayer",
+                "CONFIG": {
+                    "hosts": [("10.0.0.1", 26379), ("10.0.0.2", 26379)],
+                    "services": ["master-a", "master-b"],
+                    "sentinel_refresh_interval": 5,
+                    "prefix": "asgi:",
+                    "stats_prefix": "asgi-meta:",
+                    "capacity": 50,
+                },
+                "ROUTING": [],
+            },
+            "local": {
+                "BACKEND": "asgi_redis.RedisLocalChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi:", "stats_prefix": "asgi-meta:"},
+                "ROUTING": [],
+            },
+        }
+    )
     def test_asgi_redis_backend_paths_resolve_here(self):
         from channels_test.asgi import channel_layers
 
@@ -342,12 +372,11 @@ class SettingsTests(SimpleTestCase):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     layer = layers[alias] = channel_layers.make_backend(alias).channel_layer
-                messages = [str(warning.message) for warning in caught
-                            if issubclass(warning.category, DeprecationWarning)]
-                self.assertTrue(any("is deprecated" in text and ours in text for text in messages),
-                                messages)
-                self.assertTrue(any("'stats_prefix'" in text and "ignored" in text
-                                    for text in messages), messages)
+                messages = [
+                    str(warning.message) for warning in caught if issubclass(warning.category, DeprecationWarning)
+                ]
+                self.assertTrue(any("is deprecated" in text and ours in text for text in messages), messages)
+                self.assertTrue(any("'stats_prefix'" in text and "ignored" in text for text in messages), messages)
                 self.assertIs(type(layer), cls)
                 self.assertEqual(layer.prefix, "asgi")
         self.assertEqual(layers["local"].hosts, [REDIS_URL])

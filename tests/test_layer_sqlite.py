@@ -76,9 +76,7 @@ def receive_and_log(path: str, receiver: int, pause: float) -> None:
         connection.execute("BEGIN IMMEDIATE")
         channel, message = layer.receive(WORK_CHANNELS)
         if channel is not None:
-            connection.execute(
-                "INSERT INTO test_received VALUES (?, ?)", (receiver, message["id"])
-            )
+            connection.execute("INSERT INTO test_received VALUES (?, ?)", (receiver, message["id"]))
         connection.execute("COMMIT")
         time.sleep(pause if channel is not None else 0.005)
 
@@ -199,9 +197,7 @@ class MultiProcessTests(LayerFileMixin, SimpleTestCase):
         layer = SQLiteChannelLayer(path=path)
         results = SPAWN.Queue()
         receivers = [self.start(receive_until_stop, path, results) for _ in range(self.receivers)]
-        senders = [
-            self.start(send_many, path, sender, self.per_sender) for sender in range(self.senders)
-        ]
+        senders = [self.start(send_many, path, sender, self.per_sender) for sender in range(self.senders)]
         self.join_all(senders)
         for _ in receivers:
             layer.send("stop", {})
@@ -244,8 +240,7 @@ class MultiProcessTests(LayerFileMixin, SimpleTestCase):
                 return
             time.sleep(0.01)
         raise AssertionError(
-            f"Expected {count} messages logged by receiver {receiver}, found {found} after "
-            f"{timeout} s."
+            f"Expected {count} messages logged by receiver {receiver}, found {found} after {timeout} s."
         )
 
     def test_capacity_holds_across_processes(self):
@@ -384,8 +379,11 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual(sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0], "wal")
 
     def file_modes(self, path: str) -> dict:
-        return {suffix: stat.S_IMODE(os.stat(path + suffix).st_mode)
-                for suffix in ("", "-wal", "-shm") if os.path.exists(path + suffix)}
+        return {
+            suffix: stat.S_IMODE(os.stat(path + suffix).st_mode)
+            for suffix in ("", "-wal", "-shm")
+            if os.path.exists(path + suffix)
+        }
 
     def set_umask(self, umask: int) -> None:
         self.addCleanup(os.umask, os.umask(umask))
@@ -417,8 +415,10 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         self.addCleanup(layer.close)
         self.assertEqual(self.file_modes(path), {"": 0o600, "-wal": 0o600, "-shm": 0o600})
         self.assertEqual(len(logs.output), 3)
-        self.assertIn(f"file {path!r} had mode 0644, which let other users read the messages "
-                      "in it; it now has mode 0600.", logs.output[0])
+        self.assertIn(
+            f"file {path!r} had mode 0644, which let other users read the messages in it; it now has mode 0600.",
+            logs.output[0],
+        )
         self.assertIn(f"{path + '-wal'!r} had mode 0664", logs.output[1])
 
     def test_private_existing_file_is_left_alone(self):
@@ -453,9 +453,12 @@ class FileTests(LayerFileMixin, SimpleTestCase):
             with self.assertRaises(ImproperlyConfigured) as caught:
                 SQLiteChannelLayer(path=path)
             error = str(caught.exception)
-        self.assertIn(f"The SQLite channel layer file {path!r} has mode 0644, so other users "
-                      "could read the messages in it (they carry cookies), and it cannot be made "
-                      "private", error)
+        self.assertIn(
+            f"The SQLite channel layer file {path!r} has mode 0644, so other users "
+            "could read the messages in it (they carry cookies), and it cannot be made "
+            "private",
+            error,
+        )
         self.assertIn("its owner is uid 0). Run 'chmod 600' on it as its owner", error)
         self.assertEqual(self.file_modes(path)[""], 0o644)
 
@@ -484,9 +487,12 @@ class FileTests(LayerFileMixin, SimpleTestCase):
             garbage.write(b"this is not a database\n" * 500)
         with self.assertRaises(ImproperlyConfigured) as caught:
             SQLiteChannelLayer(path=path)
-        self.assertIn(f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
-                      "database (file is not a database). Stop every process using the layer, "
-                      "then delete the file", str(caught.exception))
+        self.assertIn(
+            f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
+            "database (file is not a database). Stop every process using the layer, "
+            "then delete the file",
+            str(caught.exception),
+        )
 
     def test_a_file_damaged_while_in_use_is_named(self):
         path = self.make_path()
@@ -502,8 +508,11 @@ class FileTests(LayerFileMixin, SimpleTestCase):
         with self.assertRaises(sqlite3.DatabaseError) as caught:
             for _ in range(300):
                 layer.receive(["work.a"])
-        self.assertIn(f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
-                      "database (database disk image is malformed)", str(caught.exception))
+        self.assertIn(
+            f"The SQLite channel layer file {path!r} is damaged or is not a SQLite "
+            "database (database disk image is malformed)",
+            str(caught.exception),
+        )
 
     def test_unwritable_path_is_a_configuration_error(self):
         with self.assertRaisesRegex(ImproperlyConfigured, r"'/nonexistent-dir/x\.sqlite3'"):
@@ -550,11 +559,11 @@ class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
     """A row that does not decode is logged and skipped; the receiver goes on."""
 
     DAMAGED = (
-        b"\xc1 not msgpack",                          # a byte msgpack never writes
-        b"\x81\xa4text",                              # cut short
-        b"\x93\x01\x02\x03",                          # a list, not a message
-        b"\x81\xa1a\xc7\x01\x07x",                    # an extension type the layer never writes
-        marshal.dumps({"old": "format"}, 4),          # what earlier versions stored
+        b"\xc1 not msgpack",  # a byte msgpack never writes
+        b"\x81\xa4text",  # cut short
+        b"\x93\x01\x02\x03",  # a list, not a message
+        b"\x81\xa1a\xc7\x01\x07x",  # an extension type the layer never writes
+        marshal.dumps({"old": "format"}, 4),  # what earlier versions stored
         "text, not bytes",
     )
 
@@ -565,8 +574,7 @@ class DamagedMessageTests(LayerFileMixin, SimpleTestCase):
         with connection:
             for payload in payloads:
                 connection.execute(
-                    "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) VALUES (?, ?, ?, ?, ?)",
                     (prefix, channel, None, time.time() + 60, payload),
                 )
 

@@ -19,7 +19,6 @@ import shutil
 import tempfile
 import threading
 import time
-import warnings
 
 from django.test import SimpleTestCase
 
@@ -209,8 +208,14 @@ class LayerContract:
 
     def test_allowed_types_round_trip(self):
         message = {
-            "text": "h\u00e9llo", "bytes": b"\x00\xff", "int": 2**70, "float": 1.5,
-            "true": True, "none": None, "list": [1, [2, {"deep": b"x"}]], "dict": {"a": {}},
+            "text": "h\u00e9llo",
+            "bytes": b"\x00\xff",
+            "int": 2**70,
+            "float": 1.5,
+            "true": True,
+            "none": None,
+            "list": [1, [2, {"deep": b"x"}]],
+            "dict": {"a": {}},
         }
         self.layer.send("types", message)
         self.assertEqual(self.layer.receive(["types"]), ("types", message))
@@ -223,8 +228,10 @@ class LayerContract:
 
     def test_disallowed_values_name_their_path(self):
         cases = [
-            ({"user": {"joined": datetime.datetime(2020, 1, 1)}},
-             r"message\['user'\]\['joined'\]: datetime is not allowed \(use an ISO string"),
+            (
+                {"user": {"joined": datetime.datetime(2020, 1, 1)}},
+                r"message\['user'\]\['joined'\]: datetime is not allowed \(use an ISO string",
+            ),
             ({"items": [1, {2, 3}]}, r"message\['items'\]\[1\]: set is not allowed \(use a list"),
             ({"obj": object()}, r"message\['obj'\]: object is not allowed"),
         ]
@@ -237,9 +244,15 @@ class LayerContract:
         self.assertEqual(self.layer.receive(["bad"]), (None, None))
 
     def test_big_ints_and_str_bytes_keep_their_type(self):
-        message = {"ints": [2**63 - 1, 2**64, -(2**63) - 1, 2**200, -(2**1000), 0, -1],
-                   "text": "b", "bytes": b"b", "in_list": ["s", b"s"],
-                   "file_name": "caf\udce9.txt", "empty": ["", b""], "floats": [-0.0, 1e308]}
+        message = {
+            "ints": [2**63 - 1, 2**64, -(2**63) - 1, 2**200, -(2**1000), 0, -1],
+            "text": "b",
+            "bytes": b"b",
+            "in_list": ["s", b"s"],
+            "file_name": "caf\udce9.txt",
+            "empty": ["", b""],
+            "floats": [-0.0, 1e308],
+        }
         self.layer.send("exact", message)
         _, received = self.layer.receive(["exact"])
         self.assertEqual(received, message)
@@ -257,12 +270,12 @@ class LayerContract:
         class Level(enum.IntEnum):
             HIGH = 3
 
-        self.layer.send("plain", {"name": Name("x"), "level": Level.HIGH,
-                                  "ordered": collections.OrderedDict(a=1), "flag": True})
+        self.layer.send(
+            "plain", {"name": Name("x"), "level": Level.HIGH, "ordered": collections.OrderedDict(a=1), "flag": True}
+        )
         _, received = self.layer.receive(["plain"])
         self.assertEqual(received, {"name": "x", "level": 3, "ordered": {"a": 1}, "flag": True})
-        self.assertEqual([type(received[key]) for key in ("name", "level", "ordered", "flag")],
-                         [str, int, dict, bool])
+        self.assertEqual([type(received[key]) for key in ("name", "level", "ordered", "flag")], [str, int, dict, bool])
 
     def test_messages_nest_up_to_the_documented_depth(self):
         from channels_test.layers.base import MAX_MESSAGE_DEPTH
@@ -271,9 +284,11 @@ class LayerContract:
         self.layer.send("deep", {"v": deepest})
         self.assertEqual(self.layer.receive(["deep"]), ("deep", {"v": deepest}))
         too_deep = {"v": nested(MAX_MESSAGE_DEPTH)}
-        pattern = (r"message\['v'\]\[0\]\[0\].*\(\d+ more\).*\[0\]: nested deeper than "
-                   rf"{MAX_MESSAGE_DEPTH} levels of dicts and lists; a message may nest at most "
-                   rf"{MAX_MESSAGE_DEPTH} \(flatten it")
+        pattern = (
+            r"message\['v'\]\[0\]\[0\].*\(\d+ more\).*\[0\]: nested deeper than "
+            rf"{MAX_MESSAGE_DEPTH} levels of dicts and lists; a message may nest at most "
+            rf"{MAX_MESSAGE_DEPTH} \(flatten it"
+        )
         with self.assertRaisesRegex(TypeError, pattern):
             self.layer.send("deep", too_deep)
         with self.assertRaisesRegex(TypeError, pattern):
@@ -298,10 +313,20 @@ class LayerContract:
         listed = {"items": [1, 2]}
         listed["items"].append(listed["items"])
         cases = [
-            (looped, (r"message\['user'\]\['again'\]: the message contains itself here \(this "
-                      r"is the same object as message\)")),
-            (listed, (r"message\['items'\]\[2\]: the message contains itself here \(this is the "
-                      r"same object as message\['items'\]\)")),
+            (
+                looped,
+                (
+                    r"message\['user'\]\['again'\]: the message contains itself here \(this "
+                    r"is the same object as message\)"
+                ),
+            ),
+            (
+                listed,
+                (
+                    r"message\['items'\]\[2\]: the message contains itself here \(this is the "
+                    r"same object as message\['items'\]\)"
+                ),
+            ),
         ]
         self.layer.group_add("grp", "loop")
         for message, pattern in cases:
@@ -519,8 +544,7 @@ class LayerContract:
         self.layer.send(second, {"n": 2})
         self.layer.send("http.response?other", {"n": 3})
         got = [self.layer.receive(["http.response!"]) for _ in range(2)]
-        self.assertEqual(sorted(got, key=lambda pair: pair[1]["n"]),
-                         [(first, {"n": 1}), (second, {"n": 2})])
+        self.assertEqual(sorted(got, key=lambda pair: pair[1]["n"]), [(first, {"n": 1}), (second, {"n": 2})])
         self.assertEqual(self.layer.receive(["http.response!"]), (None, None))
         self.assertEqual(self.layer.receive(["http.response?other"])[1], {"n": 3})
 

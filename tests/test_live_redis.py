@@ -90,10 +90,8 @@ class RedisLiveServerTests(ChannelLiveServerTestCase):
 
     def test_two_workers_share_messages_each_handled_once(self):
         for number in range(20):
-            Channel("live.redis.work").send({"reply_to": "live.redis.done", "n": number},
-                                            immediately=True)
-        answers = [self.get_next_message("live.redis.done", require=True, timeout=20)
-                   for _ in range(20)]
+            Channel("live.redis.work").send({"reply_to": "live.redis.done", "n": number}, immediately=True)
+        answers = [self.get_next_message("live.redis.done", require=True, timeout=20) for _ in range(20)]
         self.assertEqual(sorted(answer["n"] for answer in answers), list(range(20)))
         self.assertEqual(len({answer["pid"] for answer in answers}), 2)
         self.assertIsNone(self.get_next_message("live.redis.done", timeout=0.2))

@@ -18,9 +18,9 @@ import urllib.request
 import warnings
 from unittest import mock, skipUnless
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.conf import settings
 from django.test import SimpleTestCase, TransactionTestCase, modify_settings, override_settings, tag
 from websocket import create_connection
 
@@ -227,8 +227,7 @@ class ReferenceRedisSettingsTests(ChannelLiveServerTestCase):
 
     def test_the_1x_backend_path_warns(self):
         self.assertIn(
-            "BACKEND 'asgi_redis.RedisChannelLayer' is deprecated; use "
-            "'channels_test.layers.redis.RedisChannelLayer'.",
+            "BACKEND 'asgi_redis.RedisChannelLayer' is deprecated; use 'channels_test.layers.redis.RedisChannelLayer'.",
             self.deprecations,
         )
 
@@ -347,7 +346,9 @@ class LiveServerSetUpTests(TransactionTestCase):
         self.assertIn("could wipe real data", str(caught.exception))
 
     def test_unknown_alias_is_refused(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, "channel_layer_alias is 'nope', which is not in CHANNEL_LAYERS"):
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "channel_layer_alias is 'nope', which is not in CHANNEL_LAYERS"
+        ):
             self.run_class(self.make(channel_layer_alias="nope"))
 
     def test_sqlite_synchronous_is_restored_after_the_class(self):
@@ -424,13 +425,20 @@ class LiveServerProcessTests(TransactionTestCase):
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.live.subprocess_settings", **(env or {})}
         if postgres:
-            env.update(CHANNELS_TEST_DATABASE="postgres", LIVE_DB_NAME=f"test_channels_live_subprocess_{settings.RUN_ID}")
+            env.update(
+                CHANNELS_TEST_DATABASE="postgres", LIVE_DB_NAME=f"test_channels_live_subprocess_{settings.RUN_ID}"
+            )
         else:
             env.update(CHANNELS_TEST_DATABASE="sqlite", LIVE_DB_NAME=os.path.join(directory, "test.sqlite3"))
         run = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "runtests.py"), "--noinput", *args],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         try:
             output, _ = run.communicate(timeout=timeout)
@@ -464,7 +472,10 @@ class LiveServerProcessTests(TransactionTestCase):
         record = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, record)
         returncode, output = self.run_tests(
-            "tests.live.parallel", "--parallel", "2", postgres=True,
+            "tests.live.parallel",
+            "--parallel",
+            "2",
+            postgres=True,
             env={"LIVE_RECORD": record, "LIVE_START_METHOD": "spawn"},
         )
         self.assertEqual(returncode, 0, output)

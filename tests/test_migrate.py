@@ -186,9 +186,7 @@ class CommandLineTests(SimpleTestCase):
             " from chat.consumers import ChatConsumer, ws_add, ws_message\n",
             output,
         )
-        self.assertIn(
-            "-            \"stats_prefix\": \"chat-from-stats:\",\n", output
-        )
+        self.assertIn('-            "stats_prefix": "chat-from-stats:",\n', output)
 
     def test_the_report_names_file_and_line_of_what_is_left_to_do(self):
         project = ProjectCopy(self, "pinned")
@@ -198,8 +196,7 @@ class CommandLineTests(SimpleTestCase):
             report.strip().splitlines(),
             [
                 "Files not migrated (fix them, then run again):",
-                "  notify/py2_report.py:5: cannot parse: not Python 3 (Python 2 code, or a "
-                "template?); left unchanged",
+                "  notify/py2_report.py:5: cannot parse: not Python 3 (Python 2 code, or a template?); left unchanged",
                 "  scaffold/consumer_template.py:2: cannot parse: not Python 3 (Python 2 "
                 "code, or a template?); left unchanged",
                 "",
@@ -223,8 +220,7 @@ class CommandLineTests(SimpleTestCase):
                 "Django upgrade work (not done by this command):",
                 "  notify/legacy_urls.py:1: django.conf.urls.url() was removed in Django 4.0: "
                 "use django.urls.re_path() (or path())",
-                "  notify/legacy_urls.py:2: ugettext_lazy() was removed in Django 4.0: use "
-                "gettext_lazy()",
+                "  notify/legacy_urls.py:2: ugettext_lazy() was removed in Django 4.0: use gettext_lazy()",
                 "  notifyproj/settings.py:12: MIDDLEWARE_CLASSES is ignored since Django 2.0: "
                 "use MIDDLEWARE (new-style middleware)",
                 "  requirements.txt:1: Django>=1.11,<2.0: channels_test needs Django 4.2 or "
@@ -276,8 +272,9 @@ class CommandLineTests(SimpleTestCase):
             with self.assertRaisesMessage(OSError, "disk full"):
                 cli.write_atomically(str(settings), b"half")
         self.assertEqual(settings.read_bytes(), before)
-        self.assertEqual(sorted(p.name for p in settings.parent.iterdir()),
-                         ["__init__.py", "asgi.py", "routing.py", "settings.py"])
+        self.assertEqual(
+            sorted(p.name for p in settings.parent.iterdir()), ["__init__.py", "asgi.py", "routing.py", "settings.py"]
+        )
 
     def test_virtualenvs_and_tool_directories_are_skipped(self):
         project = ProjectCopy(self, "chat_from")
@@ -288,9 +285,7 @@ class CommandLineTests(SimpleTestCase):
         (project.path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
         project.run()
         for skipped in (".git", "node_modules", "__pycache__", "env", ".venv"):
-            self.assertEqual(
-                (project.path / skipped / "module.py").read_text(), "import channels\n", skipped
-            )
+            self.assertEqual((project.path / skipped / "module.py").read_text(), "import channels\n", skipped)
 
     def test_a_missing_path_is_a_usage_error(self):
         with mock.patch("sys.stderr", new_callable=io.StringIO) as stderr:
@@ -539,8 +534,7 @@ class StringAndSettingTests(SimpleTestCase):
         expected = {
             "asgiref.inmemory.ChannelLayer": "channels_test.layers.inmemory.InMemoryChannelLayer",
             "asgi_redis.RedisChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
-            "asgi_redis.RedisSentinelChannelLayer":
-                "channels_test.layers.sentinel.RedisSentinelChannelLayer",
+            "asgi_redis.RedisSentinelChannelLayer": "channels_test.layers.sentinel.RedisSentinelChannelLayer",
             "asgi_redis.RedisLocalChannelLayer": "channels_test.layers.redis.RedisChannelLayer",
             "asgi_ipc.IPCChannelLayer": "channels_test.layers.sqlite.SQLiteChannelLayer",
         }
@@ -628,8 +622,7 @@ class ReportTests(SimpleTestCase):
             [
                 f"module.py:3: {MISSING_APIS['channels.package_checks']}",
                 f"module.py:5: {MISSING_APIS['channels.hacks']}",
-                "module.py:7: "
-                f"{MISSING_APIS['channels.management.commands.runserver.WorkerThread']}",
+                f"module.py:7: {MISSING_APIS['channels.management.commands.runserver.WorkerThread']}",
                 "module.py:9: the asgi_rabbitmq layer is not carried: use "
                 "channels_test.layers.redis.RedisChannelLayer or "
                 "channels_test.layers.sqlite.SQLiteChannelLayer",
@@ -676,12 +669,10 @@ class ReportTests(SimpleTestCase):
             [
                 "settings.py:1: django.conf.urls.url() was removed in Django 4.0: use "
                 "django.urls.re_path() (or path())",
-                "settings.py:2: django.core.urlresolvers was removed in Django 2.0: use "
-                "django.urls",
+                "settings.py:2: django.core.urlresolvers was removed in Django 2.0: use django.urls",
                 "settings.py:3: force_text() was removed in Django 4.0: use force_str()",
                 "settings.py:4: ugettext() was removed in Django 4.0: use gettext()",
-                "settings.py:5: MIDDLEWARE_CLASSES is ignored since Django 2.0: use MIDDLEWARE "
-                "(new-style middleware)",
+                "settings.py:5: MIDDLEWARE_CLASSES is ignored since Django 2.0: use MIDDLEWARE (new-style middleware)",
                 "settings.py:6: TEMPLATE_* settings are gone since Django 1.10: use TEMPLATES",
             ],
         )
@@ -786,8 +777,7 @@ class FileHandlingTests(SimpleTestCase):
         self.assertEqual(status, 0)
         a_path = os.path.join(str(self.directory), "a.py")
         self.assertIn(
-            f"  {a_path}:1: cannot rewrite (RecursionError: maximum recursion depth exceeded); "
-            "left unchanged\n",
+            f"  {a_path}:1: cannot rewrite (RecursionError: maximum recursion depth exceeded); left unchanged\n",
             out.getvalue(),
         )
         self.assertEqual((self.directory / "a.py").read_text(), "import channels\n")

@@ -24,7 +24,6 @@ from channels_test import Channel, Group
 from channels_test.binding.base import CREATE
 from channels_test.routing import route
 from channels_test.test import ChannelLiveServerTestCase, ChannelTestCase, Client, WSClient, apply_routes
-
 from tests.reference.consumers import (
     Demultiplexer,
     IntegerValueBinding,
@@ -72,7 +71,7 @@ class ChannelTestCaseExamples(ChannelTestCase):
         my_consumer(self.get_next_message("input", require=True))
         # Verify there's a result and that it's accurate
         result = self.get_next_message("result", require=True)
-        self.assertEqual(result['value'], 1089)
+        self.assertEqual(result["value"], 1089)
 
     def test_require_fails_the_test_without_a_message(self):
         with self.assertRaisesMessage(AssertionError, "No message on channel 'result'"):
@@ -88,7 +87,7 @@ class ChannelTestCaseExamples(ChannelTestCase):
         MyConsumer(message)
         # Verify there's a reply and that it's accurate
         result = self.get_next_message(message.reply_channel.name, require=True)
-        self.assertEqual(result['value'], 1089)
+        self.assertEqual(result["value"], 1089)
 
     def test_groups(self):
         # Add a test channel to a test group
@@ -97,56 +96,52 @@ class ChannelTestCaseExamples(ChannelTestCase):
         Group("test-group").send({"value": 42})
         # Verify the message got into the destination channel
         result = self.get_next_message("test-channel", require=True)
-        self.assertEqual(result['value'], 42)
+        self.assertEqual(result["value"], 42)
 
 
 @override_settings(CHANNEL_LAYERS=REFERENCE_LAYERS)
 class ClientExamples(ChannelTestCase):
     def test_my_consumer(self):
         client = Client()
-        client.send_and_consume('my_internal_channel', {'value': 'my_value'})
-        self.assertEqual(client.receive(), {'all is': 'done'})
+        client.send_and_consume("my_internal_channel", {"value": "my_value"})
+        self.assertEqual(client.receive(), {"all is": "done"})
 
 
 @override_settings(CHANNEL_LAYERS=REFERENCE_LAYERS)
 class RoomsTests(ChannelTestCase):
     def test_rooms(self):
         client = WSClient()
-        user = User.objects.create_user(
-            username='test', email='test@test.com', password='123456')
-        client.login(username='test', password='123456')
+        user = User.objects.create_user(username="test", email="test@test.com", password="123456")
+        client.login(username="test", password="123456")
 
-        client.send_and_consume('websocket.connect', path='/rooms/')
+        client.send_and_consume("websocket.connect", path="/rooms/")
         # check that there is nothing to receive
         self.assertIsNone(client.receive())
 
         # test that the client in the group
-        Group(RoomConsumer.groups[0]).send({'text': 'ok'}, immediately=True)
-        self.assertEqual(client.receive(json=False), 'ok')
+        Group(RoomConsumer.groups[0]).send({"text": "ok"}, immediately=True)
+        self.assertEqual(client.receive(json=False), "ok")
 
-        client.session['rooms'] = ['test', '1']
+        client.session["rooms"] = ["test", "1"]
         client.session.save()
 
-        client.send_and_consume('websocket.receive',
-                                text={'message': 'hey'},
-                                path='/rooms/')
+        client.send_and_consume("websocket.receive", text={"message": "hey"}, path="/rooms/")
         # test 'response'
-        self.assertEqual(client.receive(), {'rooms': ['test', '1']})
+        self.assertEqual(client.receive(), {"rooms": ["test", "1"]})
 
-        self.assertEqual(self.get_next_message('rooms_receive').content,
-                         {'user': user.id, 'message': 'hey'})
+        self.assertEqual(self.get_next_message("rooms_receive").content, {"user": user.id, "message": "hey"})
 
         # There is nothing to receive
         self.assertIsNone(client.receive())
 
     def test_rooms_with_force_login(self):
         client = WSClient()
-        user = User.objects.create_user(username='test', password='123456')
+        user = User.objects.create_user(username="test", password="123456")
         client.force_login(user)
-        client.send_and_consume('websocket.connect', path='/rooms/')
-        client.send_and_consume('websocket.receive', text={'message': 'hey'}, path='/rooms/')
-        self.assertEqual(client.receive(), {'rooms': []})
-        self.assertEqual(self.get_next_message('rooms_receive').content, {'user': user.id, 'message': 'hey'})
+        client.send_and_consume("websocket.connect", path="/rooms/")
+        client.send_and_consume("websocket.receive", text={"message": "hey"}, path="/rooms/")
+        self.assertEqual(client.receive(), {"rooms": []})
+        self.assertEqual(self.get_next_message("rooms_receive").content, {"user": user.id, "message": "hey"})
 
 
 @override_settings(CHANNEL_LAYERS=REFERENCE_LAYERS)
@@ -159,24 +154,24 @@ class OrderingExamples(ChannelTestCase):
 
     def test_ordered_client(self):
         client = HttpClient(ordered=True)
-        client.send_and_consume('websocket.receive', text='1', path='/ws')  # order = 0
-        client.send_and_consume('websocket.receive', text='2', path='/ws')  # order = 1
-        client.send_and_consume('websocket.receive', text='3', path='/ws')  # order = 2
+        client.send_and_consume("websocket.receive", text="1", path="/ws")  # order = 0
+        client.send_and_consume("websocket.receive", text="2", path="/ws")  # order = 1
+        client.send_and_consume("websocket.receive", text="3", path="/ws")  # order = 2
 
         self.assertEqual(self.handled(), [("1", 0), ("2", 1), ("3", 2)])
 
     def test_manual_order(self):
         # manually
         client = HttpClient()
-        client.send('websocket.receive', content={'order': 0}, text='1')
-        client.send('websocket.receive', content={'order': 2}, text='2')
-        client.send('websocket.receive', content={'order': 1}, text='3')
+        client.send("websocket.receive", content={"order": 0}, text="1")
+        client.send("websocket.receive", content={"order": 2}, text="2")
+        client.send("websocket.receive", content={"order": 1}, text="3")
 
         # calling consume 4 time for `waiting` message with order 1
-        client.consume('websocket.receive')
-        client.consume('websocket.receive')
-        client.consume('websocket.receive')
-        client.consume('websocket.receive')
+        client.consume("websocket.receive")
+        client.consume("websocket.receive")
+        client.consume("websocket.receive")
+        client.consume("websocket.receive")
 
         self.assertEqual(self.handled(), [("1", 0), ("3", 1), ("2", 2)])
 
@@ -188,16 +183,16 @@ class ApplyRoutesExamples(ChannelTestCase):
     def test_myconsumer(self):
         client = WSClient()
 
-        with apply_routes([MyConsumer.as_route(path='/new')]):
-            client.send_and_consume('websocket.connect', path='/new')
-            self.assertEqual(client.receive(), {'key': 'value'})
+        with apply_routes([MyConsumer.as_route(path="/new")]):
+            client.send_and_consume("websocket.connect", path="/new")
+            self.assertEqual(client.receive(), {"key": "value"})
 
     def test_path_passed_as_content_says_what_to_write(self):
         # The chapter writes send_and_consume('websocket.connect', '/new').
         client = WSClient()
-        with apply_routes([MyConsumer.as_route(path='/new')]):
+        with apply_routes([MyConsumer.as_route(path="/new")]):
             with self.assertRaisesMessage(TypeError, "content must be a dict; to set the path use path='/new'"):
-                client.send_and_consume('websocket.connect', '/new')
+                client.send_and_consume("websocket.connect", "/new")
 
 
 class TestIntegerValueBinding(ChannelTestCase):
@@ -207,23 +202,23 @@ class TestIntegerValueBinding(ChannelTestCase):
         client.join_group("intval-updates")  # join outbound binding
 
         # create target entity
-        value = IntegerValue.objects.create(name='fifty', value=50)
+        value = IntegerValue.objects.create(name="fifty", value=50)
 
         received = client.receive()  # receive outbound binding message
         self.assertIsNotNone(received)
 
-        self.assertTrue('payload' in received)
-        self.assertTrue('action' in received['payload'])
-        self.assertTrue('data' in received['payload'])
-        self.assertTrue('name' in received['payload']['data'])
-        self.assertTrue('value' in received['payload']['data'])
+        self.assertTrue("payload" in received)
+        self.assertTrue("action" in received["payload"])
+        self.assertTrue("data" in received["payload"])
+        self.assertTrue("name" in received["payload"]["data"])
+        self.assertTrue("value" in received["payload"]["data"])
 
-        self.assertEqual(received['payload']['action'], 'create')
-        self.assertEqual(received['payload']['model'], 'values.integervalue')
-        self.assertEqual(received['payload']['pk'], value.pk)
+        self.assertEqual(received["payload"]["action"], "create")
+        self.assertEqual(received["payload"]["model"], "values.integervalue")
+        self.assertEqual(received["payload"]["pk"], value.pk)
 
-        self.assertEqual(received['payload']['data']['name'], 'fifty')
-        self.assertEqual(received['payload']['data']['value'], 50)
+        self.assertEqual(received["payload"]["data"]["name"], "fifty")
+        self.assertEqual(received["payload"]["data"]["value"], 50)
 
         # assert that is nothing to receive
         self.assertIsNone(client.receive())
@@ -232,29 +227,29 @@ class TestIntegerValueBinding(ChannelTestCase):
         # check that initial state is empty
         self.assertEqual(IntegerValue.objects.all().count(), 0)
 
-        with apply_routes([Demultiplexer.as_route(path='/'),
-                          route("binding.intval", IntegerValueBinding.consumer)]):
+        with apply_routes([Demultiplexer.as_route(path="/"), route("binding.intval", IntegerValueBinding.consumer)]):
             client = WSClient()
-            client.send_and_consume('websocket.connect', path='/')
-            client.send_and_consume('websocket.receive', path='/', text={
-                'stream': 'intval',
-                'payload': {'action': CREATE, 'data': {'name': 'one', 'value': 1}}
-            })
+            client.send_and_consume("websocket.connect", path="/")
+            client.send_and_consume(
+                "websocket.receive",
+                path="/",
+                text={"stream": "intval", "payload": {"action": CREATE, "data": {"name": "one", "value": 1}}},
+            )
             # our Demultiplexer route message to the inbound consumer,
             # so we need to call this consumer
             # (the chapter writes 'binding.users', a channel nothing was sent to)
-            client.consume('binding.intval')
+            client.consume("binding.intval")
 
         self.assertEqual(IntegerValue.objects.all().count(), 1)
         value = IntegerValue.objects.all().first()
-        self.assertEqual(value.name, 'one')
+        self.assertEqual(value.name, "one")
         self.assertEqual(value.value, 1)
 
     def test_consuming_the_wrong_channel_names_where_messages_wait(self):
         client = WSClient()
         client.send("binding.intval", {"action": CREATE, "data": {"name": "one", "value": 1}})
         with self.assertRaisesMessage(AssertionError, "No message to consume on 'binding.users'") as caught:
-            client.consume('binding.users')
+            client.consume("binding.users")
         self.assertIn("'binding.intval' (1)", str(caught.exception))
 
 
@@ -300,11 +295,9 @@ def Browser():
 @skipUnless(find_spec("splinter"), "splinter is not installed (it is in the tests extra)")
 @live_settings
 class IntegrationTest(ChannelLiveServerTestCase):
-
     def test_browse_site_index(self):
 
         with Browser() as browser:
-
             browser.visit(self.live_server_url)
             # the rest of your integration test...
             self.assertTrue(browser.url.startswith(self.live_server_url))
@@ -315,7 +308,6 @@ class IntegrationTest(ChannelLiveServerTestCase):
 @tag("live")
 @live_settings
 class StaticOffIntegrationTest(ChannelLiveServerTestCase):
-
     serve_static = False
 
     def test_websocket_message(self):

@@ -86,8 +86,9 @@ class RouteTests(SimpleTestCase):
         self.assertEqual(router.match(message("websocket.connect", path="/")), (connect_consumer, {}))
         self.assertEqual(router.match(message("websocket.receive", path="/")), (null_consumer, {}))
         self.assertEqual(router.match(message("websocket.disconnect", path="/")), (null_consumer, {}))
-        self.assertEqual(router.channels, {
-            "http.request", "websocket.connect", "websocket.receive", "websocket.disconnect"})
+        self.assertEqual(
+            router.channels, {"http.request", "websocket.connect", "websocket.receive", "websocket.disconnect"}
+        )
 
     def test_default_connect_consumer_accepts(self):
         layer = InMemoryChannelLayer()
@@ -162,10 +163,12 @@ class IncludeTests(SimpleTestCase):
         self.assertEqual(router.match(message("a", path="/one/two/leaf/"))[0], consumer_a)
 
     def test_failed_include_does_not_leak_stripping_to_siblings(self):
-        router = Router([
-            include([route("a", consumer_a, path=r"^/never$")], path=r"^/x"),
-            route("a", consumer_b, path=r"^/x/y$"),
-        ])
+        router = Router(
+            [
+                include([route("a", consumer_a, path=r"^/never$")], path=r"^/x"),
+                route("a", consumer_b, path=r"^/x/y$"),
+            ]
+        )
         self.assertEqual(router.match(message("a", path="/x/y"))[0], consumer_b)
 
     def test_channels_of_includes(self):

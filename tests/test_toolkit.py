@@ -5,13 +5,12 @@ import textwrap
 import unittest
 from pathlib import Path
 
+import django
+from asgiref.sync import async_to_sync
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.db.models.signals import post_save
 from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_settings
-
-import django
-from asgiref.sync import async_to_sync
 
 from channels_test import Channel, Group, compat
 from channels_test.asgi import channel_layers
@@ -25,7 +24,6 @@ from channels_test.test import (
     TransactionChannelTestCase,
     apply_routes,
 )
-
 from tests.reference.models import IntegerValue
 
 GUARDED_SIGNALS = (consumer_started, consumer_finished, request_started, request_finished)
@@ -580,8 +578,13 @@ class DocumentationExamplesTests(TestCase):
     """The self-contained examples of docs/testing.rst run and pass."""
 
     runnable = {
-        "InputTests", "SquareTests", "SquareConsumerTests", "GroupTests",
-        "AssertionExamples", "ClientTests", "TwoLayerTests",
+        "InputTests",
+        "SquareTests",
+        "SquareConsumerTests",
+        "GroupTests",
+        "AssertionExamples",
+        "ClientTests",
+        "TwoLayerTests",
     }
 
     def examples(self):
@@ -626,7 +629,9 @@ class RouterReuseTests(SimpleTestCase):
             def test_4_reads(self):
                 seen.append(Client().get_consumer_by_channel("shout"))
 
-        result = run_case(Case, "test_1_adds", "test_2_reads", "test_2_reads", "test_3_adds_to_a_reused_router", "test_4_reads")
+        result = run_case(
+            Case, "test_1_adds", "test_2_reads", "test_2_reads", "test_3_adds_to_a_reused_router", "test_4_reads"
+        )
         self.assertTrue(result.wasSuccessful(), problems(result))
         self.assertEqual(seen, [echo, None, None, None])
 
@@ -638,8 +643,12 @@ class RouterReuseTests(SimpleTestCase):
                 seen.append(Client().get_consumer_by_channel("echo"))
 
         run_case(Case, "test_it")
-        layers = {"default": {"BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
-                              "ROUTING": [route("echo", echo)]}}
+        layers = {
+            "default": {
+                "BACKEND": "channels_test.layers.inmemory.InMemoryChannelLayer",
+                "ROUTING": [route("echo", echo)],
+            }
+        }
         with override_settings(CHANNEL_LAYERS=layers):
             run_case(Case, "test_it")
         run_case(Case, "test_it")

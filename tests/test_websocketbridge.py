@@ -20,7 +20,12 @@ from channels_test import Channel, Group
 from channels_test.test import ChannelLiveServerTestCase
 from tests.live.bridge import SOCKETS, DroppingProxy
 from tests.support.live import (
-    CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, live_settings, needs_interface, start_browser,
+    CHROMEDRIVER,
+    CHROMIUM,
+    NO_CHROMIUM,
+    live_settings,
+    needs_interface,
+    start_browser,
 )
 
 WAIT = 15  # seconds the page gets for each thing a test waits for
@@ -40,8 +45,10 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
 
     def setUp(self):
         self.browser.get(self.live_server_url + "/bridge/")
-        self.assertTrue(self.js("return typeof channels.WebSocketBridge === 'function'"),
-                        "the page did not define channels.WebSocketBridge")
+        self.assertTrue(
+            self.js("return typeof channels.WebSocketBridge === 'function'"),
+            "the page did not define channels.WebSocketBridge",
+        )
 
     # -- helpers ------------------------------------------------------------
 
@@ -102,9 +109,11 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
 
     def test_options_as_the_second_argument_are_taken_as_options(self):
         # connect(url, options), as 1.x's README wrote it: maxRetries 0 gives up at the first failure.
-        self.js("window.bridge = new channels.WebSocketBridge();"
-                "bridge.connect('/bridge/refuse/', {maxRetries: 0});"
-                "bridge.socket.addEventListener('error', event => seen.events.push({type: 'error', code: event.code}))")
+        self.js(
+            "window.bridge = new channels.WebSocketBridge();"
+            "bridge.connect('/bridge/refuse/', {maxRetries: 0});"
+            "bridge.socket.addEventListener('error', event => seen.events.push({type: 'error', code: event.code}))"
+        )
         self.wait_until("seen.events.some(e => e.code === 'EHOSTDOWN')", "the bridge to give up")
 
     def test_a_full_url_is_used_as_given(self):
@@ -131,11 +140,14 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         group.send({"text": json.dumps({"stream": "numbers", "payload": {"n": 1}})}, immediately=True)
         group.send({"text": json.dumps({"stream": "letters", "payload": {"c": "a"}})}, immediately=True)
         group.send({"text": json.dumps({"plain": True})}, immediately=True)
-        self.assertEqual(self.received(3), [
-            {"action": {"n": 1}, "stream": "numbers", "via": "demultiplex numbers"},
-            {"action": {"c": "a"}, "stream": "letters", "via": "demultiplex letters"},
-            {"action": {"plain": True}, "stream": None, "via": "listen"},
-        ])
+        self.assertEqual(
+            self.received(3),
+            [
+                {"action": {"n": 1}, "stream": "numbers", "via": "demultiplex numbers"},
+                {"action": {"c": "a"}, "stream": "letters", "via": "demultiplex letters"},
+                {"action": {"plain": True}, "stream": None, "via": "listen"},
+            ],
+        )
 
     def test_stream_send_wraps_the_payload_with_the_stream_name(self):
         self.start()
@@ -220,8 +232,11 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         self.assertEqual(self.seen()["queued"], 2)
         self.assertEqual(
             [(reply["via"], reply["action"]["echo"]) for reply in replies],
-            [("listen", {"n": "from the open listener"}), ("listen", {"n": "queued 1"}),
-             ("demultiplex numbers", {"n": "queued 2"})],
+            [
+                ("listen", {"n": "from the open listener"}),
+                ("listen", {"n": "queued 1"}),
+                ("demultiplex numbers", {"n": "queued 2"}),
+            ],
         )
         self.assertTrue(all(reply["action"]["socket"] != reply_channel for reply in replies), replies)
         self.assertEqual(self.js("return bridge.socket.queuedCount"), 0)
@@ -251,8 +266,12 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
         self.assertEqual(self.js("return bridge.socket.queuedCount"), 2)
 
     def test_backoff_grows_to_its_cap_and_gives_up_after_max_retries(self):
-        options = {"minReconnectionDelay": 50, "reconnectionDelayGrowFactor": 2, "maxReconnectionDelay": 150,
-                   "maxRetries": 3}
+        options = {
+            "minReconnectionDelay": 50,
+            "reconnectionDelayGrowFactor": 2,
+            "maxReconnectionDelay": 150,
+            "maxRetries": 3,
+        }
         self.js("startBridge('/bridge/refuse/', arguments[0]); bridge.send({n: 'never sent'})", options)
         self.wait_until("seen.events.some(e => e.code === 'EHOSTDOWN')", "the bridge to give up")
         events = self.seen()["events"]
@@ -288,8 +307,9 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
     def test_close_without_fast_close_refuses_sends_before_the_close_event(self):
         self.start()
         self.wait_for_opens(1)
-        error = self.js("bridge.socket.close(1000, 'done', {keepClosed: true, fastClose: false}); "
-                        "return trySend({n: 1})")
+        error = self.js(
+            "bridge.socket.close(1000, 'done', {keepClosed: true, fastClose: false}); return trySend({n: 1})"
+        )
         self.assertEqual(error["code"], "ECLOSED", error)
         self.wait_until("countEvents('close') === 1", "the closing handshake to finish")
         self.assertEqual(self.js("return bridge.socket.readyState"), 3)
@@ -297,7 +317,8 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
     # -- module formats -----------------------------------------------------
 
     def test_it_is_also_a_commonjs_and_an_amd_module(self):
-        exported = self.browser.execute_async_script("""
+        exported = self.browser.execute_async_script(
+            """
             const done = arguments[arguments.length - 1];
             const globalBefore = window.channels;
             fetch(arguments[0]).then(response => response.text()).then(text => {
@@ -310,6 +331,8 @@ class WebSocketBridgeTests(ChannelLiveServerTestCase):
                 done({commonjs: Object.keys(module.exports).sort(), amd: Object.keys(amd).sort(),
                       globalUntouched: window.channels === globalBefore});
             }, error => done(String(error)));
-        """, static("channels/js/websocketbridge.js"))
+        """,
+            static("channels/js/websocketbridge.js"),
+        )
         names = ["ReconnectingWebSocket", "WebSocketBridge"]
         self.assertEqual(exported, {"commonjs": names, "amd": names, "globalUntouched": True})

@@ -46,8 +46,10 @@ def create_user(message):
 
 def inspect(message):
     """Answer on ``reply_to`` with what this process sees."""
-    Channel(message["reply_to"]).send({
-        "pid": os.getpid(),
-        "database": str(connection.settings_dict["NAME"]),
-        "usernames": sorted(User.objects.values_list("username", flat=True)),
-    })
+    Channel(message["reply_to"]).send(
+        {
+            "pid": os.getpid(),
+            "database": str(connection.settings_dict["NAME"]),
+            "usernames": sorted(User.objects.values_list("username", flat=True)),
+        }
+    )

@@ -22,7 +22,11 @@ def run_inner(name, tmp_path, **env):
     try:
         process = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", os.path.join(HERE, "inner", name)],
-            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=180,
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     finally:
         drop_test_database(run_id)  # an interrupted run leaves its own behind

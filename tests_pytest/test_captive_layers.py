@@ -141,8 +141,10 @@ class Case(ChannelTestCaseMixin, SimpleTestCase):
 @pytest.mark.parametrize(
     "plugin_call, case_call",
     [
-        (lambda layers: layers.get_next_message("none", require=True),
-         lambda case: case.get_next_message("none", require=True)),
+        (
+            lambda layers: layers.get_next_message("none", require=True),
+            lambda case: case.get_next_message("none", require=True),
+        ),
         (lambda layers: layers.assert_message("full", value=2), lambda case: case.assertMessage("full", value=2)),
         (lambda layers: layers.assert_no_messages(), lambda case: case.assertNoMessages()),
         (lambda layers: layers.assert_group_members("g", ["x"]), lambda case: case.assertGroupMembers("g", ["x"])),
@@ -163,7 +165,9 @@ def test_failures_read_as_channel_test_case_s(captive_layers, plugin_call, case_
 def test_every_channel_test_case_helper_has_a_pytest_twin():
     # Assertions and helpers ChannelTestCase gains must reach the fixture too.
     names = [
-        name for klass in ChannelTestCaseMixin.__mro__ if klass.__module__.startswith("channels_test.test")
+        name
+        for klass in ChannelTestCaseMixin.__mro__
+        if klass.__module__.startswith("channels_test.test")
         for name, value in vars(klass).items()
         if inspect.isfunction(value) and not name.startswith("_")
     ]

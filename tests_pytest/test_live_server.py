@@ -28,7 +28,9 @@ def test_urls_point_at_daphne(channels_live_server):
     seen["pids"] = [process.pid for process in channels_live_server.processes]
     # Daphne, one worker and the delay server (channels_test.delay is installed).
     assert [process.label for process in channels_live_server.processes] == [
-        "Daphne process", "worker process 1", "delay server process",
+        "Daphne process",
+        "worker process 1",
+        "delay server process",
     ]
 
 

@@ -37,7 +37,9 @@ def test_importing_the_toolkit_never_imports_pytest():
 def list_fixtures(*options):
     process = subprocess.run(
         [sys.executable, "-m", "pytest", *options, "-p", "no:cacheprovider", "--fixtures", __file__],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert process.returncode == 0, process.stdout + process.stderr
     return process.stdout
@@ -51,14 +53,13 @@ def test_the_plugin_can_be_turned_off():
 def test_the_plugin_loads_without_pytest_django(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\n")
     (tmp_path / "test_plain.py").write_text(
-        "import pytest\n\n"
-        "@pytest.mark.channel_aliases('default')\n"
-        "def test_plain():\n"
-        "    pass\n"
+        "import pytest\n\n@pytest.mark.channel_aliases('default')\ndef test_plain():\n    pass\n"
     )
     process = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider", "-q"],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert process.returncode == 0, process.stdout + process.stderr
     assert "1 passed" in process.stdout
@@ -68,7 +69,9 @@ def test_pytest_here_collects_the_plugin_tests_only():
     # The suite in tests/ is Django's runner's (runtests.py); pytest.ini keeps pytest out of it.
     process = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert process.returncode == 0, process.stdout + process.stderr
     collected = [line for line in process.stdout.splitlines() if "::" in line]

@@ -11,7 +11,8 @@ allows, creates, updates or deletes instances.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
@@ -110,7 +111,7 @@ class Binding(metaclass=BindingMetaclass):
                 raise ConfigurationError(
                     f"Binding {cls.__qualname__}: cannot find model {cls.model!r} ({error}); "
                     "use 'app_label.ModelName' or the model class."
-                )
+                ) from error
         meta = cls.model._meta
         cls.model_label = f"{meta.app_label.lower()}.{meta.object_name.lower()}"
         return [cls.model]

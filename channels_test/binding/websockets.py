@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.core import serializers
 from django.core.exceptions import ValidationError
@@ -92,7 +93,9 @@ class WebsocketBinding(Binding):
         try:
             super().run_action(action, pk, data)
         except (DeserializationError, ValidationError, ValueError) as error:
-            logger.error("%s: cannot %s with data %.200r: %s; nothing done.", type(self).__qualname__, action, data, error)
+            logger.error(
+                "%s: cannot %s with data %.200r: %s; nothing done.", type(self).__qualname__, action, data, error
+            )
 
     def create(self, data: dict) -> None:
         self._hydrate(None, data).object.save()

@@ -33,7 +33,7 @@ def encode_content(content: dict) -> str:
 def decode_content(text: str) -> dict:
     """Return the message stored as ``text`` (by :func:`encode_content` or by Channels 1.x)."""
     if text.startswith(BINARY_PREFIX):
-        return decode_message(base64.b64decode(text[len(BINARY_PREFIX):]))
+        return decode_message(base64.b64decode(text[len(BINARY_PREFIX) :]))
     return json.loads(text)
 
 

@@ -59,8 +59,9 @@ class DelayClock:
         with the reason (after the valid ones are stored).
         """
         if seconds < 0 or milliseconds < 0:
-            raise ValueError(f"The delay clock only moves forward; got seconds={seconds!r}, "
-                             f"milliseconds={milliseconds!r}.")
+            raise ValueError(
+                f"The delay clock only moves forward; got seconds={seconds!r}, milliseconds={milliseconds!r}."
+            )
         worker = self.worker()
         self.take_requests(worker)
         self.offset += timedelta(seconds=seconds, milliseconds=milliseconds)

@@ -128,7 +128,8 @@ class Worker:
                 self._layer_outage = True
                 logger.error(
                     "Cannot receive from the channel layer: %s. Retrying every %s s until it answers.",
-                    error, self.outage_retry_interval,
+                    error,
+                    self.outage_retry_interval,
                 )
             self._stop_requested.wait(self.outage_retry_interval)
             return None
@@ -157,8 +158,12 @@ class Worker:
         try:
             self.channel_layer.send(self.delay_channel, content)
         except Exception as send_error:  # noqa: BLE001  (the layer refused too: say what is lost)
-            logger.error("Lost a delayed message: %s could not take it back (%s): %.300r",
-                         self.delay_channel, send_error, content)
+            logger.error(
+                "Lost a delayed message: %s could not take it back (%s): %.300r",
+                self.delay_channel,
+                send_error,
+                content,
+            )
         self._stop_requested.wait(self.outage_retry_interval)
 
     def check_due(self) -> None:
@@ -170,7 +175,9 @@ class Worker:
                 self._database_outage = True
                 logger.error(
                     "Cannot read delayed messages from the database: %s. Retrying every %s s "
-                    "(did you run 'manage.py migrate'?).", error, self.database_sleep_duration,
+                    "(did you run 'manage.py migrate'?).",
+                    error,
+                    self.database_sleep_duration,
                 )
             _close_if_broken(router.db_for_write(DelayedMessage))
         else:
@@ -299,8 +306,9 @@ class Worker:
             if not isinstance(message, dict):
                 raise TypeError(f"the stored content is a {type(message).__name__}, not a dict")
         except (ValueError, TypeError, EOFError) as error:
-            logger.error("Dropped delayed message %s for %r: its content cannot be read (%s).",
-                         row.pk, row.channel_name, error)
+            logger.error(
+                "Dropped delayed message %s for %r: its content cannot be read (%s).", row.pk, row.channel_name, error
+            )
             return DROPPED
         try:
             self.channel_layer.send(row.channel_name, message)
@@ -311,8 +319,9 @@ class Worker:
             logger.error("Cannot send delayed messages: %s. Trying again at the next check.", error)
             return UNREACHABLE
         except (ValueError, TypeError, MessageTooLarge) as error:
-            logger.error("Dropped delayed message %s for %r: the layer refuses it (%s).",
-                         row.pk, row.channel_name, error)
+            logger.error(
+                "Dropped delayed message %s for %r: the layer refuses it (%s).", row.pk, row.channel_name, error
+            )
             return DROPPED
         logger.debug("Sent a delayed message to %r", row.channel_name)
         return SENT

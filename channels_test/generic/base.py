@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..auth import channel_session_user
 from ..routing import route_class
@@ -57,7 +58,7 @@ class BaseConsumer:
             raise ValueError(
                 f"{type(self).__qualname__} has no method for channel {channel!r}; its "
                 f"method_mapping covers {sorted(self.method_mapping)}."
-            )
+            ) from None
         handler = getattr(self, method_name)
         if self.channel_session_user:
             return channel_session_user(handler)

@@ -6,7 +6,8 @@ import functools
 import inspect
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -211,7 +212,8 @@ class JsonWebsocketConsumer(WebsocketConsumer):
         if text is None:
             logger.error(
                 "%s expects JSON text frames; got a binary frame on %s. Frame skipped.",
-                type(self).__qualname__, message.reply_channel,
+                type(self).__qualname__,
+                message.reply_channel,
             )
             return
         try:
@@ -219,7 +221,10 @@ class JsonWebsocketConsumer(WebsocketConsumer):
         except ValueError as error:
             logger.error(
                 "%s could not decode a frame on %s as JSON (%s): %.200r. Frame skipped.",
-                type(self).__qualname__, message.reply_channel, error, text,
+                type(self).__qualname__,
+                message.reply_channel,
+                error,
+                text,
             )
             return
         self.receive(content, **kwargs)
@@ -309,15 +314,19 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
         if not (isinstance(content, dict) and "stream" in content and "payload" in content):
             logger.error(
                 "%s got a frame without 'stream' and 'payload' on %s: %.200r. Frame skipped; "
-                "send {\"stream\": ..., \"payload\": {...}}.",
-                type(self).__qualname__, self.message.reply_channel, content,
+                'send {"stream": ..., "payload": {...}}.',
+                type(self).__qualname__,
+                self.message.reply_channel,
+                content,
             )
             return
         stream, payload = content["stream"], content["payload"]
         if not isinstance(payload, dict):
             logger.error(
                 "%s: the payload on stream %r must be a JSON object, not %.200r. Frame skipped.",
-                type(self).__qualname__, stream, payload,
+                type(self).__qualname__,
+                stream,
+                payload,
             )
             return
         if stream in self.consumers:
@@ -329,7 +338,9 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
         else:
             logger.error(
                 "%s got a frame for unknown stream %r; known streams: %s. Frame skipped.",
-                type(self).__qualname__, stream, ", ".join(map(repr, self.streams())) or "none",
+                type(self).__qualname__,
+                stream,
+                ", ".join(map(repr, self.streams())) or "none",
             )
 
     def multiplexer_for(self, stream: str) -> WebsocketMultiplexer:

@@ -68,9 +68,7 @@ class InterfaceApplication:
             raise TypeError(f"alias must be a CHANNEL_LAYERS name (str), not {alias!r}.")
         self.alias = alias
         self._http_timeout = None if http_timeout is None else _positive("http_timeout", http_timeout)
-        self._connect_timeout = (
-            None if connect_timeout is None else _positive("connect_timeout", connect_timeout)
-        )
+        self._connect_timeout = None if connect_timeout is None else _positive("connect_timeout", connect_timeout)
         if body_chunk_size is not None and (not isinstance(body_chunk_size, int) or body_chunk_size < 1):
             raise ValueError(f"body_chunk_size must be a positive int, not {body_chunk_size!r}.")
         self._body_chunk_size = body_chunk_size
@@ -130,9 +128,7 @@ class InterfaceApplication:
                 wrapper = channel_layers[self.alias]
                 self._wrapper = wrapper
                 if not wrapper.local_only():
-                    self._executor = ThreadPoolExecutor(
-                        self.send_threads, thread_name_prefix="channels-interface-send"
-                    )
+                    self._executor = ThreadPoolExecutor(self.send_threads, thread_name_prefix="channels-interface-send")
                 self._down_errors = layer_errors(wrapper.channel_layer)
                 self._receiver = ReplyReceiver(wrapper.channel_layer, self.outage)
                 quiet_server_tracebacks()
@@ -199,7 +195,6 @@ class InterfaceApplication:
                 await asyncio.get_running_loop().run_in_executor(None, self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
 
 
 def get_interface_application(alias: str = DEFAULT_CHANNEL_LAYER, **options: Any) -> InterfaceApplication:

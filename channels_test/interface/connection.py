@@ -18,8 +18,11 @@ Send = Callable[[dict], Awaitable[None]]
 
 def log_malformed(kind: str, channel: str, reply: Any, problem: str) -> None:
     logger.error(
-        "Malformed %s reply on %r: %s. Reply: %.300r. The connection is closed; fix the "
-        "consumer that sends it.", kind, channel, problem, reply,
+        "Malformed %s reply on %r: %s. Reply: %.300r. The connection is closed; fix the consumer that sends it.",
+        kind,
+        channel,
+        problem,
+        reply,
     )
 
 
@@ -41,4 +44,3 @@ class Connection:
         self.receive = receive
         self.send = send
         self.reply_channel = ""
-

@@ -78,8 +78,9 @@ class HttpConnection(Connection):
         try:
             await self.app.send_message("http.request", message)
         except layer.ChannelFull:
-            logger.warning("Channel 'http.request' is full; answering 503 to %s %s.",
-                           self.scope["method"], self.scope["path"])
+            logger.warning(
+                "Channel 'http.request' is full; answering 503 to %s %s.", self.scope["method"], self.scope["path"]
+            )
             await self.respond(503, "503 Service Unavailable: the server is busy; try again later.")
             return False
         except LayerDown:
@@ -124,8 +125,9 @@ class HttpConnection(Connection):
                 return False
             except layer.ChannelFull:
                 if asyncio.get_running_loop().time() > deadline:
-                    logger.warning("Body channel %r stayed full for %s s; answering 503.",
-                                   body_channel, self.app.http_timeout)
+                    logger.warning(
+                        "Body channel %r stayed full for %s s; answering 503.", body_channel, self.app.http_timeout
+                    )
                     await self.respond(503, "503 Service Unavailable: the request body could not be delivered.")
                     return False
                 await asyncio.sleep(SEND_RETRY_INTERVAL)
@@ -174,7 +176,10 @@ class HttpConnection(Connection):
         logger.warning(
             "No response message on %r within %s s for %s %s; %s. Is a worker running "
             "(manage.py runworker) and listening on 'http.request'?",
-            self.reply_channel, timeout, self.scope["method"], self.scope["path"],
+            self.reply_channel,
+            timeout,
+            self.scope["method"],
+            self.scope["path"],
             "ending the response early" if self.started else "answering 504",
         )
         if self.started:
@@ -195,21 +200,24 @@ class HttpConnection(Connection):
     async def respond_layer_down(self) -> None:
         """Answer 503 with ``Retry-After``: the layer is down (logged once per outage)."""
         await self.respond(
-            503, "503 Service Unavailable: the server cannot reach its channel layer; "
-                 "try again later.",
+            503,
+            "503 Service Unavailable: the server cannot reach its channel layer; try again later.",
             headers=[(b"retry-after", str(LAYER_DOWN_RETRY_AFTER).encode("ascii"))],
         )
 
     async def respond(self, status: int, text: str, *, headers: list | None = None) -> None:
         """Answer with a plain-text response of our own (and any extra ``headers``)."""
         body = text.encode("utf-8")
-        await self.send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode("ascii")),
-                        *(headers or [])],
-        })
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                    *(headers or []),
+                ],
+            }
+        )
         await self.send({"type": "http.response.body", "body": body, "more_body": False})
         self.started = True
-

@@ -34,7 +34,8 @@ class LayerOutage:
             self.since, self.source = time.monotonic(), source
         logger.error(
             "The channel layer is unavailable: %s Answering 503 to HTTP requests and closing "
-            "WebSockets (1013, try again later; 1011 under Daphne) until it answers again.", error,
+            "WebSockets (1013, try again later; 1011 under Daphne) until it answers again.",
+            error,
         )
 
     def over(self, source: str) -> None:
@@ -67,7 +68,6 @@ class _QuietRefusedCloses(logging.Filter):
         return not (isinstance(error, CloseCodeRefused) and error.logged)
 
 
-
 class CloseCodeRefused(RuntimeError):
     """The ASGI server would not close a WebSocket with the code asked for.
 
@@ -76,7 +76,6 @@ class CloseCodeRefused(RuntimeError):
     """
 
     logged = False
-
 
 
 def quiet_server_tracebacks() -> None:

@@ -54,9 +54,7 @@ class ReplyReceiver:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self.stopping.clear()
-                self._thread = threading.Thread(
-                    target=self.run, name="channels-interface-replies", daemon=True
-                )
+                self._thread = threading.Thread(target=self.run, name="channels-interface-replies", daemon=True)
                 self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -86,7 +86,9 @@ class WebsocketConnection(Connection):
             logger.warning(
                 "No reply to websocket.connect on %r within %s s; rejecting the connection to %s. "
                 "Is a worker running (manage.py runworker) and listening on 'websocket.connect'?",
-                self.reply_channel, timeout, self.scope["path"],
+                self.reply_channel,
+                timeout,
+                self.scope["path"],
             )
             await self.reject()
             return False
@@ -182,13 +184,18 @@ class WebsocketConnection(Connection):
             await self.disconnected(event.get("code", 1006))
             return False
         message = websocket_receive(
-            self.reply_channel, self.scope["path"], self.order, text=event.get("text"), data=event.get("bytes"),
+            self.reply_channel,
+            self.scope["path"],
+            self.order,
+            text=event.get("text"),
+            data=event.get("bytes"),
         )
         try:
             await self.app.send_message("websocket.receive", message)
         except self.app.channel_layer.ChannelFull:
-            logger.warning("Channel 'websocket.receive' is full; closing %r with 1013 (try again later).",
-                           self.reply_channel)
+            logger.warning(
+                "Channel 'websocket.receive' is full; closing %r with 1013 (try again later).", self.reply_channel
+            )
             await self.close(1013)
             return False
         except LayerDown:
@@ -206,8 +213,6 @@ class WebsocketConnection(Connection):
         try:
             await self.app.send_message("websocket.disconnect", message)
         except self.app.channel_layer.ChannelFull:
-            logger.warning("Channel 'websocket.disconnect' is full; dropped the disconnect of %r.",
-                           self.reply_channel)
+            logger.warning("Channel 'websocket.disconnect' is full; dropped the disconnect of %r.", self.reply_channel)
         except LayerDown:
             pass  # logged once for the outage
-

@@ -26,8 +26,7 @@ class ForkSafeLocal(Generic[T]):
     closed or garbage collected here) and a new one is made.
     """
 
-    def __init__(self, make: Callable[[], T], *,
-                 inherited: Callable[[T], None] | None = None):
+    def __init__(self, make: Callable[[], T], *, inherited: Callable[[T], None] | None = None):
         self._make = make
         self._inherited = inherited
         self._local = threading.local()

@@ -15,7 +15,8 @@ import re
 import secrets
 import string
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .encoding import (
     MAX_MESSAGE_DEPTH,
@@ -124,9 +125,7 @@ class BaseChannelLayer:
     ):
         if clock is not None:
             if not callable(clock):
-                raise TypeError(
-                    f"clock must be a function returning seconds (like time.time), not {clock!r}."
-                )
+                raise TypeError(f"clock must be a function returning seconds (like time.time), not {clock!r}.")
             self.clock = clock
         for name, value in (("expiry", expiry), ("group_expiry", group_expiry)):
             if not isinstance(value, (int, float)) or value <= 0:
@@ -135,9 +134,7 @@ class BaseChannelLayer:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, not {value!r}.")
         if not isinstance(prefix, str) or not _GROUP_RE.fullmatch(prefix):
-            raise ValueError(
-                f"prefix must be letters, digits, '-', '_' or '.', not {prefix!r}."
-            )
+            raise ValueError(f"prefix must be letters, digits, '-', '_' or '.', not {prefix!r}.")
         self.prefix = prefix
         self.expiry = expiry
         self.group_expiry = group_expiry
@@ -183,8 +180,7 @@ class BaseChannelLayer:
             # Workers pass the same tuple on every call: validate it once.
             if isinstance(channels, str):
                 raise TypeError(
-                    f"receive() takes a list of channel names, not the str {channels!r}: "
-                    f"write receive([{channels!r}])."
+                    f"receive() takes a list of channel names, not the str {channels!r}: write receive([{channels!r}])."
                 )
             channels = tuple(channels)
             checked = self._checked_channels
@@ -221,8 +217,9 @@ class BaseChannelLayer:
         """
         if not isinstance(pattern, str) or not pattern.endswith("?"):
             hint = (
-                f" For a process-local name, append to the prefix yourself: "
-                f"process_local_name({pattern!r})." if isinstance(pattern, str) and pattern.endswith("!") else ""
+                f" For a process-local name, append to the prefix yourself: process_local_name({pattern!r})."
+                if isinstance(pattern, str) and pattern.endswith("!")
+                else ""
             )
             raise ValueError(
                 f"new_channel() needs a pattern ending in '?', not {pattern!r}: "
@@ -262,10 +259,7 @@ class BaseChannelLayer:
         if not isinstance(name, str):
             raise TypeError(f"Channel name must be a str, not {type(name).__name__}: {name!r}")
         if len(name) >= MAX_NAME_LENGTH:
-            raise ValueError(
-                f"Channel name {name!r} is {len(name)} characters; "
-                f"names must be under {MAX_NAME_LENGTH}."
-            )
+            raise ValueError(f"Channel name {name!r} is {len(name)} characters; names must be under {MAX_NAME_LENGTH}.")
         if not _NAME_RE.fullmatch(name):
             raise ValueError(
                 f"Invalid channel name {name!r}: use ASCII letters, digits, '-', '_' and "
@@ -289,8 +283,7 @@ class BaseChannelLayer:
             raise TypeError(f"Group name must be a str, not {type(name).__name__}: {name!r}")
         if len(name) >= MAX_NAME_LENGTH or not _GROUP_RE.fullmatch(name):
             raise ValueError(
-                f"Invalid group name {name!r}: use under {MAX_NAME_LENGTH} ASCII letters, "
-                "digits, '-', '_' and '.'."
+                f"Invalid group name {name!r}: use under {MAX_NAME_LENGTH} ASCII letters, digits, '-', '_' and '.'."
             )
 
     def encode(self, message: dict) -> bytes:
@@ -316,7 +309,9 @@ class BaseChannelLayer:
             self.logger.error(
                 "Skipped a message on channel %r that cannot be decoded (%s); it was damaged "
                 "in storage or written by something other than this version of channels_test. "
-                "That message is lost; receiving goes on.", channel, error,
+                "That message is lost; receiving goes on.",
+                channel,
+                error,
             )
             return None
 
@@ -370,15 +365,10 @@ class BaseChannelLayer:
         compiled = []
         for pattern, value in channel_capacity.items():
             if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"channel_capacity[{pattern!r}] must be a positive int, not {value!r}."
-                )
+                raise ValueError(f"channel_capacity[{pattern!r}] must be a positive int, not {value!r}.")
             if isinstance(pattern, str):
                 pattern = re.compile(fnmatch.translate(pattern))
             elif not hasattr(pattern, "match"):
-                raise TypeError(
-                    f"channel_capacity keys are glob strings or compiled regexes, "
-                    f"not {pattern!r}."
-                )
+                raise TypeError(f"channel_capacity keys are glob strings or compiled regexes, not {pattern!r}.")
             compiled.append((pattern, value))
         return compiled

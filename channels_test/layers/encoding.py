@@ -58,8 +58,7 @@ def _describe_path(path: Iterable) -> str:
 
 def _type_error(value: Any, path: Iterable) -> TypeError:
     type_name = type(value).__name__
-    hint = _HINTS.get(type_name, "messages hold only dict, list, tuple, str, bytes, "
-                      "int, float, bool and None")
+    hint = _HINTS.get(type_name, "messages hold only dict, list, tuple, str, bytes, int, float, bool and None")
     return TypeError(f"{_describe_path(path)}: {type_name} is not allowed ({hint})")
 
 
@@ -84,9 +83,7 @@ def _too_deep_error(message: dict, path: tuple) -> TypeError:
 
 
 def _bad_key(key: Any, path: tuple) -> TypeError:
-    return TypeError(
-        f"{_describe_path(path)}: dict keys must be str, found {type(key).__name__} key {key!r}"
-    )
+    return TypeError(f"{_describe_path(path)}: dict keys must be str, found {type(key).__name__} key {key!r}")
 
 
 def _path_of(link: tuple | None, *last: Any) -> tuple:
@@ -142,8 +139,7 @@ def validate_message(message: Any) -> dict:
     """
     if not isinstance(message, dict):
         raise TypeError(
-            f"A message must be a dict, not {type(message).__name__}: "
-            "wrap the value, e.g. {'value': ...}."
+            f"A message must be a dict, not {type(message).__name__}: wrap the value, e.g. {{'value': ...}}."
         )
     for key, item in message.items():
         if type(item) not in _SCALARS or type(key) is not str:
@@ -178,7 +174,9 @@ def encode_message(message: dict) -> bytes:
         # A str holding a lone surrogate (a file name decoded with surrogateescape) is a
         # str like any other and comes back the same; this packer is slower, so only here.
         return msgpack.Packer(
-            use_bin_type=True, default=_encode_default, unicode_errors="surrogatepass",
+            use_bin_type=True,
+            default=_encode_default,
+            unicode_errors="surrogatepass",
         ).pack(message)
 
 
@@ -190,7 +188,11 @@ def decode_message(data: bytes) -> dict:
     """
     try:
         message = msgpack.unpackb(
-            data, raw=False, ext_hook=_decode_ext, timestamp=1, strict_map_key=True,
+            data,
+            raw=False,
+            ext_hook=_decode_ext,
+            timestamp=1,
+            strict_map_key=True,
             unicode_errors="surrogatepass",
         )
     except Exception as error:  # msgpack raises several classes for bad input

@@ -69,12 +69,13 @@ class RedisSentinelChannelLayer(RedisChannelLayer):
         sentinel_refresh_interval: float = 0,
         **config: Any,
     ):
-        if (isinstance(sentinel_refresh_interval, bool)
-                or not isinstance(sentinel_refresh_interval, (int, float))
-                or sentinel_refresh_interval < 0):
+        if (
+            isinstance(sentinel_refresh_interval, bool)
+            or not isinstance(sentinel_refresh_interval, (int, float))
+            or sentinel_refresh_interval < 0
+        ):
             raise ValueError(
-                "sentinel_refresh_interval must be a number of seconds >= 0, not "
-                f"{sentinel_refresh_interval!r}."
+                f"sentinel_refresh_interval must be a number of seconds >= 0, not {sentinel_refresh_interval!r}."
             )
         self.sentinel_refresh_interval = sentinel_refresh_interval
         self._services_setting = _check_services(services)
@@ -102,8 +103,11 @@ class RedisSentinelChannelLayer(RedisChannelLayer):
         for service in self.services:
             # No automatic retry, as for RedisChannelLayer: a retried send could arrive twice.
             client = self.sentinel.master_for(service, retry=Retry(NoBackoff(), 0))
-            servers.append(_SentinelServer(client, service, self.sentinel_refresh_interval,
-                                           self._sentinel_labels(), log_changes=several))
+            servers.append(
+                _SentinelServer(
+                    client, service, self.sentinel_refresh_interval, self._sentinel_labels(), log_changes=several
+                )
+            )
         return servers
 
     def _sentinel_labels(self) -> str:
@@ -144,13 +148,13 @@ class RedisSentinelChannelLayer(RedisChannelLayer):
 class _SentinelServer(Server):
     """The master of one Sentinel service; each new connection asks the sentinels where it is."""
 
-    def __init__(self, client: Any, service: str, refresh_interval: float, sentinels: str,
-                 *, log_changes: bool = False):
+    def __init__(
+        self, client: Any, service: str, refresh_interval: float, sentinels: str, *, log_changes: bool = False
+    ):
         self.service = service
         self.refresh_interval = refresh_interval
         self.sentinels = sentinels
-        self.hosts_hint = (f"check the sentinels at {sentinels} ('hosts') and 'services' in the "
-                           "layer CONFIG")
+        self.hosts_hint = f"check the sentinels at {sentinels} ('hosts') and 'services' in the layer CONFIG"
         super().__init__(client, service, log_changes=log_changes)
         self._pool = client.connection_pool
         self._checks = threading.local()
@@ -197,8 +201,13 @@ def _check_sentinels(hosts: Any) -> list:
         hosts = [hosts]  # a single (host, port) pair written without the list
     checked = []
     for host in hosts:
-        if not (isinstance(host, (list, tuple)) and len(host) == 2 and isinstance(host[0], str)
-                and isinstance(host[1], int) and not isinstance(host[1], bool)):
+        if not (
+            isinstance(host, (list, tuple))
+            and len(host) == 2
+            and isinstance(host[0], str)
+            and isinstance(host[1], int)
+            and not isinstance(host[1], bool)
+        ):
             raise SentinelSettingError(
                 f"Cannot use {host!r} in 'hosts' of RedisSentinelChannelLayer: give each "
                 "sentinel as a (host, port) pair, like ('127.0.0.1', 26379) (URLs are not taken)."
@@ -213,9 +222,9 @@ def _check_services(services: Any) -> list[str]:
     if isinstance(services, (str, bytes)) or not isinstance(services, (list, tuple)):
         raise SentinelSettingError(
             f"'services' must be a list of the names of the masters the sentinels monitor, not "
-            f"{services!r}: write [{services!r}]." if isinstance(services, str) else
-            f"'services' must be a list of the names of the masters the sentinels monitor, not "
-            f"{services!r}."
+            f"{services!r}: write [{services!r}]."
+            if isinstance(services, str)
+            else f"'services' must be a list of the names of the masters the sentinels monitor, not {services!r}."
         )
     for name in services:
         if not isinstance(name, str) or not name:

@@ -81,9 +81,7 @@ def project_files(paths: list[str]) -> Iterator[str]:
 def _walk(top: str) -> Iterator[str]:
     for root, dirs, files in os.walk(top):
         dirs[:] = sorted(
-            name
-            for name in dirs
-            if name not in SKIPPED_DIRS and not is_virtualenv(os.path.join(root, name))
+            name for name in dirs if name not in SKIPPED_DIRS and not is_virtualenv(os.path.join(root, name))
         )
         for name in sorted(files):
             if name.endswith(".py") or is_pin_file(os.path.join(root, name)):
@@ -114,9 +112,7 @@ def _diff(path: str, old: bytes, new: bytes) -> str:
     def lines(data: bytes) -> list[str]:
         return data.decode("utf-8", errors="replace").splitlines(keepends=True)
 
-    return "".join(
-        difflib.unified_diff(lines(old), lines(new), fromfile=f"a/{path}", tofile=f"b/{path}")
-    )
+    return "".join(difflib.unified_diff(lines(old), lines(new), fromfile=f"a/{path}", tofile=f"b/{path}"))
 
 
 def print_report(findings: list[Finding], out: TextIO) -> None:
@@ -162,9 +158,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         try:
             new, found = rewrite_source(source, path)
         except Unparseable as error:
-            findings.append(
-                Finding("unparsed", path, error.line, f"cannot parse: {error.reason}; left unchanged")
-            )
+            findings.append(Finding("unparsed", path, error.line, f"cannot parse: {error.reason}; left unchanged"))
             continue
         except Exception as error:  # one odd file must not stop the run half-way
             message = f"cannot rewrite ({type(error).__name__}: {error}); left unchanged"

@@ -21,10 +21,8 @@ _REQUIREMENT = re.compile(
 )
 
 _ADVICE = {
-    "asgi_redis": "is a Channels 1.x layer: remove it; channels_test's Redis layer needs "
-    "channels_test[redis]",
-    "asgi_ipc": "is a Channels 1.x layer: remove it; channels_test's SQLite layer needs "
-    "nothing more",
+    "asgi_redis": "is a Channels 1.x layer: remove it; channels_test's Redis layer needs channels_test[redis]",
+    "asgi_ipc": "is a Channels 1.x layer: remove it; channels_test's SQLite layer needs nothing more",
     "asgi_rabbitmq": "is a Channels 1.x layer that channels_test does not carry: remove it "
     "and pick the Redis or SQLite layer",
 }
@@ -60,10 +58,14 @@ def requirement_findings(text: str, path: str) -> list[Finding]:
             elif name == "django":
                 if not _only_below(spec, (4, 2)):
                     continue
-                findings.append(Finding(
-                    "django", path, number,
-                    f"{shown}: channels_test needs Django 4.2 or newer; upgrade Django first",
-                ))
+                findings.append(
+                    Finding(
+                        "django",
+                        path,
+                        number,
+                        f"{shown}: channels_test needs Django 4.2 or newer; upgrade Django first",
+                    )
+                )
                 continue
             elif spec and _only_below(spec, (2, 0)):
                 message = (

@@ -154,14 +154,13 @@ class ModuleMigration(cst.CSTTransformer):
             else:
                 # ``import channels.x`` binds ``channels``: load the module, bind the package.
                 same = NEW_PACKAGE + dotted[len(OLD_PACKAGE) :]
-                names.append(cst.ImportAlias(name=_dotted(same), comma=cst.Comma(
-                    whitespace_after=cst.SimpleWhitespace(" "))))
+                names.append(
+                    cst.ImportAlias(name=_dotted(same), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                )
                 names.append(_alias_as_old(alias, NEW_PACKAGE))
         return updated.with_changes(names=names)
 
-    def leave_ImportFrom(
-        self, original: cst.ImportFrom, updated: cst.ImportFrom
-    ) -> cst.ImportFrom:
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
         if updated.relative or updated.module is None:
             return updated
         dotted = get_full_name_for_node(updated.module)
@@ -208,14 +207,10 @@ class ModuleMigration(cst.CSTTransformer):
         root = node
         while isinstance(root, cst.Attribute):
             root = root.value
-        if root in self._renamed or (
-            isinstance(root, cst.Name) and root.value == NEW_PACKAGE
-        ):
+        if root in self._renamed or (isinstance(root, cst.Name) and root.value == NEW_PACKAGE):
             self.check_missing(node, get_full_name_for_node(node))
 
-    def leave_Attribute(
-        self, original: cst.Attribute, updated: cst.Attribute
-    ) -> cst.Attribute:
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
         if original.value in self._renamed and original.attr.value == "tests":
             return updated.with_changes(attr=cst.Name("test"))
         return updated
@@ -286,16 +281,12 @@ class ModuleMigration(cst.CSTTransformer):
         if _string_value(node.key) == INSTALLED_APPS:
             self._installed_apps += 1
 
-    def leave_DictElement(
-        self, original: cst.DictElement, updated: cst.DictElement
-    ) -> cst.DictElement:
+    def leave_DictElement(self, original: cst.DictElement, updated: cst.DictElement) -> cst.DictElement:
         if _string_value(original.key) == INSTALLED_APPS:
             self._installed_apps -= 1
         return updated
 
-    def leave_SimpleString(
-        self, original: cst.SimpleString, updated: cst.SimpleString
-    ) -> cst.SimpleString:
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
         text = _string_value(original)
         if text is None:
             return updated
@@ -329,9 +320,7 @@ class ModuleMigration(cst.CSTTransformer):
                 and _string_value(element.key) == "CONFIG"
                 and isinstance(element.value, cst.Dict)
             ):
-                elements[index] = element.with_changes(
-                    value=_without_options(element.value, ignored)
-                )
+                elements[index] = element.with_changes(value=_without_options(element.value, ignored))
         return updated.with_changes(elements=elements)
 
     def _check_asgi_layer(self, node: cst.Assign) -> None:
@@ -343,8 +332,7 @@ class ModuleMigration(cst.CSTTransformer):
         if func.rsplit(".", 1)[-1] != "get_channel_layer":
             return
         if any(
-            isinstance(target.target, cst.Name) and target.target.value == "channel_layer"
-            for target in node.targets
+            isinstance(target.target, cst.Name) and target.target.value == "channel_layer" for target in node.targets
         ):
             self.report("asgi", node, ASGI_MODULE_NOTE)
 
@@ -353,10 +341,7 @@ def _binds_old_package(node: cst.CSTNode) -> bool:
     """Tell whether ``node`` is ``import channels`` or ``import channels.x`` (no ``as``)."""
     if not isinstance(node, cst.Import):
         return False
-    return any(
-        alias.asname is None and is_old_path(get_full_name_for_node(alias.name) or "")
-        for alias in node.names
-    )
+    return any(alias.asname is None and is_old_path(get_full_name_for_node(alias.name) or "") for alias in node.names)
 
 
 def _new_name_taken(scope: Scope) -> bool:
@@ -404,30 +389,22 @@ def _without_element(node: cst.Dict, index: int) -> cst.Dict:
     elements = list(node.elements)
     removed = elements.pop(index)
     if not elements:
-        return node.with_changes(
-            elements=[], lbrace=cst.LeftCurlyBrace(), rbrace=cst.RightCurlyBrace()
-        )
+        return node.with_changes(elements=[], lbrace=cst.LeftCurlyBrace(), rbrace=cst.RightCurlyBrace())
     if index < len(elements):  # a later element takes the removed one's place
         return node.with_changes(elements=elements)
     # The removed element was the last: the one before it becomes the last.
     previous = elements[-1]
     before = previous.comma.whitespace_after if isinstance(previous.comma, cst.Comma) else None
     after = node.rbrace.whitespace_before
-    if isinstance(removed.comma, cst.Comma) and isinstance(
-        removed.comma.whitespace_after, cst.ParenthesizedWhitespace
-    ):
+    if isinstance(removed.comma, cst.Comma) and isinstance(removed.comma.whitespace_after, cst.ParenthesizedWhitespace):
         after = removed.comma.whitespace_after
-    if isinstance(before, cst.ParenthesizedWhitespace) and isinstance(
-        after, cst.ParenthesizedWhitespace
-    ):
+    if isinstance(before, cst.ParenthesizedWhitespace) and isinstance(after, cst.ParenthesizedWhitespace):
         # Multi-line: keep the previous line (and its comment), close on the old last line.
         elements[-1] = previous.with_changes(
             comma=previous.comma.with_changes(whitespace_after=cst.SimpleWhitespace(""))
         )
         rbrace = node.rbrace.with_changes(
-            whitespace_before=after.with_changes(
-                first_line=before.first_line, empty_lines=before.empty_lines
-            )
+            whitespace_before=after.with_changes(first_line=before.first_line, empty_lines=before.empty_lines)
         )
         return node.with_changes(elements=elements, rbrace=rbrace)
     if isinstance(before, cst.ParenthesizedWhitespace):

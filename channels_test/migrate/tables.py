@@ -39,8 +39,7 @@ MISSING_APIS: dict[str, str] = {
         "not carried: channels_test uses none of them; remove the call"
     ),
     "channels.default_app_config": (
-        "channels.default_app_config is not carried: Django finds the app config itself; "
-        "remove the reference"
+        "channels.default_app_config is not carried: Django finds the app config itself; remove the reference"
     ),
     "channels.management.commands.runserver.WorkerThread": (
         "runserver's WorkerThread is not carried: run channels_test.worker.Worker in a "
@@ -67,8 +66,7 @@ ASGI_MODULE_NOTE = (
 
 # Settings, modules and names a Django upgrade from 1.11/2.2 to 4.2+ must change.
 DJANGO_SETTINGS = {
-    "MIDDLEWARE_CLASSES": "MIDDLEWARE_CLASSES is ignored since Django 2.0: use MIDDLEWARE "
-    "(new-style middleware)",
+    "MIDDLEWARE_CLASSES": "MIDDLEWARE_CLASSES is ignored since Django 2.0: use MIDDLEWARE (new-style middleware)",
     "TEMPLATE_DIRS": "TEMPLATE_* settings are gone since Django 1.10: use TEMPLATES",
     "TEMPLATE_CONTEXT_PROCESSORS": "TEMPLATE_* settings are gone since Django 1.10: use TEMPLATES",
     "TEMPLATE_LOADERS": "TEMPLATE_* settings are gone since Django 1.10: use TEMPLATES",
@@ -79,26 +77,20 @@ DJANGO_MODULES = {
     "django.utils.six": "django.utils.six was removed in Django 3.0: use Python 3 directly",
 }
 DJANGO_NAMES = {
-    "django.conf.urls.url": "django.conf.urls.url() was removed in Django 4.0: use "
-    "django.urls.re_path() (or path())",
-    "django.conf.urls.patterns": "django.conf.urls.patterns() was removed in Django 1.10: "
-    "use a plain list",
-    "django.shortcuts.render_to_response": "render_to_response() was removed in Django 3.0: "
-    "use render()",
+    "django.conf.urls.url": "django.conf.urls.url() was removed in Django 4.0: use django.urls.re_path() (or path())",
+    "django.conf.urls.patterns": "django.conf.urls.patterns() was removed in Django 1.10: use a plain list",
+    "django.shortcuts.render_to_response": "render_to_response() was removed in Django 3.0: use render()",
     "django.utils.encoding.force_text": "force_text() was removed in Django 4.0: use force_str()",
     "django.utils.encoding.smart_text": "smart_text() was removed in Django 4.0: use smart_str()",
     "django.utils.encoding.python_2_unicode_compatible": "python_2_unicode_compatible was "
     "removed in Django 3.0: define __str__ only",
     "django.utils.translation.ugettext": "ugettext() was removed in Django 4.0: use gettext()",
-    "django.utils.translation.ugettext_lazy": "ugettext_lazy() was removed in Django 4.0: "
-    "use gettext_lazy()",
+    "django.utils.translation.ugettext_lazy": "ugettext_lazy() was removed in Django 4.0: use gettext_lazy()",
     "django.utils.translation.ungettext": "ungettext() was removed in Django 4.0: use ngettext()",
-    "django.utils.translation.ungettext_lazy": "ungettext_lazy() was removed in Django 4.0: "
-    "use ngettext_lazy()",
+    "django.utils.translation.ungettext_lazy": "ungettext_lazy() was removed in Django 4.0: use ngettext_lazy()",
 }
 DJANGO_UPGRADE_HINT = (
-    "django-upgrade (pip install django-upgrade; django-upgrade --target-version 4.2 "
-    "FILES) rewrites most of these"
+    "django-upgrade (pip install django-upgrade; django-upgrade --target-version 4.2 FILES) rewrites most of these"
 )
 
 

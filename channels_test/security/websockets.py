@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -79,12 +80,12 @@ class BaseOriginValidator:
             header = self.get_header(message, b"origin")
         except KeyError:
             logger.warning("Refused a WebSocket to %s: no Origin header.", message.get("path"))
-            raise DenyConnection
+            raise DenyConnection from None
         try:
             origin = header.decode("ascii")
         except UnicodeDecodeError:
             logger.warning("Refused a WebSocket to %s: a non-ASCII Origin.", message.get("path"))
-            raise DenyConnection
+            raise DenyConnection from None
         if not origin:
             logger.warning("Refused a WebSocket to %s: an empty Origin header.", message.get("path"))
             raise DenyConnection

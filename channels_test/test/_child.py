@@ -23,7 +23,8 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import compat
 
@@ -138,9 +139,8 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     """Run a worker group on the live channel layer until terminated."""
     from channels_test.asgi import channel_layers
     from channels_test.signals import worker_process_ready
-    from channels_test.worker import WorkerGroup
-
     from channels_test.staticfiles import add_default_routes
+    from channels_test.worker import WorkerGroup
 
     wrapper = channel_layers[config["alias"]]
     # Django's views behind the routing, with static files under STATIC_URL

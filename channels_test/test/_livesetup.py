@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import global_settings, settings
 from django.core.exceptions import ImproperlyConfigured

@@ -21,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "LiveProcess",
@@ -224,8 +225,8 @@ class LiveProcess:
             return ""
         if self.error_text and text.rstrip().endswith(self.error_text.rstrip()):
             text = text.rstrip()[: -len(self.error_text.rstrip())]
-        lines = text.rstrip().splitlines()[-self.output_tail_lines:]
-        return "\n".join(lines)[-self.output_tail_chars:]
+        lines = text.rstrip().splitlines()[-self.output_tail_lines :]
+        return "\n".join(lines)[-self.output_tail_chars :]
 
     def failure(self, what: str) -> LiveServerError:
         """Return an error saying ``what`` happened, with the child's traceback and output."""
@@ -276,9 +277,7 @@ class WorkerProcess(LiveProcess):
 
     entry = "channels_test.test._child.run_worker"
 
-    def __init__(
-        self, config: dict, *, directory: str, index: int, alias: str, threads: int, serve_static: bool
-    ):
+    def __init__(self, config: dict, *, directory: str, index: int, alias: str, threads: int, serve_static: bool):
         super().__init__(config, directory=directory, slug=f"worker-{index}")
         self.label = f"worker process {index}"
         self.alias = alias
@@ -286,9 +285,7 @@ class WorkerProcess(LiveProcess):
         self.serve_static = serve_static
 
     def child_config(self) -> dict:
-        return dict(
-            super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static
-        )
+        return dict(super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static)
 
 
 class DelayProcess(LiveProcess):
@@ -332,8 +329,7 @@ def wait_until_ready(processes: Iterable[LiveProcess], timeout: float) -> None:
             if remaining <= 0:
                 names = ", ".join(process.describe() for process in pending)
                 raise pending[0].failure(
-                    f"did not report ready within {timeout:g} s (startup_timeout); still "
-                    f"waiting for: {names}"
+                    f"did not report ready within {timeout:g} s (startup_timeout); still waiting for: {names}"
                 )
             selector.select(min(remaining, 0.2))
 

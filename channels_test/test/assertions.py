@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..asgi import channel_layers
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel
@@ -112,9 +113,7 @@ class ChannelAssertionsMixin:
         if counts:
             self.fail(f"Expected no messages on layer {alias!r}, found:\n{show_messages(wrapper, counts)}")
 
-    def assertGroupMembers(
-        self, group: str, channels: Iterable[Channel | str], *, alias: str | None = None
-    ) -> None:
+    def assertGroupMembers(self, group: str, channels: Iterable[Channel | str], *, alias: str | None = None) -> None:
         """Check group ``group`` holds exactly ``channels`` (in any order)."""
         expected = {channel_name(channel) for channel in channels}
         found = set(channel_layers[self._assertion_alias(alias)].group_channels(group))
@@ -125,8 +124,7 @@ class ChannelAssertionsMixin:
             if found - expected:
                 details.append(f"unexpected {sorted(found - expected)}")
             self.fail(
-                f"Group {group!r} has members {sorted(found)}, expected {sorted(expected)} "
-                f"({'; '.join(details)})."
+                f"Group {group!r} has members {sorted(found)}, expected {sorted(expected)} ({'; '.join(details)})."
             )
 
 

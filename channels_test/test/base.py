@@ -9,7 +9,8 @@ signals, so consumers run by the test share its database transaction.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -305,4 +306,3 @@ class ChannelTestCase(ChannelTestCaseMixin, TestCase):
 
 class TransactionChannelTestCase(ChannelTestCaseMixin, TransactionTestCase):
     """A Django ``TransactionTestCase`` whose tests run against captive in-memory layers."""
-

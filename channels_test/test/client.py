@@ -108,8 +108,7 @@ class Client:
         if received is None:
             if fail_on_none:
                 raise AssertionError(
-                    f"No message to consume on {channel!r} (layer {self.alias!r}); "
-                    f"{describe_waiting(wrapper)}."
+                    f"No message to consume on {channel!r} (layer {self.alias!r}); {describe_waiting(wrapper)}."
                 )
             return False, None
         message = Message(content, received, wrapper)
@@ -227,9 +226,7 @@ class WSClient(Client):
         """The client's Django session (a SESSION_ENGINE store, saved so consumers can load it)."""
         if self._session is None:
             if not _sessions_installed():
-                raise ImproperlyConfigured(
-                    "WSClient.session needs 'django.contrib.sessions' in INSTALLED_APPS."
-                )
+                raise ImproperlyConfigured("WSClient.session needs 'django.contrib.sessions' in INSTALLED_APPS.")
             from ..sessions import new_saved_session
 
             self._session = new_saved_session()
@@ -289,8 +286,11 @@ class WSClient(Client):
             content["headers"] = self._header_list()
         if to == "websocket.connect":
             connect = websocket_connect(
-                reply_channel=content["reply_channel"], path=content["path"],
-                query_string=query_string.encode("latin-1"), client=TEST_CLIENT, server=TEST_SERVER,
+                reply_channel=content["reply_channel"],
+                path=content["path"],
+                query_string=query_string.encode("latin-1"),
+                client=TEST_CLIENT,
+                server=TEST_SERVER,
             )
             del connect["order"], connect["headers"]  # numbered below if ordered; headers as given
             content = {**connect, **content}
@@ -373,7 +373,7 @@ class WSClient(Client):
         try:
             return json.loads(text)
         except ValueError as error:
-            raise AssertionError(f"The text frame on {self.reply_channel!r} is not JSON ({error}): {text!r}")
+            raise AssertionError(f"The text frame on {self.reply_channel!r} is not JSON ({error}): {text!r}") from error
 
     def receive(self, json: bool = True) -> Any:
         """Take the next reply, the Channels 1.x way (prefer receive_json/receive_text).

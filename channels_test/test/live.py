@@ -19,7 +19,8 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -55,6 +56,7 @@ __all__ = [
     "LiveProcess",
     "LiveServerError",
 ]
+
 
 class LiveServer:
     """Daphne and worker processes serving the project; this process shares their layer.
@@ -288,7 +290,9 @@ class LiveServer:
             self.processes.append(worker)
         if self.runs_delay_server():
             delay = self.delay_process_class(
-                config, directory=self.directory, alias=self.channel_layer_alias,
+                config,
+                directory=self.directory,
+                alias=self.channel_layer_alias,
                 check_interval=self.delay_check_interval,
             )
             delay.start()
@@ -352,8 +356,7 @@ class LiveServer:
                 failures.append(process.failure(f"{process.exit_description()} during this test"))
         if failures:
             raise LiveServerError(
-                "\n\n".join(str(error) for error in failures)
-                + "\n\n(It is restarted before the next test.)"
+                "\n\n".join(str(error) for error in failures) + "\n\n(It is restarted before the next test.)"
             )
 
     # -- helpers for tests ------------------------------------------------
@@ -398,8 +401,7 @@ class LiveServer:
                 break
         if require:
             raise AssertionError(
-                f"Expected a message on channel {name!r} within {wait:g} s; none came "
-                f"({describe_waiting(wrapper)})."
+                f"Expected a message on channel {name!r} within {wait:g} s; none came ({describe_waiting(wrapper)})."
             )
         return None
 
@@ -467,8 +469,7 @@ class ChannelLiveServerTestCase(ChannelAssertionsMixin, compat.PerTestSetupHook,
         server = cls.__dict__.get("_live_server")
         if server is None:
             raise AttributeError(
-                f"{cls.__name__} has no live server yet: setUpClass() starts it "
-                "(call super().setUpClass() first)."
+                f"{cls.__name__} has no live server yet: setUpClass() starts it (call super().setUpClass() first)."
             )
         return server
 
@@ -556,4 +557,3 @@ def _refused_wrapper(alias: str, live_alias: str) -> Any:
     from ._child import RefusedChannelLayer
 
     return ChannelLayerWrapper(RefusedChannelLayer(alias=alias, live_alias=live_alias), alias, [])
-

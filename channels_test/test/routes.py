@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import unittest
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.test.utils import TestContextDecorator
 

@@ -44,11 +44,14 @@ class ChatConsumer(JsonWebsocketConsumer):
         if error:
             self.send({"error": error})
             return
-        self.group_send(Room.group_name(room), {
-            "room": room,
-            "user": self.message.user.get_username(),
-            "message": content["message"],
-        })
+        self.group_send(
+            Room.group_name(room),
+            {
+                "room": room,
+                "user": self.message.user.get_username(),
+                "message": content["message"],
+            },
+        )
 
     @staticmethod
     def check(content):

@@ -9,12 +9,12 @@ import json
 import urllib.request
 
 import pytest
-from websocket import create_connection
-
-from channels_test.test import apply_routes
 from chat.bindings import ROOM_LIST_GROUP
 from chat.consumers import ChatConsumer
 from chat.models import Room
+from websocket import create_connection
+
+from channels_test.test import apply_routes
 
 # Every reply a test causes must be checked (ChannelTestCase.fail_on_unread_messages).
 pytestmark = pytest.mark.fail_on_unread_messages

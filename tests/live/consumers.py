@@ -44,14 +44,16 @@ def values_disconnect(message):
 
 def inspect(message):
     """Answer on ``reply_to`` with what this worker process sees."""
-    Channel(message["reply_to"]).send({
-        "pid": os.getpid(),
-        "marker": getattr(settings, "LIVE_MARKER", None),
-        "debug": settings.DEBUG,
-        "database": str(connection.settings_dict["NAME"]),
-        "values": sorted(IntegerValue.objects.values_list("name", flat=True)),
-        "sqlite_synchronous": sqlite_synchronous(),
-    })
+    Channel(message["reply_to"]).send(
+        {
+            "pid": os.getpid(),
+            "marker": getattr(settings, "LIVE_MARKER", None),
+            "debug": settings.DEBUG,
+            "database": str(connection.settings_dict["NAME"]),
+            "values": sorted(IntegerValue.objects.values_list("name", flat=True)),
+            "sqlite_synchronous": sqlite_synchronous(),
+        }
+    )
 
 
 def sqlite_synchronous():

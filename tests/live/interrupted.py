@@ -20,7 +20,6 @@ from django.test import tag
 from channels_test.test.live import ChannelLiveServerTestCase
 from tests.support.live import live_settings
 
-
 NOT_INTERRUPTED = "{signal} did not end the run within 30 s"
 
 

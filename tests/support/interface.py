@@ -52,8 +52,13 @@ class InProcessTestCase(SimpleTestCase):
     def setUp(self):
         path = make_layer_directory(self)
         # A short blocking receive: the reply thread notices app.close() at once.
-        layers = {"default": {"BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
-                              "CONFIG": {"path": path, "blocking_timeout": 0.1}, "ROUTING": []}}
+        layers = {
+            "default": {
+                "BACKEND": "channels_test.layers.sqlite.SQLiteChannelLayer",
+                "CONFIG": {"path": path, "blocking_timeout": 0.1},
+                "ROUTING": [],
+            }
+        }
         layer_settings = override_settings(CHANNEL_LAYERS=layers)
         layer_settings.enable()
         self.addCleanup(layer_settings.disable)
@@ -75,8 +80,14 @@ class InProcessTestCase(SimpleTestCase):
         await asyncio.to_thread(self.worker_layer.send, channel, message)
 
     def websocket(self, path: str = "/ws/") -> ApplicationCommunicator:
-        scope = {"type": "websocket", "path": path, "headers": [(b"host", b"testserver")],
-                 "query_string": b"", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "headers": [(b"host", b"testserver")],
+            "query_string": b"",
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
         communicator = ApplicationCommunicator(self.app, scope)
         self.addCleanup(communicator.stop, exceptions=False)
         return communicator

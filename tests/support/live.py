@@ -52,8 +52,12 @@ def postgres_up():
     try:
         import psycopg
 
-        psycopg.connect(host=os.environ.get("CHANNELS_TEST_PG_HOST", "127.0.0.1"), user="postgres",
-                        dbname="postgres", connect_timeout=3).close()
+        psycopg.connect(
+            host=os.environ.get("CHANNELS_TEST_PG_HOST", "127.0.0.1"),
+            user="postgres",
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
     except Exception:  # noqa: BLE001  (not installed, not running, refused: all mean "not here")
         return False
     return True
@@ -81,8 +85,13 @@ def chromium_options(profile: str):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--no-first-run", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STARTUP_TIMEOUT = 30.0
@@ -28,8 +28,14 @@ class Child:
     def __init__(self, name: str, argv: list[str], env: dict[str, str]):
         self.name = name
         self.process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            argv,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
             start_new_session=True,  # its own process group: stop() ends what it starts too
         )
         self.lines: list[str] = []
@@ -57,13 +63,13 @@ class Child:
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self.changed:
-            index = start
+            unread = start
             while True:
-                for index in range(index, len(self.lines)):
-                    match = regex.search(self.lines[index])
+                for line in self.lines[unread:]:
+                    match = regex.search(line)
                     if match:
                         return match
-                index = len(self.lines)
+                unread = len(self.lines)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (self.process.poll() is not None and not self._more_coming()):
                     break
@@ -124,7 +130,9 @@ def project_env(layer_path: str | None, **settings: str) -> dict[str, str]:
     return env
 
 
-def start_daphne(env: dict[str, str], cleanup: Callable, application: str = "tests.interface_asgi:application") -> tuple[Child, int]:
+def start_daphne(
+    env: dict[str, str], cleanup: Callable, application: str = "tests.interface_asgi:application"
+) -> tuple[Child, int]:
     """Start ``daphne`` on a free loopback port; return it and the port once it listens."""
     argv = [sys.executable, "-m", "daphne", "-e", "tcp:port=0:interface=127.0.0.1", application]
     child = Child("daphne", argv, env)
@@ -155,8 +163,18 @@ def start_runserver(env: dict[str, str], cleanup: Callable, *options: str, reloa
 
 def start_uvicorn(env: dict[str, str], cleanup: Callable) -> tuple[Child, int]:
     """Start ``uvicorn`` (another ASGI 3 server) on a free loopback port; return it and the port."""
-    argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "0", "--ws", "wsproto",
-            "tests.interface_asgi:application"]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--ws",
+        "wsproto",
+        "tests.interface_asgi:application",
+    ]
     child = Child("uvicorn", argv, env)
     cleanup(child.stop)
     match = child.wait_for(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")

@@ -103,13 +103,27 @@ class RedisServer:
         # A replica writes the data it syncs to its directory: keep that out of the tree.
         directory = tempfile.gettempdir()
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", directory,
-             "--dbfilename", f"channels-test-{self.port}.rdb", *self.args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+                "--dbfilename",
+                f"channels-test-{self.port}.rdb",
+                *self.args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1,
-                             password=self.password)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1, password=self.password)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -123,8 +137,7 @@ class RedisServer:
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
                     raise AssertionError(
-                        f"redis-server (pid {self.process.pid}) did not answer on port "
-                        f"{self.port} within {timeout} s."
+                        f"redis-server (pid {self.process.pid}) did not answer on port {self.port} within {timeout} s."
                     ) from None
                 time.sleep(0.02)
             finally:

@@ -13,10 +13,13 @@ import time
 
 def test_interrupt_the_run(channels_live_server):
     with open(os.environ["LIVE_RECORD"], "w") as record:
-        json.dump({
-            "pids": [process.pid for process in channels_live_server.processes],
-            "directory": channels_live_server.directory,
-        }, record)
+        json.dump(
+            {
+                "pids": [process.pid for process in channels_live_server.processes],
+                "directory": channels_live_server.directory,
+            },
+            record,
+        )
     signum = getattr(signal, os.environ["LIVE_SIGNAL"])
     os.kill(os.getpid(), signum)
     time.sleep(30)

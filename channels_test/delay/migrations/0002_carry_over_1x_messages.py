@@ -23,8 +23,7 @@ def copy_legacy_messages(apps: Any, schema_editor: Any) -> None:
     columns = ", ".join(quote(name) for name in ("due_date", "channel_name", "content"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(table)} ({columns}) "
-            f"SELECT {columns} FROM {quote(LEGACY_TABLE)} ORDER BY {quote('id')}"
+            f"INSERT INTO {quote(table)} ({columns}) SELECT {columns} FROM {quote(LEGACY_TABLE)} ORDER BY {quote('id')}"
         )
 
 

@@ -129,8 +129,7 @@ class Server:
 
     def describe(self, error: BaseException, *, may_have_run: bool) -> RedisUnavailable:
         """Return the layer's error for ``error`` from this server."""
-        return describe_error(self.label, error, may_have_run=may_have_run,
-                              hosts_hint=self.hosts_hint)
+        return describe_error(self.label, error, may_have_run=may_have_run, hosts_hint=self.hosts_hint)
 
     def _before_retry(self) -> None:
         """While down: fail at once, unless it is time for this call to try the server."""
@@ -152,8 +151,9 @@ class Server:
             if first:
                 self.down_since = time.monotonic()
         if first and self.log_changes:
-            logger.error("%s Calls for its channels fail until it is back; the layer's other "
-                         "servers carry on.", problem)
+            logger.error(
+                "%s Calls for its channels fail until it is back; the layer's other servers carry on.", problem
+            )
 
     def _came_back(self) -> None:
         with self._lock:
@@ -162,8 +162,7 @@ class Server:
             self.down = None
             seconds = time.monotonic() - self.down_since
         if self.log_changes:
-            logger.warning("The Redis server %s of the channel layer answers again after %.1f s.",
-                           self.label, seconds)
+            logger.warning("The Redis server %s of the channel layer answers again after %.1f s.", self.label, seconds)
 
     def _forget(self) -> None:
         held = self._threads.peek()

@@ -27,8 +27,7 @@ def make_crypter(keys: Any) -> Any:
         from cryptography.fernet import Fernet, MultiFernet
     except ImportError as error:
         raise ImproperlyConfigured(
-            "symmetric_encryption_keys needs the 'cryptography' package: "
-            "pip install channels_test[encryption]"
+            "symmetric_encryption_keys needs the 'cryptography' package: pip install channels_test[encryption]"
         ) from error
     fernets = []
     for key in keys:
@@ -53,6 +52,7 @@ def unseal(crypter: Any, channel: str, data: bytes) -> bytes | None:
     except InvalidToken:
         logger.error(
             "Dropped a message on %r that none of symmetric_encryption_keys decrypts: "
-            "give every process of this layer the same keys.", channel,
+            "give every process of this layer the same keys.",
+            channel,
         )
         return None

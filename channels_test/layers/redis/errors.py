@@ -66,56 +66,73 @@ class RedisCommandError(RedisUnavailable):
     server_down = False
 
 
-def describe_error(label: str, error: BaseException, *, may_have_run: bool,
-                   hosts_hint: str = "fix 'hosts' in the layer CONFIG") -> RedisUnavailable:
+def describe_error(
+    label: str, error: BaseException, *, may_have_run: bool, hosts_hint: str = "fix 'hosts' in the layer CONFIG"
+) -> RedisUnavailable:
     """Return the layer error for ``error``, raised by the ``redis`` package talking to ``label``."""
     import redis.exceptions as errors
 
     detail = str(error) or type(error).__name__
     where = f"the Redis server {label} of the channel layer"
     if isinstance(error, (errors.AuthenticationError, errors.NoPermissionError)):
-        kind, text = RedisAuthenticationError, (
-            f"{where[0].upper()}{where[1:]} refused the layer's credentials ({detail}). Put the "
-            "password in the URL in 'hosts' (redis://:password@host:port/0), or 'username' and "
-            "'password' in 'connection_kwargs', and give that user every command on the prefix's "
-            "keys."
+        kind, text = (
+            RedisAuthenticationError,
+            (
+                f"{where[0].upper()}{where[1:]} refused the layer's credentials ({detail}). Put the "
+                "password in the URL in 'hosts' (redis://:password@host:port/0), or 'username' and "
+                "'password' in 'connection_kwargs', and give that user every command on the prefix's "
+                "keys."
+            ),
         )
     elif isinstance(error, errors.InvalidResponse):
-        kind, text = RedisProtocolError, (
-            f"Something other than a Redis server answers at {label}, an address of the channel "
-            f"layer ({detail}): another service (an HTTP server?) listens there, or the server "
-            f"wants TLS (rediss://). Point the layer at Redis: {hosts_hint}."
+        kind, text = (
+            RedisProtocolError,
+            (
+                f"Something other than a Redis server answers at {label}, an address of the channel "
+                f"layer ({detail}): another service (an HTTP server?) listens there, or the server "
+                f"wants TLS (rediss://). Point the layer at Redis: {hosts_hint}."
+            ),
         )
     elif isinstance(error, errors.ReadOnlyError):
-        kind, text = RedisReadOnlyError, (
-            f"{where[0].upper()}{where[1:]} is a read-only replica ({detail}). Point the layer "
-            f"at the master ({hosts_hint}), or use RedisSentinelChannelLayer to follow "
-            "failovers."
+        kind, text = (
+            RedisReadOnlyError,
+            (
+                f"{where[0].upper()}{where[1:]} is a read-only replica ({detail}). Point the layer "
+                f"at the master ({hosts_hint}), or use RedisSentinelChannelLayer to follow "
+                "failovers."
+            ),
         )
     elif isinstance(error, errors.OutOfMemoryError):
-        kind, text = RedisOutOfMemoryError, (
-            f"{where[0].upper()}{where[1:]} is out of memory ({detail}): its 'maxmemory' is "
-            "reached. Start more workers to drain the channels, lower 'capacity' or 'expiry', "
-            "or give the server more memory."
+        kind, text = (
+            RedisOutOfMemoryError,
+            (
+                f"{where[0].upper()}{where[1:]} is out of memory ({detail}): its 'maxmemory' is "
+                "reached. Start more workers to drain the channels, lower 'capacity' or 'expiry', "
+                "or give the server more memory."
+            ),
         )
     elif isinstance(error, errors.BusyLoadingError):
-        kind, text = RedisUnavailable, (
-            f"{where[0].upper()}{where[1:]} is loading its data set ({detail}); it answers "
-            "once loaded."
+        kind, text = (
+            RedisUnavailable,
+            (f"{where[0].upper()}{where[1:]} is loading its data set ({detail}); it answers once loaded."),
         )
     elif isinstance(error, (errors.TimeoutError, TimeoutError)):
-        kind, text = RedisUnavailable, (
-            f"{where[0].upper()}{where[1:]} did not answer in time ({detail}). Check that it "
-            f"runs and is not overloaded, or {hosts_hint} (raise 'socket_timeout' for a slow "
-            "network)."
+        kind, text = (
+            RedisUnavailable,
+            (
+                f"{where[0].upper()}{where[1:]} did not answer in time ({detail}). Check that it "
+                f"runs and is not overloaded, or {hosts_hint} (raise 'socket_timeout' for a slow "
+                "network)."
+            ),
         )
     elif isinstance(error, (errors.ConnectionError, OSError)):
-        kind, text = RedisUnavailable, (
-            f"Cannot reach {where} ({detail}). Start it, or {hosts_hint}."
-        )
+        kind, text = RedisUnavailable, (f"Cannot reach {where} ({detail}). Start it, or {hosts_hint}.")
     else:
-        kind, text = RedisCommandError, (
-            f"{where[0].upper()}{where[1:]} answered with an error ({type(error).__name__}: "
-            f"{detail}). Check the server's log."
+        kind, text = (
+            RedisCommandError,
+            (
+                f"{where[0].upper()}{where[1:]} answered with an error ({type(error).__name__}: "
+                f"{detail}). Check the server's log."
+            ),
         )
     return kind(text, may_have_run=may_have_run)

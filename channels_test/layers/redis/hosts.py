@@ -26,8 +26,9 @@ def parse_hosts(hosts: Any) -> list:
     for host in hosts:
         if isinstance(host, str) and "://" in host:
             parsed.append(host)
-        elif (isinstance(host, (list, tuple)) and len(host) == 2 and isinstance(host[0], str)
-              and isinstance(host[1], int)):
+        elif (
+            isinstance(host, (list, tuple)) and len(host) == 2 and isinstance(host[0], str) and isinstance(host[1], int)
+        ):
             parsed.append((host[0], host[1]))
         else:
             raise ImproperlyConfigured(

@@ -124,9 +124,7 @@ class RedisChannelLayer(BaseChannelLayer):
             config["prefix"] = prefix[:-1]
         super().__init__(**config)
         if not isinstance(blocking_timeout, (int, float)) or blocking_timeout < 0:
-            raise ValueError(
-                f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}."
-            )
+            raise ValueError(f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}.")
         self.blocking_timeout = blocking_timeout
         self.hosts = self._check_hosts(hosts)
         self._crypter = make_crypter(symmetric_encryption_keys)
@@ -273,8 +271,9 @@ class RedisChannelLayer(BaseChannelLayer):
                 return found
             if len(live) < len(plan):
                 now = time.monotonic()
-                look_first = any(self._servers[s.index].retry_at <= now for s in plan
-                                 if self._servers[s.index].down is not None)
+                look_first = any(
+                    self._servers[s.index].retry_at <= now for s in plan if self._servers[s.index].down is not None
+                )
 
     def _take_any(self, plan: list) -> tuple:
         """Take a waiting message from any shard of ``plan`` without waiting.
@@ -352,13 +351,11 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def group_discard(self, group: str, channel: str) -> None:
         self._check_membership_args(group, channel)
-        self._call(self.group_host(group), GROUP_DISCARD,
-                   self._group_keys(group), [channel])
+        self._call(self.group_host(group), GROUP_DISCARD, self._group_keys(group), [channel])
 
     def group_channels(self, group: str) -> list[str]:
         self.validate_group_name(group)
-        members = self._call(self.group_host(group), GROUP_MEMBERS,
-                             self._group_keys(group), [])
+        members = self._call(self.group_host(group), GROUP_MEMBERS, self._group_keys(group), [])
         return [name.decode() for name in members[::2]]
 
     # -- housekeeping -----------------------------------------------------------------

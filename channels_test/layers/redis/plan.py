@@ -38,18 +38,21 @@ class Shard:
             self._keys_blob = bulk(self.keys)
             self._receive_tail = bulk([self.channel_prefix, *self.kinds])
         count = len(self.keys)
-        return b"".join((
-            b"*%d\r\n" % (5 + 2 * count),
-            bulk(["EVALSHA", sha, count]), self._keys_blob,
-            bulk([turn % count]), self._receive_tail,
-        ))
+        return b"".join(
+            (
+                b"*%d\r\n" % (5 + 2 * count),
+                bulk(["EVALSHA", sha, count]),
+                self._keys_blob,
+                bulk([turn % count]),
+                self._receive_tail,
+            )
+        )
 
     def blpop_command(self, wait: float) -> bytes:
         """Return the packed ``BLPOP`` of every key, waiting up to ``wait`` seconds."""
         if self._keys_blob is None:
             self._keys_blob = bulk(self.keys)
-        return b"".join((b"*%d\r\n" % (2 + len(self.keys)), bulk(["BLPOP"]), self._keys_blob,
-                         bulk([f"{wait:.3f}"])))
+        return b"".join((b"*%d\r\n" % (2 + len(self.keys)), bulk(["BLPOP"]), self._keys_blob, bulk([f"{wait:.3f}"])))
 
     def channel_of(self, key: bytes | str) -> str:
         return self.channels[key if isinstance(key, bytes) else key.encode()]
@@ -58,8 +61,7 @@ class Shard:
         return key in self.index_keys
 
 
-def make_plan(channels: tuple, host_of: Callable[[str], int], channel_prefix: str,
-              index_prefix: str) -> list[Shard]:
+def make_plan(channels: tuple, host_of: Callable[[str], int], channel_prefix: str, index_prefix: str) -> list[Shard]:
     """Return a :class:`Shard` per server holding some of ``channels``, in first-seen order.
 
     A process-local prefix (``name!``) is waited on through its index list,

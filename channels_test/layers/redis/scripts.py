@@ -93,16 +93,21 @@ end
 """
 
 # KEYS: channel list [, local index]; ARGV: data, capacity, expiry ms, ttl s, channel name.
-_SEND = _LUA_HELPERS + """
+_SEND = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 local entry = string.format('%d ', now + tonumber(ARGV[3])) .. ARGV[1]
 return push(KEYS[1], KEYS[2] or false, ARGV[5], tonumber(ARGV[2]), entry, ARGV[4], now)
 """
+)
 
 # KEYS: lists to take from; ARGV: the key to start at (0-based, then in turn),
 # channel key prefix, then per key 'c' (a channel list) or 'l' (a local
 # index). Returns {key number, channel name or '', entry} or nil.
-_RECEIVE = _LUA_HELPERS + """
+_RECEIVE = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 local count, start = #KEYS, tonumber(ARGV[1])
 for step = 0, count - 1 do
@@ -121,14 +126,20 @@ for step = 0, count - 1 do
 end
 return nil
 """
+)
 
 # KEYS: one channel list. Returns its oldest unexpired entry or nil.
-_POP = _LUA_HELPERS + """
+_POP = (
+    _LUA_HELPERS
+    + """
 return pop_fresh(KEYS[1], now_ms())
 """
+)
 
 # KEYS: members, capacities; ARGV: data, expiry ms, ttl, channel prefix, index prefix.
-_SEND_GROUP = _LUA_HELPERS + """
+_SEND_GROUP = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 expire_members(KEYS[1], KEYS[2], now)
 local names = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
@@ -136,9 +147,12 @@ local capacities = {}
 for i, name in ipairs(names) do capacities[i] = redis.call('HGET', KEYS[2], name) or 1 end
 return deliver(names, capacities, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
 """
+)
 
 # ARGV: data, expiry ms, ttl, channel prefix, index prefix, then name, capacity pairs.
-_SEND_MANY = _LUA_HELPERS + """
+_SEND_MANY = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 local names, capacities = {}, {}
 for i = 6, #ARGV, 2 do
@@ -147,9 +161,12 @@ for i = 6, #ARGV, 2 do
 end
 return deliver(names, capacities, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
 """
+)
 
 # KEYS: members, capacities. Returns {name, capacity, name, capacity, ...}.
-_GROUP_MEMBERS = _LUA_HELPERS + """
+_GROUP_MEMBERS = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 expire_members(KEYS[1], KEYS[2], now)
 local result = {}
@@ -159,9 +176,12 @@ for _, name in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) 
 end
 return result
 """
+)
 
 # KEYS: members, capacities; ARGV: channel, capacity, group expiry ms, ttl.
-_GROUP_ADD = _LUA_HELPERS + """
+_GROUP_ADD = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 expire_members(KEYS[1], KEYS[2], now)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
@@ -169,6 +189,7 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 """
+)
 
 # KEYS: members, capacities; ARGV: channel.
 _GROUP_DISCARD = """
@@ -177,7 +198,9 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 """
 
 # KEYS: channel lists. Returns the number of unexpired entries in each.
-_COUNT = _LUA_HELPERS + """
+_COUNT = (
+    _LUA_HELPERS
+    + """
 local now = now_ms()
 local counts = {}
 for i, list in ipairs(KEYS) do
@@ -189,6 +212,7 @@ for i, list in ipairs(KEYS) do
 end
 return counts
 """
+)
 
 
 class Script:

@@ -52,7 +52,10 @@ def open_connection(path: str) -> RetryingConnection:
     """Open ``path`` in WAL mode with the layer's tables, for one thread (errors name the file)."""
     try:
         connection = sqlite3.connect(
-            path, timeout=0, isolation_level=None, check_same_thread=False,
+            path,
+            timeout=0,
+            isolation_level=None,
+            check_same_thread=False,
             factory=RetryingConnection,
         )
     except sqlite3.OperationalError as error:
@@ -65,9 +68,7 @@ def open_connection(path: str) -> RetryingConnection:
         if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
         connection.execute("PRAGMA synchronous = NORMAL")
-        exists = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups'"
-        ).fetchone()
+        exists = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups'").fetchone()
         if exists is None:
             retry_locked(lambda: connection.executescript(_SCHEMA))
     except sqlite3.DatabaseError as error:

@@ -98,5 +98,8 @@ def narrow(name: str, info: os.stat_result) -> None:
         ) from error
     logger.warning(
         "The SQLite channel layer file %r had mode %04o, which let other users read "
-        "the messages in it; it now has mode %04o.", name, mode, wanted,
+        "the messages in it; it now has mode %04o.",
+        name,
+        mode,
+        wanted,
     )

@@ -25,19 +25,10 @@ __all__ = ["SQLiteChannelLayer"]
 
 logger = logging.getLogger(__package__)
 
-_COUNT = (
-    "SELECT COUNT(*) FROM channels_test_messages "
-    "WHERE prefix = ? AND channel = ? AND expires > ?"
-)
+_COUNT = "SELECT COUNT(*) FROM channels_test_messages WHERE prefix = ? AND channel = ? AND expires > ?"
 # Process-local channels (prefix!suffix) share their prefix's capacity.
-_COUNT_LOCAL = (
-    "SELECT COUNT(*) FROM channels_test_messages "
-    "WHERE prefix = ? AND local = ? AND expires > ?"
-)
-_INSERT = (
-    "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) "
-    "VALUES (?, ?, ?, ?, ?)"
-)
+_COUNT_LOCAL = "SELECT COUNT(*) FROM channels_test_messages WHERE prefix = ? AND local = ? AND expires > ?"
+_INSERT = "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) VALUES (?, ?, ?, ?, ?)"
 # One statement: members below their capacity get the message, full ones miss it.
 _SEND_GROUP = """
 INSERT INTO channels_test_messages (prefix, channel, local, expires, data)
@@ -109,9 +100,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def __init__(self, *, path: str | None = None, blocking_timeout: float = 1.0, **config):
         super().__init__(**config)
         if not isinstance(blocking_timeout, (int, float)) or blocking_timeout < 0:
-            raise ValueError(
-                f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}."
-            )
+            raise ValueError(f"blocking_timeout must be a number of seconds >= 0, not {blocking_timeout!r}.")
         if path is None:
             path = default_path(self.prefix)
             create_private_file(path)
@@ -121,7 +110,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
         make_files_private(self.path)
         self.blocking_timeout = blocking_timeout
         self._threads: ForkSafeLocal[_ThreadState] = ForkSafeLocal(
-            self._new_state, inherited=_INHERITED.append)  # the parent's: never close it here
+            self._new_state, inherited=_INHERITED.append
+        )  # the parent's: never close it here
         self._opened: list = []  # (weakref to thread, _ThreadState)
         self._wake = WakeDirectory(self.path + ".wake")
         self._opened_lock = threading.Lock()
@@ -211,9 +201,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _send_group(self, group: str, message: dict) -> None:
         data = self.encode(message)
         now = self.clock()
-        self._connection().execute(
-            _SEND_GROUP, (now + self.expiry, data, self.prefix, group, now, now)
-        )
+        self._connection().execute(_SEND_GROUP, (now + self.expiry, data, self.prefix, group, now, now))
         self._wake.poke_all(self._state().sockets)
 
     # -- receiving ----------------------------------------------------------
@@ -274,8 +262,14 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._connection().execute(
             "INSERT OR REPLACE INTO channels_test_groups "
             "(prefix, grp, channel, local, capacity, expires) VALUES (?, ?, ?, ?, ?, ?)",
-            (self.prefix, group, channel, self._local_part(channel),
-             self.get_capacity(channel), self.clock() + self.group_expiry),
+            (
+                self.prefix,
+                group,
+                channel,
+                self._local_part(channel),
+                self.get_capacity(channel),
+                self.clock() + self.group_expiry,
+            ),
         )
 
     def group_discard(self, group: str, channel: str) -> None:
@@ -287,11 +281,14 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def group_channels(self, group: str) -> list[str]:
         self.validate_group_name(group)
-        rows = self._connection().execute(
-            "SELECT channel FROM channels_test_groups "
-            "WHERE prefix = ? AND grp = ? AND expires > ? ORDER BY rowid",
-            (self.prefix, group, self.clock()),
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT channel FROM channels_test_groups WHERE prefix = ? AND grp = ? AND expires > ? ORDER BY rowid",
+                (self.prefix, group, self.clock()),
+            )
+            .fetchall()
+        )
         return [channel for (channel,) in rows]
 
     # -- housekeeping -----------------------------------------------------------
@@ -309,18 +306,26 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def message_counts(self) -> dict[str, int]:
         """Return ``{channel: number of unexpired messages}`` for non-empty channels."""
-        rows = self._connection().execute(
-            "SELECT channel, COUNT(*) FROM channels_test_messages "
-            "WHERE prefix = ? AND expires > ? GROUP BY channel",
-            (self.prefix, self.clock()),
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT channel, COUNT(*) FROM channels_test_messages "
+                "WHERE prefix = ? AND expires > ? GROUP BY channel",
+                (self.prefix, self.clock()),
+            )
+            .fetchall()
+        )
         return dict(rows)
 
     def _channel_exists(self, channel: str) -> bool:
-        row = self._connection().execute(
-            "SELECT 1 FROM channels_test_messages WHERE prefix = ? AND channel = ? LIMIT 1",
-            (self.prefix, channel),
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute(
+                "SELECT 1 FROM channels_test_messages WHERE prefix = ? AND channel = ? LIMIT 1",
+                (self.prefix, channel),
+            )
+            .fetchone()
+        )
         return row is not None
 
     def _sweep(self, connection: sqlite3.Connection, now: float) -> None:

@@ -26,8 +26,7 @@ class Take:
         plain = [name for name in channels if name[-1] != "!"]
         local = [name for name in channels if name[-1] == "!"]
         # One branch per column, each searching its own index for its oldest match.
-        branches = [(column, names) for column, names in (("channel", plain), ("local", local))
-                    if names]
+        branches = [(column, names) for column, names in (("channel", plain), ("local", local)) if names]
         oldest = " UNION ALL ".join(
             "SELECT * FROM (SELECT id FROM channels_test_messages WHERE prefix = ? "
             f"AND expires > ? AND {column} IN ({','.join('?' * len(names))}) "
@@ -35,8 +34,7 @@ class Take:
             for column, names in branches
         )
         self.query = (
-            f"DELETE FROM channels_test_messages WHERE id = (SELECT min(id) FROM ({oldest})) "
-            "RETURNING channel, data"
+            f"DELETE FROM channels_test_messages WHERE id = (SELECT min(id) FROM ({oldest})) RETURNING channel, data"
         )
         self.branches = [names for _, names in branches]
         self.scan = len(channels) > self.SCAN_ABOVE

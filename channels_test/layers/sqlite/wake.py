@@ -120,8 +120,4 @@ def private_directory(path: str) -> bool | None:
         info = os.lstat(path)
     except OSError:
         return None
-    return (
-        stat.S_ISDIR(info.st_mode)
-        and info.st_uid == os.getuid()
-        and not stat.S_IMODE(info.st_mode) & 0o077
-    )
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not stat.S_IMODE(info.st_mode) & 0o077

@@ -34,16 +34,21 @@ class Command(DaphneRunserverCommand):
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
         parser.add_argument(
-            "--layer", default=DEFAULT_CHANNEL_LAYER,
+            "--layer",
+            default=DEFAULT_CHANNEL_LAYER,
             help="CHANNEL_LAYERS alias to serve (default: %(default)r).",
         )
         parser.add_argument(
-            "--noworker", action="store_false", dest="run_worker",
+            "--noworker",
+            action="store_false",
+            dest="run_worker",
             help="Run no workers (nor the delay server) in this process; run 'manage.py "
             "runworker' (and 'rundelay') separately.",
         )
         parser.add_argument(
-            "--threads", type=int, default=4,
+            "--threads",
+            type=int,
+            default=4,
             help="Worker threads to run in this process (default: %(default)s).",
         )
 

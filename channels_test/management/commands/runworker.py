@@ -20,19 +20,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--layer", default=DEFAULT_CHANNEL_LAYER,
+            "--layer",
+            default=DEFAULT_CHANNEL_LAYER,
             help="CHANNEL_LAYERS alias to consume from (default: %(default)r).",
         )
         parser.add_argument(
-            "--only-channels", action="append", dest="only_channels", default=[], metavar="GLOB",
+            "--only-channels",
+            action="append",
+            dest="only_channels",
+            default=[],
+            metavar="GLOB",
             help="Listen only on channels matching this glob, e.g. 'websocket.*' (repeatable).",
         )
         parser.add_argument(
-            "--exclude-channels", action="append", dest="exclude_channels", default=[], metavar="GLOB",
+            "--exclude-channels",
+            action="append",
+            dest="exclude_channels",
+            default=[],
+            metavar="GLOB",
             help="Do not listen on channels matching this glob (repeatable).",
         )
         parser.add_argument(
-            "--threads", type=int, default=1,
+            "--threads",
+            type=int,
+            default=1,
             help="Worker threads in this process (default: %(default)s).",
         )
 

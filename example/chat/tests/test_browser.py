@@ -21,8 +21,8 @@ from chat.models import Room
 
 try:
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # the tests below are skipped, naming what is missing
@@ -48,8 +48,13 @@ def start_chromium(test_class):
     test_class.addClassCleanup(shutil.rmtree, profile, ignore_errors=True)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     f"--user-data-dir={profile}"):
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(argument)
     service = Service(executable_path=CHROMEDRIVER)
     browser = webdriver.Chrome(service=service, options=options)

@@ -136,7 +136,6 @@ class ChatConsumerTests(ChannelTestCase):
         self.assertEqual(bob.receive()["message"], "bye, alice")
         self.assertIsNone(alice.receive())
 
-
     @apply_routes([ChatConsumer.as_route(path=r"^/(?P<room>\w+)$")])
     def test_consumer_works_wherever_it_is_routed(self):
         # apply_routes puts these routes in place of the project's for this test.

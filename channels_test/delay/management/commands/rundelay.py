@@ -21,11 +21,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--layer", default=DEFAULT_CHANNEL_LAYER,
+            "--layer",
+            default=DEFAULT_CHANNEL_LAYER,
             help="CHANNEL_LAYERS alias to listen and send on (default: %(default)r).",
         )
         parser.add_argument(
-            "--sleep", type=float, default=1.0,
+            "--sleep",
+            type=float,
+            default=1.0,
             help="Seconds between checks of the database for due messages (default: %(default)s).",
         )
 
