@@ -16,6 +16,9 @@ has its shape here, once:
 A check returns a sentence saying what is wrong (or None), so each caller
 chooses what to do with it (log and close, raise, warn) while the words are
 the same everywhere.
+
+It is one module of some 440 lines on purpose: the format is one thing, and
+its shapes, builders and checks are read side by side.
 """
 
 from __future__ import annotations

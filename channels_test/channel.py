@@ -51,6 +51,9 @@ class Channel:
             self.channel_layer.send(self.name, content)
 
     def __str__(self) -> str:
+        if self.name is None:
+            # As before: str() of a nameless Channel(None) raises TypeError.
+            raise TypeError("__str__ returned non-string (type NoneType)")
         return self.name
 
     def __repr__(self) -> str:
@@ -98,5 +101,5 @@ class Group:
         return f"<Group {self.name!r} on {self.alias!r}>"
 
 
-def _channel_name(channel: Channel | str) -> str:
+def _channel_name(channel: Channel | str) -> str | None:
     return channel.name if isinstance(channel, Channel) else channel

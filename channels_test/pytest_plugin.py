@@ -22,12 +22,14 @@ loads the plugin (pytest-django has not configured settings then).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    import pluggy
+
     from .channel import Channel
     from .message import Message
     from .test.base import LayerSwap
@@ -56,7 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     # Remember whether the test itself failed: the unread-messages check keeps quiet then.
     outcome = yield
     report = outcome.get_result()

@@ -137,7 +137,7 @@ class Include:
     named groups are passed on to the consumer.
     """
 
-    def __init__(self, routing: list | str, **prefixes: Any):
+    def __init__(self, routing: list | tuple | dict | str, **prefixes: Any):
         self.routing = Router.resolve_routing(routing)
         self.prefixes = _compile_filters(prefixes, f"include({routing!r})")
 
@@ -146,7 +146,9 @@ class Include:
         kwargs = {}
         for name, regex in self.prefixes.items():
             value = _filter_value(message, name, remainder)
-            found = regex.match(value) if value is not None else None
+            if value is None:
+                return None
+            found = regex.match(value)
             if found is None:
                 return None
             kwargs.update(found.groupdict())

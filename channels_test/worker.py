@@ -233,6 +233,7 @@ class Worker:
         )
 
     def _sends_work_again(self) -> None:
+        assert self._send_outage_started is not None  # only called during a send outage
         logger.warning(
             "The channel layer takes sends again after %.1f s.", time.monotonic() - self._send_outage_started
         )
@@ -274,7 +275,8 @@ class WorkerGroup(Worker):
         self._ready_count = 0
         self._ready_lock = threading.Lock()
         for worker in self.workers:
-            worker.ready = self._one_ready(worker)
+            # Per-instance override of the ready() hook, which mypy cannot express.
+            worker.ready = self._one_ready(worker)  # type: ignore[method-assign]
 
     def _one_ready(self, worker: Worker) -> Callable[[], None]:
         def ready() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
@@ -40,15 +40,17 @@ class BindingMetaclass(type):
     registered there (:meth:`register_all`); later ones at class creation.
     """
 
-    register_immediately = False
-    binding_classes: list[type] = []
+    register_immediately: ClassVar[bool] = False
+    binding_classes: ClassVar[list[type[Binding]]] = []
 
     def __new__(mcs, name: str, bases: tuple, body: dict) -> type:
         klass = super().__new__(mcs, name, bases, body)
         if bases:
+            # Every class with bases made by this metaclass is a Binding subclass.
+            binding_class = cast("type[Binding]", klass)
             if mcs.register_immediately:
-                klass.register()
-            mcs.binding_classes.append(klass)
+                binding_class.register()
+            mcs.binding_classes.append(binding_class)
         return klass
 
     @classmethod
@@ -69,12 +71,25 @@ class Binding(metaclass=BindingMetaclass):
     """
 
     model: Any = None
-    fields: list[str] | None = None
+    # A list of names; the string "__all__" is accepted as well as ["__all__"].
+    fields: list[str] | str | None = None
     exclude: list[str] | None = None
     stream: str | None = None
     channel_layer_alias = DEFAULT_CHANNEL_LAYER
     channel_session_user = True
     channel_session = False
+
+    # Set by get_registered_models() when the class is registered.
+    model_label: ClassVar[str]
+
+    # Set on the instance made for each outbound change / inbound message.
+    instance: Any
+    message: Any
+    kwargs: dict[str, Any]
+    action: str
+    pk: Any
+    data: Any
+    user: Any
 
     # -- registration ------------------------------------------------------
 

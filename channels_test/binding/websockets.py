@@ -32,7 +32,7 @@ class WebsocketBinding(Binding):
     bound fields; other keys are ignored.
     """
 
-    model = None
+    model: Any = None
     strict_ordering = False
 
     @classmethod
@@ -116,7 +116,7 @@ class WebsocketBindingWithMembers(WebsocketBinding):
     in place of each dot.
     """
 
-    model = None
+    model: Any = None
     send_members: list[str] = []
     encoder = DjangoJSONEncoder()
 

@@ -229,10 +229,12 @@ class JsonWebsocketConsumer(WebsocketConsumer):
             return
         self.receive(content, **kwargs)
 
-    def receive(self, content: Any, **kwargs: Any) -> None:
+    # The JSON consumer takes decoded content where WebsocketConsumer takes
+    # text/bytes (the Channels 1.x API): a deliberate incompatible override.
+    def receive(self, content: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Handle one decoded JSON frame; does nothing by default."""
 
-    def send(self, content: Any, close: bool | int = False) -> None:
+    def send(self, content: Any, close: bool | int = False) -> None:  # type: ignore[override]  # as receive()
         """Send ``content`` as JSON (wrapped in its stream when under a demultiplexer)."""
         if self.multiplexer is not None:
             self.multiplexer.send(content, close=close)
@@ -240,7 +242,7 @@ class JsonWebsocketConsumer(WebsocketConsumer):
             super().send(text=self.encode_json(content), close=close)
 
     @classmethod
-    def group_send(cls, name: str, content: Any, close: bool | int = False) -> None:
+    def group_send(cls, name: str, content: Any, close: bool | int = False) -> None:  # type: ignore[override]  # as receive()
         """Send ``content`` as JSON to every socket in group ``name``."""
         WebsocketConsumer.group_send(name, cls.encode_json(content), close=close)
 
@@ -310,7 +312,7 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
     def streams(self) -> list[str]:
         return sorted({*self.consumers, *self.mapping})
 
-    def receive(self, content: Any, **kwargs: Any) -> None:
+    def receive(self, content: Any, **kwargs: Any) -> None:  # type: ignore[override]  # JSON content, as its base's
         if not (isinstance(content, dict) and "stream" in content and "payload" in content):
             logger.error(
                 "%s got a frame without 'stream' and 'payload' on %s: %.200r. Frame skipped; "
@@ -363,8 +365,11 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
             "(its send() wraps the stream), or use the 'multiplexer' keyword argument's send()."
         )
 
+    # Takes WebsocketMultiplexer.group_send's arguments only to refuse them (the 1.x API).
     @classmethod
-    def group_send(cls, name: str, stream: str, payload: Any, close: bool | int = False) -> None:
+    def group_send(  # type: ignore[override]
+        cls, name: str, stream: str, payload: Any, close: bool | int = False
+    ) -> None:
         raise SendNotAvailableOnDemultiplexer(
             "Use WebsocketMultiplexer.group_send(group, stream, payload) to send to a group."
         )

@@ -174,7 +174,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 local_names[channel] = None
         else:
             del self._queues[channel]
-            if local_names is not None and not local_names:
+            if local is not None and local_names is not None and not local_names:
                 del self._local_waiting[local]
 
     # -- groups ---------------------------------------------------------------

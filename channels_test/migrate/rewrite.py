@@ -1,6 +1,9 @@
 """Rewrite one Python module from Channels 1.x to channels_test, keeping its layout.
 
 Needs LibCST (the ``migrate`` extra); the command line checks for it first.
+
+Why one module of some 410 lines: it is one LibCST transformer, whose
+visitors share the module's scope analysis and the findings they report.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import Assignment, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
 from .findings import Finding
 from .tables import (
@@ -84,9 +87,11 @@ def _with_text(node: cst.SimpleString, text: str) -> cst.SimpleString:
     return node.with_changes(value=f"{node.prefix}{node.quote}{text}{node.quote}")
 
 
-def _dotted(dotted: str) -> cst.BaseExpression:
+def _dotted(dotted: str) -> cst.Name | cst.Attribute:
     """Return the ``Name`` or ``Attribute`` node that spells ``dotted``."""
-    return cst.parse_expression(dotted)
+    expression = cst.parse_expression(dotted)
+    assert isinstance(expression, (cst.Name, cst.Attribute))  # a dotted name parses as one
+    return expression
 
 
 class ModuleMigration(cst.CSTTransformer):
@@ -119,25 +124,28 @@ class ModuleMigration(cst.CSTTransformer):
     # Deciding how ``import channels`` is renamed
 
     def visit_Module(self, node: cst.Module) -> None:
-        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope}
+        # ScopeProvider maps each node to its Scope, or None.
+        scopes = {scope for scope in self.metadata[ScopeProvider].values() if isinstance(scope, Scope)}
         for scope in scopes:
             # ``import channels.x`` binds ``channels`` and ``channels.x``; LibCST ties
             # a use of ``channels.x.y`` to the longest one.
             bindings = [b for b in scope.assignments if is_old_path(b.name)]
-            imports = [b for b in bindings if _binds_old_package(b.node)]
+            # Only an Assignment (not a builtin) has the node that binds the name.
+            imports = [b for b in bindings if isinstance(b, Assignment) and _binds_old_package(b.node)]
             if not imports:
                 continue
             if len(imports) == len(bindings) and not _new_name_taken(scope):
                 for binding in imports:
                     for access in binding.references:
-                        root = access.node
+                        root: cst.BaseExpression = access.node
                         while isinstance(root, cst.Attribute):
                             root = root.value
                         if isinstance(root, cst.Name):
                             self._renamed.add(root)
             else:
                 # ``channels`` is also bound to something else here: keep the name.
-                self._aliased.update(binding.node for binding in imports)
+                # (each node is an Import: _binds_old_package checked; the test tells the type checker)
+                self._aliased.update(binding.node for binding in imports if isinstance(binding.node, cst.Import))
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
         names: list[cst.ImportAlias] = []
@@ -190,9 +198,9 @@ class ModuleMigration(cst.CSTTransformer):
         if isinstance(names, cst.ImportStar):
             return
         for alias in names:
-            advice = DJANGO_NAMES.get(f"{dotted}.{get_full_name_for_node(alias.name)}")
-            if advice:
-                self.report("django", node, advice)
+            name_advice = DJANGO_NAMES.get(f"{dotted}.{get_full_name_for_node(alias.name)}")
+            if name_advice:
+                self.report("django", node, name_advice)
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -204,7 +212,7 @@ class ModuleMigration(cst.CSTTransformer):
     # Uses of a bound ``channels``
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        root = node
+        root: cst.BaseExpression = node
         while isinstance(root, cst.Attribute):
             root = root.value
         if root in self._renamed or (isinstance(root, cst.Name) and root.value == NEW_PACKAGE):
@@ -347,10 +355,9 @@ def _binds_old_package(node: cst.CSTNode) -> bool:
 def _new_name_taken(scope: Scope) -> bool:
     """Tell whether ``channels_test`` is bound in ``scope`` to anything but our package."""
     for binding in scope.assignments[NEW_PACKAGE]:
-        node = binding.node
-        if not isinstance(node, cst.Import):
+        if not isinstance(binding, Assignment) or not isinstance(binding.node, cst.Import):
             return True
-        for alias in node.names:
+        for alias in binding.node.names:
             dotted = get_full_name_for_node(alias.name) or ""
             if alias.asname is None and not dotted.split(".")[0] == NEW_PACKAGE:
                 return True
@@ -394,14 +401,19 @@ def _without_element(node: cst.Dict, index: int) -> cst.Dict:
         return node.with_changes(elements=elements)
     # The removed element was the last: the one before it becomes the last.
     previous = elements[-1]
-    before = previous.comma.whitespace_after if isinstance(previous.comma, cst.Comma) else None
+    previous_comma = previous.comma if isinstance(previous.comma, cst.Comma) else None
+    before = previous_comma.whitespace_after if previous_comma is not None else None
     after = node.rbrace.whitespace_before
     if isinstance(removed.comma, cst.Comma) and isinstance(removed.comma.whitespace_after, cst.ParenthesizedWhitespace):
         after = removed.comma.whitespace_after
-    if isinstance(before, cst.ParenthesizedWhitespace) and isinstance(after, cst.ParenthesizedWhitespace):
+    if (
+        previous_comma is not None  # implied by before's test; for the type checker
+        and isinstance(before, cst.ParenthesizedWhitespace)
+        and isinstance(after, cst.ParenthesizedWhitespace)
+    ):
         # Multi-line: keep the previous line (and its comment), close on the old last line.
         elements[-1] = previous.with_changes(
-            comma=previous.comma.with_changes(whitespace_after=cst.SimpleWhitespace(""))
+            comma=previous_comma.with_changes(whitespace_after=cst.SimpleWhitespace(""))
         )
         rbrace = node.rbrace.with_changes(
             whitespace_before=after.with_changes(first_line=before.first_line, empty_lines=before.empty_lines)

@@ -7,6 +7,10 @@ every multiprocessing start method and never inherits the test process's
 open connections, threads or locks. Children report on a pipe and write
 their output to a file; every child still running when the test process
 exits (or gets SIGTERM) is stopped.
+
+Why one module of some 420 lines: starting, watching and stopping a child,
+and carrying its failure back, are one protocol between the test process and
+``_child``; splitting it would spread that protocol over files.
 """
 
 from __future__ import annotations
@@ -142,6 +146,7 @@ class LiveProcess:
         """Read what the child has written to its pipe so far; never blocks."""
         if not self._pipe_open:
             return
+        assert self._ready_fd is not None  # open pipe: start() set it, _close_pipe() clears both
         while True:
             try:
                 chunk = os.read(self._ready_fd, 65536)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..asgi import channel_layers
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel
@@ -19,8 +19,11 @@ __all__ = [
 ]
 
 
-def channel_name(channel: Channel | str) -> str:
-    """Return the name of ``channel`` (a :class:`~channels_test.Channel` or a str)."""
+def channel_name(channel: Channel | str) -> str | None:
+    """Return the name of ``channel`` (a :class:`~channels_test.Channel` or a str).
+
+    None for a nameless ``Channel(None)``, which no layer accepts.
+    """
     return channel.name if isinstance(channel, Channel) else channel
 
 
@@ -57,7 +60,17 @@ def next_message(channel: Channel | str, alias: str = DEFAULT_CHANNEL_LAYER, req
     return Message(content, received, wrapper)
 
 
-class ChannelAssertionsMixin:
+if TYPE_CHECKING:
+    from unittest import TestCase
+
+    # The mixins run in a unittest test case (fail, addCleanup, setUpClass...):
+    # say so to the type checker only, so the runtime MRO stays as it is.
+    _TestCaseBase = TestCase
+else:
+    _TestCaseBase = object
+
+
+class ChannelAssertionsMixin(_TestCaseBase):
     """``assertMessage``, ``assertNoMessages`` and ``assertGroupMembers`` for a unittest test case.
 
     The test case provides ``get_next_message(channel, alias, require)``;
@@ -65,6 +78,13 @@ class ChannelAssertionsMixin:
     reads (``ChannelTestCase``: the default alias; the live test case: its
     live layer's).
     """
+
+    if TYPE_CHECKING:
+
+        def get_next_message(
+            self, channel: Channel | str, alias: str = DEFAULT_CHANNEL_LAYER, require: bool = False
+        ) -> Message | None:
+            """Provided by the test case (see the class docstring)."""
 
     def _assertion_alias(self, alias: str | None) -> str:
         """Return the layer alias an assertion reads: ``alias``, or the test case's own."""
@@ -81,6 +101,7 @@ class ChannelAssertionsMixin:
         """
         wanted = {**(expected or {}), **items}
         message = self.get_next_message(channel, self._assertion_alias(alias), require=True)
+        assert message is not None  # require=True raises instead of returning None
         mismatched = {key: value for key, value in wanted.items() if key not in message or message[key] != value}
         if mismatched:
             lines = [f"The message on {channel_name(channel)!r} does not match:"]
@@ -100,7 +121,7 @@ class ChannelAssertionsMixin:
         wrapper = channel_layers[alias]
         if channel is not None:
             name = channel_name(channel)
-            message = next_message(name, alias)
+            message = next_message(channel, alias)
             if message is not None:
                 self.fail(f"Expected no message on {name!r}, found {message.content!r} (and maybe more).")
             return
@@ -115,7 +136,8 @@ class ChannelAssertionsMixin:
 
     def assertGroupMembers(self, group: str, channels: Iterable[Channel | str], *, alias: str | None = None) -> None:
         """Check group ``group`` holds exactly ``channels`` (in any order)."""
-        expected = {channel_name(channel) for channel in channels}
+        # A nameless Channel(None) is never a group member: the names are str.
+        expected = cast("set[str]", {channel_name(channel) for channel in channels})
         found = set(channel_layers[self._assertion_alias(alias)].group_channels(group))
         if found != expected:
             details = []

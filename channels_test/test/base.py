@@ -10,7 +10,7 @@ signals, so consumers run by the test share its database transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -89,7 +89,7 @@ class _Captive:
         self.config = config
         self.options = options
         self.wrapper = wrapper
-        self.router = None  # a pristine Router built from router_routing
+        self.router: Router | None = None  # a pristine Router built from router_routing
         self.router_routing: Any = None
         self.route_count = 0
 
@@ -141,7 +141,7 @@ class _LayerPool:
         # Idle, the layer keeps its routing (take() sets it again); what
         # matters is the router the test built or used, if any.
         routing, router = captive.wrapper.set_routing(captive.wrapper.routing)
-        if router is not None and router is captive.router:
+        if router is captive.router and router is not None:
             if len(router.root.routing) != captive.route_count:
                 captive.router = None  # the test added routes: build afresh next time
         elif router is not None:
@@ -215,6 +215,10 @@ class ChannelTestCaseMixin(ChannelAssertionsMixin, compat.PerTestSetupHook):
     test_channel_aliases: list[str] = [DEFAULT_CHANNEL_LAYER]
     channel_layer_class: type = InMemoryChannelLayer
     fail_on_unread_messages = False
+    # Set in setUpClass on the test class itself (read from its __dict__),
+    # and per test; declared here for the type checker only.
+    _eager_layer_swap: ClassVar[LayerSwap | None]
+    _channel_layer_swap: LayerSwap
 
     @classmethod
     def setUpClass(cls) -> None:

@@ -310,7 +310,9 @@ class WSClient(Client):
             content["text"] = text if isinstance(text, str) else _encode_json(text)
         return content
 
-    def send_and_consume(
+    # Channels 1.x's WSClient took text and path before fail_on_none, positionally
+    # too: kept for compatibility, though Client's signature differs.
+    def send_and_consume(  # type: ignore[override]
         self,
         channel: str,
         content: dict | None = None,

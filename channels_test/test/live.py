@@ -9,6 +9,10 @@ plugin's ``channels_live_server`` fixture one per test module. Children are
 fresh interpreters started with :mod:`subprocess` (see
 :mod:`channels_test.test._processes`), so nothing depends on the
 multiprocessing start method.
+
+Why one module of some 560 lines: the reusable :class:`LiveServer` and the
+test case that runs one per class share every step (start, check, flush,
+stop) and read best side by side; the process plumbing is in ``_processes``.
 """
 
 from __future__ import annotations
@@ -182,6 +186,7 @@ class LiveServer:
     def daphne(self) -> DaphneProcess:
         """The Daphne process, once it listens."""
         self.listening_port  # noqa: B018  (raises if not running)
+        assert self._daphne is not None  # listening_port raised otherwise
         return self._daphne
 
     @property
@@ -270,8 +275,10 @@ class LiveServer:
 
     def _start_processes(self, config: dict) -> None:
         """Start Daphne and the workers (each one's stop registered at once), then await them."""
+        directory = self.directory
+        assert directory is not None  # made by start() before it starts the processes
         daphne = self.daphne_process_class(
-            config, directory=self.directory, host=self.host, port=self.port, application=self.application
+            config, directory=directory, host=self.host, port=self.port, application=self.application
         )
         daphne.start()
         self._cleanups.callback(daphne.stop, self.shutdown_timeout)
@@ -279,7 +286,7 @@ class LiveServer:
         for index in range(1, self.worker_processes + 1):
             worker = self.worker_process_class(
                 config,
-                directory=self.directory,
+                directory=directory,
                 index=index,
                 alias=self.channel_layer_alias,
                 threads=self.worker_threads,
@@ -291,7 +298,7 @@ class LiveServer:
         if self.runs_delay_server():
             delay = self.delay_process_class(
                 config,
-                directory=self.directory,
+                directory=directory,
                 alias=self.channel_layer_alias,
                 check_interval=self.delay_check_interval,
             )

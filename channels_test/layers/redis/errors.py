@@ -74,6 +74,7 @@ def describe_error(
 
     detail = str(error) or type(error).__name__
     where = f"the Redis server {label} of the channel layer"
+    kind: type[RedisUnavailable]
     if isinstance(error, (errors.AuthenticationError, errors.NoPermissionError)):
         kind, text = (
             RedisAuthenticationError,

@@ -22,7 +22,7 @@ def parse_hosts(hosts: Any) -> list:
         )
     if len(hosts) == 2 and isinstance(hosts[0], str) and isinstance(hosts[1], int):
         hosts = [tuple(hosts)]  # a single ("host", port) pair written without the list
-    parsed = []
+    parsed: list[str | tuple[str, int]] = []
     for host in hosts:
         if isinstance(host, str) and "://" in host:
             parsed.append(host)

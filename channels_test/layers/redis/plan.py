@@ -34,7 +34,7 @@ class Shard:
 
     def receive_command(self, sha: str, turn: int) -> bytes:
         """Return the packed ``EVALSHA`` of the receive script, starting at key ``turn``."""
-        if self._receive_tail is None:
+        if self._receive_tail is None or self._keys_blob is None:
             self._keys_blob = bulk(self.keys)
             self._receive_tail = bulk([self.channel_prefix, *self.kinds])
         count = len(self.keys)

@@ -89,7 +89,7 @@ class RetryingConnection(sqlite3.Connection):
 
     path = ""  # the layer's file, for error messages
 
-    def execute(self, sql: str, parameters=()):  # type: ignore[override]
+    def execute(self, sql: str, parameters=()):
         delay, deadline = 0.0001, None
         while True:
             try:
@@ -121,10 +121,14 @@ def damaged(path: str, error: sqlite3.DatabaseError) -> str:
     )
 
 
+# SQLite's primary result codes (sqlite3 names them only from Python 3.11 on).
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+
+
 def is_busy(error: sqlite3.OperationalError) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
     return "locked" in str(error) or "busy" in str(error)
 
 

@@ -63,7 +63,8 @@ class Command(BaseCommand):
             self.stdout.write("Delay server ready.")
             self.stdout.flush()
 
-        worker.ready = ready
+        # Per-instance override of the worker's ready() hook, which mypy cannot express.
+        worker.ready = ready  # type: ignore[method-assign]
         worker.run()
         self.stdout.write("Delay server stopped.")
 
