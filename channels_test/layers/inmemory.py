@@ -80,7 +80,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
         else:
             while queue and queue[0][0] <= now:
                 queue.popleft()
-        held, counted = self._held(channel, queue)
+        if "!" in channel:
+            held, counted = self._held(channel, queue)
+        else:
+            held, counted = len(queue), channel
         if held >= self.get_capacity(counted):
             raise ChannelFull(
                 f"Channel {counted!r} holds {held} messages, its capacity; "
