@@ -27,7 +27,6 @@ __all__ = [
     "include",
     "null_consumer",
     "connect_consumer",
-    "accept_consumer",
 ]
 
 
@@ -194,10 +193,6 @@ def null_consumer(*args: Any, **kwargs: Any) -> None:
 def connect_consumer(message: Any, *args: Any, **kwargs: Any) -> None:
     """Accept a WebSocket connection (the default ``websocket.connect`` consumer)."""
     message.reply_channel.send({"accept": True})
-
-
-#: The name this project used before it took Channels 1.x's ``connect_consumer``.
-accept_consumer = connect_consumer
 
 
 class Router:

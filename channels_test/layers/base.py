@@ -217,7 +217,7 @@ class BaseChannelLayer:
         """
         if not isinstance(pattern, str) or not pattern.endswith("?"):
             hint = (
-                f" For a process-local name, append to the prefix yourself: process_local_name({pattern!r})."
+                f" For a process-local name, append to the prefix yourself: channels_test.layers.base.process_local_name({pattern!r})."
                 if isinstance(pattern, str) and pattern.endswith("!")
                 else ""
             )
