@@ -230,9 +230,9 @@ def channels_client(captive_layers: CaptiveLayers) -> Client:
 def ws_client(request: pytest.FixtureRequest, captive_layers: CaptiveLayers) -> WSClient:
     """A ``WSClient`` of the default layer, on this test's captive layers.
 
-    A WSClient saves a Django session for its cookie, so where
-    ``django.contrib.sessions`` is installed, tests using this fixture get
-    database access: the ``django_db`` mark unless they have their own, as
+    A WSClient saves a Django session for its cookie once a consumer loads
+    it, so where ``django.contrib.sessions`` is installed, tests using this
+    fixture get database access: the ``django_db`` mark unless they have their own, as
     pytest-django's ``admin_client`` does.
     """
     from .test.client import WSClient

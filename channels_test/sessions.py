@@ -19,6 +19,7 @@ import functools
 import hashlib
 import logging
 import secrets
+import weakref
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -30,6 +31,8 @@ from django.contrib.sessions.backends.base import (
     SessionBase,
 )
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_started
+from django.dispatch import receiver
 from django.http import QueryDict, parse_cookie
 from django.utils.crypto import salted_hmac
 
@@ -40,6 +43,8 @@ from .message import Message
 
 __all__ = [
     "new_saved_session",
+    "new_unsaved_session",
+    "save_unsaved_session",
     "session_for_reply_channel",
     "channel_session_key",
     "wait_channel_name",
@@ -121,6 +126,61 @@ def new_saved_session() -> SessionBase:
         except CreateError:
             continue
         return session
+
+
+# Sessions made by new_unsaved_session() and not saved yet, by key. They
+# are held weakly: a session its owner dropped is never saved.
+_unsaved: weakref.WeakValueDictionary[str, SessionBase] = weakref.WeakValueDictionary()
+
+
+def new_unsaved_session() -> SessionBase:
+    """Return a new, empty session of ``SESSION_ENGINE`` with a fresh key, saved on first load.
+
+    A test client sends such a session's key in its cookie from its first
+    message, but a database write costs more than the rest of a typical
+    consumer test: the session is saved only when something in this process
+    loads it by its key (:func:`http_session` and the decorators built on
+    it, the views behind ``AsgiHandler``), or when its owner calls
+    :func:`save_unsaved_session`. Until then no row exists, as with
+    Channels 1.x's test client, whose session was never saved.
+    """
+    session = session_store_class()()
+    compat.set_session_key(session, _new_session_key())
+    _unsaved[session.session_key] = session
+    return session
+
+
+def save_unsaved_session(session_key: str | None) -> None:
+    """Save the :func:`new_unsaved_session` of ``session_key`` if it is not saved yet; else nothing."""
+    if not _unsaved or session_key is None:
+        return
+    session = _unsaved.pop(session_key, None)
+    if session is None:
+        return
+    try:
+        session.save(must_create=True)
+    except CreateError:
+        # About 165 random bits make a clash with another session
+        # practically impossible; the row that holds the key is then kept.
+        logger.warning("Session key %.8s... was taken already; the stored session is kept.", session_key)
+
+
+@receiver(request_started, dispatch_uid="channels_test.sessions.save_unsaved_session")
+def _save_unsaved_session_of_request(sender: Any, message: Any = None, **kwargs: Any) -> None:
+    """Before a view behind ``AsgiHandler`` runs, save the unsaved session its cookie names.
+
+    Django's ``SessionMiddleware`` then loads it by that key.
+    """
+    if _unsaved and message is not None:
+        cookie = _header(message, b"cookie")
+        if cookie:
+            save_unsaved_session(parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME))
+
+
+def load_http_session(session_key: str) -> SessionBase:
+    """Return the ``SESSION_ENGINE`` session of ``session_key`` (saving a test client's first)."""
+    save_unsaved_session(session_key)
+    return session_store_class()(session_key=session_key)
 
 
 SESSION_KEY_LENGTH = 32
@@ -376,7 +436,7 @@ def http_session(func: Callable) -> Callable:
                 if message.http_session is not None and message.http_session.modified:
                     message.http_session.save()
         session_key = http_session_key(message)
-        session = session_store_class()(session_key=session_key) if session_key else None
+        session = load_http_session(session_key) if session_key else None
         message.http_session = session
         result = func(message, *args, **kwargs)
         if session is not None and session.modified:
@@ -403,7 +463,7 @@ def channel_and_http_session(func: Callable) -> Callable:
             if message.channel_session.get(cookie_name) != message.http_session.session_key:
                 message.channel_session[cookie_name] = message.http_session.session_key
         elif message.channel_session.get(cookie_name):
-            message.http_session = session_store_class()(session_key=message.channel_session[cookie_name])
+            message.http_session = load_http_session(message.channel_session[cookie_name])
         return func(message, *args, **kwargs)
 
     return inner

@@ -6,8 +6,9 @@ import warnings
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.http import parse_cookie
+from django.http import HttpResponse, parse_cookie
 from django.test import override_settings
+from django.urls import path
 
 from channels_test import Channel, Group
 from channels_test.auth import channel_session_user_from_http, http_session_user
@@ -41,6 +42,14 @@ class ConsumerBroke(Exception):
 def send_then_raise(message):
     Channel("side").send({"value": 1})
     raise ConsumerBroke("the consumer broke")
+
+
+def count_visits(request):
+    request.session["count"] = request.session.get("count", 0) + 1
+    return HttpResponse(str(request.session["count"]))
+
+
+urlpatterns = [path("count/", count_visits)]
 
 
 @http_session
@@ -339,6 +348,74 @@ class WSClientTests(ChannelTestCase):
         client.send_and_consume("session")
         self.assertEqual(client.receive(), {"session_key": client.session.session_key})
         self.assertTrue(engine.SessionStore().exists(client.session.session_key))
+
+    def test_session_is_saved_when_something_loads_it(self):
+        from django.contrib.sessions.models import Session
+
+        client = WSClient()
+        client.send_and_consume("websocket.connect", path="/echo/")
+        message_key = parse_cookie(dict(client._header_list())[b"cookie"].decode())[settings.SESSION_COOKIE_NAME]
+        self.assertFalse(Session.objects.exists(), "a consumer that never loads it saves nothing")
+        client.send_and_consume("session")
+        self.assertEqual(client.receive(), {"session_key": message_key})
+        self.assertTrue(Session.objects.filter(session_key=message_key).exists())
+
+    def test_session_a_consumer_changes_is_the_clients(self):
+        from django.contrib.sessions.models import Session
+
+        @http_session
+        def remember(message):
+            message.http_session["visited"] = True
+
+        client = WSClient()
+        with apply_routes([route("remember", remember)]):
+            client.send_and_consume("remember")
+        key = client.session.session_key
+        self.assertEqual(Session.objects.get(session_key=key).get_decoded(), {"visited": True})
+
+    @override_settings(ROOT_URLCONF="tests.test_clients")
+    def test_session_a_view_changes_is_the_clients(self):
+        from django.contrib.sessions.models import Session
+
+        from channels_test.handler import ViewConsumer
+
+        client = WSClient()
+        client.set_header("host", "testserver")
+        with apply_routes([route("http.request", ViewConsumer())]):
+            client.send_and_consume("http.request", {"method": "GET", "path": "/count/"}, path="/count/")
+            client.send_and_consume("http.request", {"method": "GET", "path": "/count/"}, path="/count/")
+        bodies = [client.receive()["content"] for _ in range(2)]
+        self.assertEqual(bodies, [b"1", b"2"])
+        key = client.get_cookies()[settings.SESSION_COOKIE_NAME]
+        self.assertEqual(Session.objects.get(session_key=key).get_decoded(), {"count": 2})
+
+    def test_session_is_saved_before_a_message_leaves_the_process(self):
+        import tempfile
+
+        from django.contrib.sessions.models import Session
+
+        from channels_test.asgi import ChannelLayerWrapper, channel_layers
+        from channels_test.layers.sqlite import SQLiteChannelLayer
+
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        layer = SQLiteChannelLayer(path=f"{directory.name}/layer.sqlite3")
+        self.addCleanup(layer.close)
+        client = WSClient(alias="shared")
+        previous = channel_layers.set("shared", ChannelLayerWrapper(layer, "shared", []))
+        self.addCleanup(channel_layers.set, "shared", previous)
+        client.send("websocket.connect", path="/echo/")
+        _, message = layer.receive(["websocket.connect"])
+        key = parse_cookie(dict(message["headers"])[b"cookie"].decode())[settings.SESSION_COOKIE_NAME]
+        self.assertTrue(Session.objects.filter(session_key=key).exists(), "a worker elsewhere can load it")
+
+    def test_reading_cookies_or_headers_saves_the_session(self):
+        from django.contrib.sessions.models import Session
+
+        cookies = WSClient().get_cookies()
+        self.assertTrue(Session.objects.filter(session_key=cookies[settings.SESSION_COOKIE_NAME]).exists())
+        cookies = parse_cookie(WSClient().headers["cookie"].decode())
+        self.assertTrue(Session.objects.filter(session_key=cookies[settings.SESSION_COOKIE_NAME]).exists())
 
     @override_settings(SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies")
     def test_session_in_a_cookie_engine(self):

@@ -33,7 +33,9 @@ from ..asgi1 import (
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
 from ..deprecation import ChannelsTestDeprecationWarning
 from ..layers.base import random_letters
+from ..layers.inmemory import InMemoryChannelLayer
 from ..message import Message
+from ..sessions import new_unsaved_session, save_unsaved_session
 from ..worker import run_consumer
 from .base import ConnectionGuard, describe_waiting, next_message
 
@@ -197,40 +199,61 @@ class WSClient(Client):
         self._header_cache = None
 
     def get_cookies(self) -> dict[str, str]:
-        """Return the cookies sent, the session cookie included."""
-        cookies = dict(self._cookies)
+        """Return the cookies sent, the session cookie included (the session is then saved)."""
         if self._with_session:
-            cookies[settings.SESSION_COOKIE_NAME] = self.session.session_key
-        return cookies
+            save_unsaved_session(self._session_key())
+        return self._cookies_sent()
 
     @property
     def headers(self) -> dict[str, bytes]:
         """The headers sent, by lower-case name (``cookie`` built from the cookies)."""
+        if self._with_session:
+            save_unsaved_session(self._session_key())
+        return self._headers_sent()
+
+    def _cookies_sent(self) -> dict[str, str]:
+        cookies = dict(self._cookies)
+        if self._with_session:
+            cookies[settings.SESSION_COOKIE_NAME] = self._session_key()
+        return cookies
+
+    def _headers_sent(self) -> dict[str, bytes]:
         headers = dict(self._headers)
-        cookies = self.get_cookies()
+        cookies = self._cookies_sent()
         if cookies:
             headers["cookie"] = _encode_cookies(cookies)
         return headers
 
     def _header_list(self) -> list:
         """Return the ``headers`` of a message: ``[[name, value], ...]`` byte pairs (cached)."""
-        session_key = self.session.session_key if self._with_session else None
+        session_key = self._session_key() if self._with_session else None
         cache = self._header_cache
         if cache is None or cache[0] != session_key:
-            headers = [[name.encode("latin-1"), value] for name, value in self.headers.items()]
+            headers = [[name.encode("latin-1"), value] for name, value in self._headers_sent().items()]
             cache = self._header_cache = (session_key, headers)
         return cache[1]
 
     @property
     def session(self) -> Any:
         """The client's Django session (a SESSION_ENGINE store, saved so consumers can load it)."""
-        if self._session is None:
+        session_key = self._session_key()
+        save_unsaved_session(session_key)
+        return self._session
+
+    def _session_key(self) -> str:
+        """Return the key of the client's session, made (not saved) on first use.
+
+        The messages carry the key from the start; the session is saved when
+        a consumer or view of this process loads it, when the test reads
+        :attr:`session`, or before a message goes to a layer other
+        processes read (see :func:`channels_test.sessions.new_unsaved_session`).
+        """
+        session = self._session
+        if session is None:
             if not _sessions_installed():
                 raise ImproperlyConfigured("WSClient.session needs 'django.contrib.sessions' in INSTALLED_APPS.")
-            from ..sessions import new_saved_session
-
-            self._session = new_saved_session()
-        return self._session
+            session = self._session = new_unsaved_session()
+        return session.session_key
 
     def login(self, **credentials: Any) -> bool:
         """Log a user in as ``django.test.Client.login`` does; return False if the credentials fail."""
@@ -273,7 +296,12 @@ class WSClient(Client):
 
     def send(self, to: str, content: dict | None = None, text: Any = None, path: str = "/") -> None:
         """Send a message to ``to`` as a WebSocket interface server would (see the class)."""
-        self.channel_layer.send(to, self._message(to, content, text, path))
+        wrapper = self.channel_layer
+        message = self._message(to, content, text, path)
+        if self._session is not None and not isinstance(wrapper.channel_layer, InMemoryChannelLayer):
+            # Consumers in other processes (a live server's workers) load the session from the database.
+            save_unsaved_session(self._session.session_key)
+        wrapper.send(to, message)
 
     def _message(self, to: str, content: Any, text: Any, path: str) -> dict:
         content = _check_content(content, path_hint=True)
