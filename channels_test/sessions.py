@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import secrets
 import weakref
 from collections.abc import Callable
 from importlib import import_module
@@ -38,7 +37,7 @@ from django.utils.crypto import salted_hmac
 
 from . import compat
 from .exceptions import ConfigurationError, ConsumeLater
-from .layers.base import MAX_NAME_LENGTH
+from .layers.base import MAX_NAME_LENGTH, random_string
 from .message import Message
 
 __all__ = [
@@ -188,13 +187,7 @@ SESSION_KEY_LENGTH = 32
 
 def _new_session_key() -> str:
     """Return a random session key of Django's length and alphabet (about 165 random bits)."""
-    number = int.from_bytes(secrets.token_bytes(21), "big")
-    base = len(VALID_KEY_CHARS)
-    characters = []
-    for _ in range(SESSION_KEY_LENGTH):
-        number, index = divmod(number, base)
-        characters.append(VALID_KEY_CHARS[index])
-    return "".join(characters)
+    return random_string(SESSION_KEY_LENGTH, VALID_KEY_CHARS)
 
 
 def session_for_reply_channel(reply_channel: str) -> SessionBase:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import string
 import tempfile
 import threading
 import time
@@ -23,7 +24,7 @@ import time
 from django.test import SimpleTestCase
 
 from channels_test.layers import ChannelFull, MessageTooLarge
-from channels_test.layers.base import process_local_name
+from channels_test.layers.base import process_local_name, random_letters, random_string
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from tests.support.redis import IsolatedRedisLayer
@@ -662,3 +663,27 @@ class RedisLayerTests(LayerContract, SimpleTestCase):
         # Nor a callable one: the server's clock decides.
         with self.assertRaisesRegex(TypeError, "takes no 'clock'.*server's own clock"):
             self.make_layer(clock=FakeClock())
+
+
+class RandomStringTests(SimpleTestCase):
+    def test_every_character_of_the_alphabet_is_about_equally_likely(self):
+        # 100 characters share 256 byte values: the first 56 would take three
+        # each and the other 44 two, unless the surplus bytes are dropped.
+        alphabet = string.printable
+        text = "".join(random_string(1000, alphabet) for _ in range(200))
+        first = sum(text.count(character) for character in alphabet[:56]) / 56
+        last = sum(text.count(character) for character in alphabet[56:]) / 44
+        self.assertEqual(len(text), 200_000)
+        # 2,000 expected each: the means differ by 1.5x when biased, by under 5% by chance.
+        self.assertAlmostEqual(first / last, 1.0, delta=0.05)
+
+    def test_letters_and_digits_only_and_the_length_asked_for(self):
+        for count in (0, 1, 12, 300):
+            text = random_letters(count)
+            self.assertEqual(len(text), count)
+            self.assertTrue(text.isascii() and (text.isalnum() or not text))
+
+    def test_an_alphabet_it_cannot_use_is_refused(self):
+        for alphabet in ("a", "", "äb"):
+            with self.assertRaisesMessage(ValueError, "random_string() needs 2 to 256 ASCII characters"):
+                random_string(5, alphabet)

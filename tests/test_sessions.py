@@ -1,12 +1,16 @@
 """channel_session, http_session, channel_and_http_session and enforce_ordering."""
 
+import gc
+from datetime import timedelta
 from unittest import mock
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
 from django.test import TestCase, override_settings
+from django.utils import timezone
 
 from channels_test import Channel
 from channels_test.generic import BaseConsumer
@@ -20,6 +24,8 @@ from channels_test.sessions import (
     enforce_ordering,
     http_session,
     new_saved_session,
+    new_unsaved_session,
+    save_unsaved_session,
     session_for_reply_channel,
 )
 from tests.support.layers import REPLY, LayerMixin
@@ -409,3 +415,35 @@ class NewSavedSessionTests(TestCase):
         session = new_saved_session()
         self.assertIsInstance(session, CacheStore)
         self.assertTrue(CacheStore().exists(session.session_key))
+
+
+class NewUnsavedSessionTests(TestCase):
+    def test_it_is_saved_on_first_load_only(self):
+        session = new_unsaved_session()
+        key = session.session_key
+        self.assertEqual((len(key), set(key) <= set(VALID_KEY_CHARS)), (32, True))
+        self.assertFalse(SessionStore().exists(key))
+        save_unsaved_session(key)
+        self.assertTrue(SessionStore().exists(key))
+        session["seen"] = True
+        session.save()
+        save_unsaved_session(key)  # saved already: nothing happens
+        self.assertEqual(SessionStore(session_key=key).load(), {"seen": True})
+
+    def test_a_dropped_session_is_never_saved(self):
+        key = new_unsaved_session().session_key
+        gc.collect()
+        save_unsaved_session(key)
+        self.assertFalse(SessionStore().exists(key))
+
+    def test_a_key_that_is_taken_keeps_its_session(self):
+        session = new_unsaved_session()
+        Session.objects.create(
+            session_key=session.session_key,
+            session_data=SessionStore().encode({"owner": "someone else"}),
+            expire_date=timezone.now() + timedelta(days=1),
+        )
+        with self.assertLogs("channels_test.sessions", "WARNING") as logs:
+            save_unsaved_session(session.session_key)
+        self.assertIn("was taken already", logs.output[0])
+        self.assertEqual(SessionStore(session_key=session.session_key).load(), {"owner": "someone else"})

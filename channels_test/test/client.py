@@ -13,6 +13,7 @@ them.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from http.cookies import SimpleCookie
 from typing import Any
@@ -454,8 +455,14 @@ def _sessions_installed() -> bool:
     return apps.is_installed("django.contrib.sessions")
 
 
+# Cookie names and values that need no quoting (http.cookies' legal characters).
+_PLAIN_COOKIE = re.compile(r"[\w!#$%&'*+\-.^`|~:]*", re.ASCII)
+
+
 def _encode_cookies(cookies: dict[str, str]) -> bytes:
     """Return a ``Cookie`` header value (quoted where needed, as Django parses it)."""
+    if all(_PLAIN_COOKIE.fullmatch(name) and _PLAIN_COOKIE.fullmatch(value) for name, value in cookies.items()):
+        return "; ".join(f"{name}={value}" for name, value in cookies.items()).encode("ascii")
     jar = SimpleCookie()
     for name, value in cookies.items():
         jar[name] = value
