@@ -50,6 +50,10 @@ class Channel:
         else:
             self.channel_layer.send(self.name, content)
 
+    def _send_encoded(self, data: bytes) -> None:
+        """Send what this layer's ``encode_for_later`` made (the outbox's held sends)."""
+        self.channel_layer.send_encoded(self.name, data)
+
     def __str__(self) -> str:
         if self.name is None:
             # As before: str() of a nameless Channel(None) raises TypeError.
@@ -96,6 +100,10 @@ class Group:
             pending_message_store.append(self, content)
         else:
             self.channel_layer.send_group(self.name, content)
+
+    def _send_encoded(self, data: bytes) -> None:
+        """Send what this layer's ``encode_for_later`` made (the outbox's held sends)."""
+        self.channel_layer.send_group_encoded(self.name, data)
 
     def __repr__(self) -> str:
         return f"<Group {self.name!r} on {self.alias!r}>"

@@ -32,9 +32,19 @@ class PendingMessageStore:
         local.depth = getattr(local, "depth", 0) + 1
 
     def append(self, sender: Any, content: dict) -> None:
-        """Hold a copy of ``content`` to send with ``sender.send`` later."""
-        copy = decode_message(encode_message(validate_message(content)))
-        self._local.messages.append((sender, copy))
+        """Hold ``content`` as it is now, to send with ``sender`` (a Channel or Group) later.
+
+        Our layers encode it now, once (``encode_for_later``); for a layer
+        without that method, a copy of the dict is held and sent with
+        ``sender.send``.
+        """
+        try:
+            encode = sender.channel_layer.encode_for_later
+        except AttributeError:
+            held: Any = decode_message(encode_message(validate_message(content)))
+        else:
+            held = encode(content)
+        self._local.messages.append((sender, held))
 
     def end(self, *, send: bool) -> None:
         """Leave a consumer; in the outermost one, send (or drop) what it held."""
@@ -44,8 +54,11 @@ class PendingMessageStore:
             return
         messages, local.messages = local.messages, []
         if send:
-            for sender, content in messages:
-                sender.send(content, immediately=True)
+            for sender, held in messages:
+                if type(held) is bytes:
+                    sender._send_encoded(held)
+                else:
+                    sender.send(held, immediately=True)
 
 
 pending_message_store = PendingMessageStore()

@@ -16,6 +16,7 @@ from channels_test.exceptions import (
     DenyConnection,
     WebsocketCloseException,
 )
+from channels_test.layers.base import MessageTooLarge
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.message import Message
@@ -154,6 +155,48 @@ class HeldSendTests(LayerSwapMixin, SimpleTestCase):
 
         with self.assertRaisesMessage(TypeError, "message['when']: object is not allowed"):
             run_consumer(consumer, Message({}, "in", self.layer), {}, sender=None)
+
+    def test_too_large_content_fails_at_the_send_call(self):
+        self.layer.channel_layer.max_message_size = 100
+        sent = []
+
+        def consumer(message):
+            Channel("out").send({"n": 1})
+            try:
+                Channel("out").send({"text": "x" * 200})
+            except MessageTooLarge:
+                sent.append("refused at the call")
+                raise
+
+        with self.assertRaises(MessageTooLarge):
+            run_consumer(consumer, Message({}, "in", self.layer), {}, sender=None)
+        self.assertEqual(sent, ["refused at the call"])
+        self.assertEqual(self.layer.receive(["out"]), (None, None), "a failed consumer sends nothing")
+
+    def test_a_layer_of_another_package_gets_its_held_sends(self):
+        class ForeignLayer:
+            """A layer with only the ASGI 1 methods (no encode_for_later)."""
+
+            def __init__(self):
+                self.sent = []
+
+            def send(self, channel, message):
+                self.sent.append(("send", channel, message))
+
+            def send_group(self, group, message):
+                self.sent.append(("send_group", group, message))
+
+        foreign = ForeignLayer()
+        wrapper = ChannelLayerWrapper(foreign, "foreign", [])
+
+        def consumer(message):
+            content = {"n": 1}
+            Channel("out", channel_layer=wrapper).send(content)
+            Group("g", channel_layer=wrapper).send(content)
+            content["n"] = 2
+
+        run_consumer(consumer, Message({}, "in", self.layer), {}, sender=None)
+        self.assertEqual(foreign.sent, [("send", "out", {"n": 1}), ("send_group", "g", {"n": 1})])
 
     def test_signals_bracket_the_consumer(self):
         events = []

@@ -3,8 +3,9 @@
 :class:`BaseChannelLayer` does everything that must not differ between
 backends: it validates channel and group names and messages, checks sizes,
 resolves capacities and makes new channel names. A backend subclasses it and
-implements the storage primitives (``_send``, ``_send_group``, ``_receive``,
-``group_add``, ``group_discard``, ``group_channels``, ``flush``).
+implements the storage primitives (``_send`` and ``_send_group``, which take
+the encoded message, ``_receive``, ``group_add``, ``group_discard``,
+``group_channels``, ``flush``).
 """
 
 from __future__ import annotations
@@ -185,12 +186,33 @@ class BaseChannelLayer:
         message that holds anything but plain data.
         """
         self.validate_channel_name(channel)
-        self._send(channel, validate_message(message))
+        self._send(channel, self.encode(validate_message(message)))
 
     def send_group(self, group: str, message: dict) -> None:
         """Send ``message`` to every channel in ``group``; full channels miss it."""
         self.validate_group_name(group)
-        self._send_group(group, validate_message(message))
+        self._send_group(group, self.encode(validate_message(message)))
+
+    def encode_for_later(self, message: dict) -> bytes:
+        """Validate and encode ``message`` now, to send it later with :meth:`send_encoded`.
+
+        What a consumer sends is held until it returns; holding the encoded
+        form keeps the message as it was when sent (the consumer may change
+        the dict afterwards) and spares encoding it twice. Raises what
+        :meth:`send` raises for the message itself (``TypeError``,
+        ``MessageTooLarge``).
+        """
+        return self.encode(validate_message(message))
+
+    def send_encoded(self, channel: str, data: bytes) -> None:
+        """Send a message :meth:`encode_for_later` of this layer encoded to ``channel``."""
+        self.validate_channel_name(channel)
+        self._send(channel, data)
+
+    def send_group_encoded(self, group: str, data: bytes) -> None:
+        """Send a message :meth:`encode_for_later` of this layer encoded to ``group``."""
+        self.validate_group_name(group)
+        self._send_group(group, data)
 
     def receive(self, channels: Iterable[str], block: bool = False) -> tuple:
         """Take the next message from any of ``channels``.
@@ -355,10 +377,12 @@ class BaseChannelLayer:
 
     # -- what a backend implements -----------------------------------------
 
-    def _send(self, channel: str, message: dict) -> None:
+    def _send(self, channel: str, data: bytes) -> None:
+        """Store ``data`` (a message :meth:`encode` made) on ``channel``; raise ChannelFull at capacity."""
         raise NotImplementedError
 
-    def _send_group(self, group: str, message: dict) -> None:
+    def _send_group(self, group: str, data: bytes) -> None:
+        """Store ``data`` on every member channel of ``group`` that has room."""
         raise NotImplementedError
 
     def _receive(self, channels: tuple, block: bool) -> tuple:

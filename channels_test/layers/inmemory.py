@@ -47,8 +47,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     # -- sending ------------------------------------------------------------
 
-    def _send(self, channel: str, message: dict) -> None:
-        data = self.encode(message)
+    def _send(self, channel: str, data: bytes) -> None:
         with self._lock:
             now = self.clock()
             self._push(channel, data, now)
@@ -56,8 +55,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             if now > self._next_sweep:
                 self._sweep(now)
 
-    def _send_group(self, group: str, message: dict) -> None:
-        data = self.encode(message)
+    def _send_group(self, group: str, data: bytes) -> None:
         with self._lock:
             members = self._groups.get(group)
             if not members:

@@ -183,8 +183,8 @@ class RedisChannelLayer(BaseChannelLayer):
 
     # -- sending ----------------------------------------------------------------------
 
-    def _send(self, channel: str, message: dict) -> None:
-        data = seal(self._crypter, self.encode(message))
+    def _send(self, channel: str, data: bytes) -> None:
+        data = seal(self._crypter, data)
         keys = [self._channel_prefix + channel]
         local = self.non_local_name(channel)
         if local is not channel:
@@ -197,8 +197,8 @@ class RedisChannelLayer(BaseChannelLayer):
                 "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
 
-    def _send_group(self, group: str, message: dict) -> None:
-        data = seal(self._crypter, self.encode(message))
+    def _send_group(self, group: str, data: bytes) -> None:
+        data = seal(self._crypter, data)
         head = [data, self._expiry_ms, self._ttl, self._channel_prefix, self._index_prefix]
         group_index = self.group_host(group)
         keys = self._group_keys(group)

@@ -174,8 +174,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     # -- sending ------------------------------------------------------------
 
-    def _send(self, channel: str, message: dict) -> None:
-        data = self.encode(message)
+    def _send(self, channel: str, data: bytes) -> None:
         local = self._local_part(channel)
         counted = local or channel
         capacity = self.get_capacity(counted)
@@ -198,8 +197,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         connection.execute("COMMIT")
         self._wake.poke_all(self._state().sockets)
 
-    def _send_group(self, group: str, message: dict) -> None:
-        data = self.encode(message)
+    def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
         self._connection().execute(_SEND_GROUP, (now + self.expiry, data, self.prefix, group, now, now))
         self._wake.poke_all(self._state().sockets)
