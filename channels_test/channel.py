@@ -33,15 +33,20 @@ class Channel:
     """
 
     def __init__(self, name: str | None, alias: str = DEFAULT_CHANNEL_LAYER, channel_layer: Any = None):
-        if isinstance(name, bytes):
-            name = name.decode("ascii")
-        if not isinstance(name, str) and name is not None:
-            raise TypeError(f"Channel name must be a str, not {type(name).__name__}: {name!r}")
+        if type(name) is not str:
+            if isinstance(name, bytes):
+                name = name.decode("ascii")
+            elif not isinstance(name, str) and name is not None:
+                raise TypeError(f"Channel name must be a str, not {type(name).__name__}: {name!r}")
         # None is allowed, as in Channels 1.x (tests build Message(content, None, None));
         # the layer refuses to send to it.
         self.name = name
-        self.alias = getattr(channel_layer, "alias", alias)
-        self.channel_layer = _layer_for(alias, channel_layer)
+        if channel_layer is None:
+            self.alias = alias
+            self.channel_layer = channel_layers[alias]
+        else:
+            self.alias = getattr(channel_layer, "alias", alias)
+            self.channel_layer = channel_layer
 
     def send(self, content: dict, immediately: bool = False) -> None:
         _check_content(content, "Channel")

@@ -12,6 +12,7 @@ costs nothing.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from collections.abc import Callable, Iterator
@@ -98,11 +99,16 @@ def receiver_is_connected(signal: Any, receiver: Callable, sender: Any = None) -
     receiver, id of the sender)``, with bound methods keyed by ``(id(self),
     id(function))``.
     """
-    key = (_make_id(receiver), _make_id(sender))
+    key = _lookup_key(receiver, sender)
     for entry in signal.receivers:
         if entry[0] == key:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup_key(receiver: Callable, sender: Any) -> tuple:
+    return (_make_id(receiver), _make_id(sender))
 
 
 def _make_id(target: Any) -> Any:

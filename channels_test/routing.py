@@ -52,6 +52,10 @@ def _compile_filters(filters: dict, owner: str) -> dict:
     return compiled
 
 
+# The values no include stripped a prefix from: none (never written to).
+_NO_REMAINDER: dict = {}
+
+
 def _filter_value(message: Any, name: str, remainder: dict) -> str | None:
     """Return the value a filter matches against: a prefix-stripped one, or the message's."""
     if name in remainder:
@@ -93,9 +97,9 @@ class Route:
         """Return ``(consumer, kwargs)`` if this route takes ``message``, else None."""
         if message.channel.name not in self.channels:
             return None
-        kwargs = {}
+        kwargs: dict = {}
         if remainder is None:
-            remainder = {}
+            remainder = _NO_REMAINDER
         for name, regex in self.filters.items():
             value = _filter_value(message, name, remainder)
             if value is None:
@@ -103,7 +107,8 @@ class Route:
             found = regex.match(value)
             if found is None:
                 return None
-            kwargs.update(found.groupdict())
+            if regex.groups:
+                kwargs.update(found.groupdict())
         return self.consumer, kwargs
 
     def channel_names(self) -> set[str]:
@@ -141,6 +146,14 @@ class Include:
         self.prefixes = _compile_filters(prefixes, f"include({routing!r})")
 
     def match(self, message: Any, remainder: dict | None = None) -> tuple | None:
+        if not self.prefixes:
+            # Nothing to strip (the router's own root): the entries decide alone.
+            remainder = remainder or _NO_REMAINDER
+            for entry in self.routing:
+                matched = _match_entry(entry, message, remainder)
+                if matched is not None:
+                    return matched
+            return None
         remainder = dict(remainder or {})
         kwargs = {}
         for name, regex in self.prefixes.items():

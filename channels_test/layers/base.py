@@ -172,6 +172,8 @@ class BaseChannelLayer:
         # Channel lists receive() validated already (test clients alternate
         # between a few), kept up to CHECKED_CHANNEL_LISTS of them.
         self._checked_channels: dict[tuple, tuple[tuple, frozenset]] = {}
+        # Channel names send() validated already (reply channels recur), up to CHECKED_CHANNEL_LISTS.
+        self._sendable: dict[str, None] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} prefix={self.prefix!r}>"
@@ -185,7 +187,8 @@ class BaseChannelLayer:
         ``MessageTooLarge`` above ``max_message_size``, ``TypeError`` for a
         message that holds anything but plain data.
         """
-        self.validate_channel_name(channel)
+        if type(channel) is not str or channel not in self._sendable:
+            self._check_sendable(channel)
         self._send(channel, self.encode(validate_message(message)))
 
     def send_group(self, group: str, message: dict) -> None:
@@ -206,7 +209,8 @@ class BaseChannelLayer:
 
     def send_encoded(self, channel: str, data: bytes) -> None:
         """Send a message :meth:`encode_for_later` of this layer encoded to ``channel``."""
-        self.validate_channel_name(channel)
+        if type(channel) is not str or channel not in self._sendable:
+            self._check_sendable(channel)
         self._send(channel, data)
 
     def send_group_encoded(self, group: str, data: bytes) -> None:
@@ -323,6 +327,13 @@ class BaseChannelLayer:
                 f"Cannot receive on {name!r}: a process-local channel is received on its "
                 f"prefix, receive([{prefix!r}]), which returns the full name with each message."
             )
+
+    def _check_sendable(self, name: Any) -> None:
+        """Validate ``name`` for sending and remember it, so the next send to it skips the check."""
+        self.validate_channel_name(name)
+        if len(self._sendable) >= CHECKED_CHANNEL_LISTS:
+            self._sendable.clear()
+        self._sendable[name] = None
 
     def validate_group_name(self, name: Any) -> None:
         """Raise TypeError/ValueError unless ``name`` is a valid group name."""

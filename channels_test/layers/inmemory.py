@@ -34,6 +34,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self.blocking_timeout = blocking_timeout
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+        # Receivers blocked in _arrived.wait(): sends wake them only when there are some.
+        self._blocked = 0
         # channel name -> deque of (expires_at, encoded message)
         self._queues: dict[str, collections.deque] = {}
         # channels holding messages, in the order they will be served;
@@ -51,7 +53,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
         with self._lock:
             now = self.clock()
             self._push(channel, data, now)
-            self._arrived.notify_all()
+            if self._blocked:
+                self._arrived.notify_all()
             if now > self._next_sweep:
                 self._sweep(now)
 
@@ -69,7 +72,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
                     self._push(channel, data, now)
                 except ChannelFull:
                     pass  # a full member misses this message, as the spec says
-            self._arrived.notify_all()
+            if self._blocked:
+                self._arrived.notify_all()
 
     def _push(self, channel: str, data: bytes, now: float) -> None:
         queue = self._queues.get(channel)
@@ -120,7 +124,11 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None, None
-                self._arrived.wait(remaining)
+                self._blocked += 1
+                try:
+                    self._arrived.wait(remaining)
+                finally:
+                    self._blocked -= 1
                 found = self._take(channels)
                 if found[0] is not None:
                     return found
