@@ -79,15 +79,16 @@ class ChannelLayerWrapper:
 
         return isinstance(self.channel_layer, InMemoryChannelLayer)
 
-    # The calls of every message, passed on without the detour through __getattr__.
+    # The calls of every message, passed on as given (the layer checks them)
+    # without the detour through __getattr__.
 
-    def send(self, channel: str, message: dict) -> None:
+    def send(self, channel: Any, message: Any) -> None:
         return self.channel_layer.send(channel, message)
 
     def receive(self, channels: Any, block: bool = False) -> tuple:
         return self.channel_layer.receive(channels, block=block)
 
-    def send_group(self, group: str, message: dict) -> None:
+    def send_group(self, group: Any, message: Any) -> None:
         return self.channel_layer.send_group(group, message)
 
     def __getattr__(self, name: str) -> Any:
