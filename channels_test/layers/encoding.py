@@ -28,6 +28,11 @@ class UndecodableMessage(ValueError):
 
 
 _SCALARS = (str, bytes, int, float, bool, type(None))
+# The exact types of the fast check (subclasses take the full walk).
+_PLAIN_SCALARS = frozenset(_SCALARS)
+_PLAIN_CONTAINERS = frozenset((dict, list, tuple))
+# How deep the fast, recursive check goes before leaving the rest to the full walk.
+_FAST_CHECK_DEPTH = 4
 
 # How many dicts and lists deep a message may nest (the message itself is the
 # first); msgpack itself takes up to 511, so every backend stores what passes.
@@ -137,15 +142,40 @@ def validate_message(message: Any) -> dict:
     Raises TypeError naming the path to the first bad value. What a receiver
     gets back is plain: tuples become lists, subclasses their base types.
     """
+    if type(message) is dict and _plain(message, _FAST_CHECK_DEPTH):
+        return message
     if not isinstance(message, dict):
         raise TypeError(
             f"A message must be a dict, not {type(message).__name__}: wrap the value, e.g. {{'value': ...}}."
         )
-    for key, item in message.items():
-        if type(item) not in _SCALARS or type(key) is not str:
-            _check(message)  # something nested (or odd): the full walk
-            break
+    _check(message)  # something deep or odd (maybe wrong): the full walk, which names the problem
     return message
+
+
+def _plain(container: Any, depth: int) -> bool:
+    """Return True if ``container`` holds only plain values of the exact allowed types, ``depth`` levels at most.
+
+    The fast path of :func:`validate_message` for the usual shallow message;
+    False sends it to the full walk, which finds (and names) what is wrong,
+    if anything is.
+    """
+    if type(container) is dict:
+        for key, item in container.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind in _PLAIN_SCALARS:
+                continue
+            if kind not in _PLAIN_CONTAINERS or not depth or not _plain(item, depth - 1):
+                return False
+        return True
+    for item in container:
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind not in _PLAIN_CONTAINERS or not depth or not _plain(item, depth - 1):
+            return False
+    return True
 
 
 def _encode_default(value: Any) -> Any:
