@@ -91,6 +91,12 @@ class ChannelLayerWrapper:
     def send_group(self, group: Any, message: Any) -> None:
         return self.channel_layer.send_group(group, message)
 
+    def send_encoded(self, channel: Any, data: bytes) -> None:
+        return self.channel_layer.send_encoded(channel, data)
+
+    def send_group_encoded(self, group: Any, data: bytes) -> None:
+        return self.channel_layer.send_group_encoded(group, data)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.channel_layer, name)
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .layers.base import decode_message, encode_message, validate_message
+from .layers.base import BaseChannelLayer, decode_message, encode_message, validate_message
 
 __all__ = ["PendingMessageStore", "pending_message_store"]
+
+
+class _Held(threading.local):
+    """One thread's held sends, and how many consumer calls deep the thread is."""
+
+    depth = 0
+    messages: list
+
+    def __init__(self) -> None:
+        self.messages = []
 
 
 class PendingMessageStore:
@@ -19,31 +29,31 @@ class PendingMessageStore:
     calls share the outermost call's store.
     """
 
-    _local = threading.local()
+    _local = _Held()
 
     @property
     def active(self) -> bool:
-        return getattr(self._local, "depth", 0) > 0
+        return self._local.depth > 0
 
     def begin(self) -> None:
         local = self._local
-        if getattr(local, "depth", 0) == 0:
+        if not local.depth:
             local.messages = []
-        local.depth = getattr(local, "depth", 0) + 1
+        local.depth += 1
 
     def append(self, sender: Any, content: dict) -> None:
         """Hold ``content`` as it is now, to send with ``sender`` (a Channel or Group) later.
 
-        Our layers encode it now, once (``encode_for_later``); for a layer
-        without that method, a copy of the dict is held and sent with
+        Our layers encode it now, once (``encode_for_later``); for a layer of
+        another package, a copy of the dict is held and sent with
         ``sender.send``.
         """
-        try:
-            encode = sender.channel_layer.encode_for_later
-        except AttributeError:
-            held: Any = decode_message(encode_message(validate_message(content)))
+        layer = sender.channel_layer
+        backend = getattr(layer, "channel_layer", layer)  # the wrapper's layer, or a bare layer
+        if isinstance(backend, BaseChannelLayer):
+            held: Any = backend.encode_for_later(content)
         else:
-            held = encode(content)
+            held = decode_message(encode_message(validate_message(content)))
         self._local.messages.append((sender, held))
 
     def end(self, *, send: bool) -> None:
