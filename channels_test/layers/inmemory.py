@@ -134,6 +134,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
                     return found
 
     def _take(self, channels: tuple) -> tuple:
+        if len(channels) == 1 and channels[0][-1] != "!":
+            return self._take_from(channels[0])
         now = self.clock()
         while True:
             channel = self._choose(channels)
@@ -144,6 +146,24 @@ class InMemoryChannelLayer(BaseChannelLayer):
             self._rotate(channel, queue)
             if expires_at > now:
                 return channel, decode_message(data)
+
+    def _take_from(self, channel: str) -> tuple:
+        """Take the next message of one plain channel (what _take does, for the usual case)."""
+        queue = self._queues.get(channel)
+        if queue is None:
+            return None, None
+        now = self.clock()
+        waiting = self._waiting
+        while queue:
+            expires_at, data = queue.popleft()
+            del waiting[channel]
+            if queue:
+                waiting[channel] = None  # to the back of the serving order
+            else:
+                del self._queues[channel]
+            if expires_at > now:
+                return channel, decode_message(data)
+        return None, None
 
     def _choose(self, channels: tuple) -> str | None:
         """Pick the channel to serve: the longest-waiting one that was asked for."""
