@@ -32,7 +32,6 @@ __all__ = [
     "LiveProcess",
     "DaphneProcess",
     "WorkerProcess",
-    "DelayProcess",
     "LiveServerError",
     "wait_until_ready",
 ]
@@ -278,34 +277,38 @@ class DaphneProcess(LiveProcess):
 
 
 class WorkerProcess(LiveProcess):
-    """A worker process running ``threads`` workers on the live channel layer."""
+    """A worker process running ``threads`` workers on the live channel layer.
+
+    With ``delay_check_interval`` (a number of seconds), the delay server
+    (``channels_test.delay``) runs in a thread of this process too, checking
+    for due messages that often; the process reports ready once it listens.
+    """
 
     entry = "channels_test.test._child.run_worker"
 
-    def __init__(self, config: dict, *, directory: str, index: int, alias: str, threads: int, serve_static: bool):
+    def __init__(
+        self,
+        config: dict,
+        *,
+        directory: str,
+        index: int,
+        alias: str,
+        threads: int,
+        serve_static: bool,
+        delay_check_interval: float | None = None,
+    ):
         super().__init__(config, directory=directory, slug=f"worker-{index}")
         self.label = f"worker process {index}"
         self.alias = alias
         self.threads = threads
         self.serve_static = serve_static
+        self.delay_check_interval = delay_check_interval
 
     def child_config(self) -> dict:
-        return dict(super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static)
-
-
-class DelayProcess(LiveProcess):
-    """The delay server (``channels_test.delay``) on the live channel layer."""
-
-    entry = "channels_test.test._child.run_delay"
-    label = "delay server process"
-
-    def __init__(self, config: dict, *, directory: str, alias: str, check_interval: float):
-        super().__init__(config, directory=directory, slug="delay")
-        self.alias = alias
-        self.check_interval = check_interval
-
-    def child_config(self) -> dict:
-        return dict(super().child_config(), alias=self.alias, check_interval=self.check_interval)
+        config = dict(super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static)
+        if self.delay_check_interval is not None:
+            config["delay"] = {"alias": self.alias, "check_interval": self.delay_check_interval}
+        return config
 
 
 def bind_address(host: str) -> str:
