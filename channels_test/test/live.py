@@ -47,6 +47,7 @@ from ._processes import (
     LiveProcess,
     LiveServerError,
     WorkerProcess,
+    terminate_all,
     wait_until_ready,
 )
 from .assertions import ChannelAssertionsMixin
@@ -219,9 +220,11 @@ class LiveServer:
         self._start_processes(self._child_config(spec, databases))
 
     def stop(self) -> None:
-        """End every child (SIGTERM, SIGKILL after ``shutdown_timeout``) and undo :meth:`start`.
+        """End every child and undo :meth:`start`.
 
-        Safe to call more than once, and after a failed start.
+        Every child gets SIGTERM first; then each is waited for, and one still
+        running after ``shutdown_timeout`` seconds gets SIGKILL. Safe to call
+        more than once, and after a failed start.
         """
         try:
             self._cleanups.close()
@@ -279,25 +282,30 @@ class LiveServer:
         assert directory is not None  # made by start() before it starts the processes
         # The first worker process runs the delay server too, in a thread.
         delay_check_interval = self.delay_check_interval if self.runs_delay_server() else None
-        daphne = self.daphne_process_class(
-            config, directory=directory, host=self.host, port=self.port, application=self.application
-        )
-        daphne.start()
-        self._cleanups.callback(daphne.stop, self.shutdown_timeout)
-        self.processes.append(daphne)
-        for index in range(1, self.worker_processes + 1):
-            worker = self.worker_process_class(
-                config,
-                directory=directory,
-                index=index,
-                alias=self.channel_layer_alias,
-                threads=self.worker_threads,
-                serve_static=self.serve_static,
-                delay_check_interval=delay_check_interval if index == 1 else None,
+        try:
+            daphne = self.daphne_process_class(
+                config, directory=directory, host=self.host, port=self.port, application=self.application
             )
-            worker.start()
-            self._cleanups.callback(worker.stop, self.shutdown_timeout)
-            self.processes.append(worker)
+            daphne.start()
+            self._cleanups.callback(daphne.stop, self.shutdown_timeout)
+            self.processes.append(daphne)
+            for index in range(1, self.worker_processes + 1):
+                worker = self.worker_process_class(
+                    config,
+                    directory=directory,
+                    index=index,
+                    alias=self.channel_layer_alias,
+                    threads=self.worker_threads,
+                    serve_static=self.serve_static,
+                    delay_check_interval=delay_check_interval if index == 1 else None,
+                )
+                worker.start()
+                self._cleanups.callback(worker.stop, self.shutdown_timeout)
+                self.processes.append(worker)
+        finally:
+            # Registered after the children's stops, so it runs before them: every
+            # child gets SIGTERM first, and the children end together.
+            self._cleanups.callback(terminate_all, self.processes)
         wait_until_ready(self.processes, self.startup_timeout)
         self._daphne = daphne
         # A restarted Daphne must come back on the same port: the URLs are out.
