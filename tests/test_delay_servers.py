@@ -16,15 +16,18 @@ import time
 import uuid
 
 import websocket
-from django.test import SimpleTestCase, tag
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase, TransactionTestCase, modify_settings, tag
 
 from channels_test import Channel
 from channels_test.delay.models import DelayedMessage
 from channels_test.layers.sqlite import SQLiteChannelLayer
 from channels_test.test import ChannelLiveServerTestCase
-from channels_test.test.live import DelayProcess
+from channels_test.test.live import LiveServer, LiveServerError, WorkerProcess
+from tests.live.delay_faults import BROKEN
 from tests.support.interface import CLIENT_TIMEOUT
-from tests.support.processes import REPO_ROOT, Child, project_env, start_runserver
+from tests.support.processes import REPO_ROOT, Child, gone, project_env, start_runserver
 
 TABLE = DelayedMessage._meta.db_table
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -230,17 +233,35 @@ class RunserverDelayTests(SimpleTestCase):
         self.assertNotIn("Delay server", server.output())
 
 
+class FailingDelayWorkerProcess(WorkerProcess):
+    """A worker process whose delay server raises before it listens."""
+
+    entry = "tests.live.delay_faults.run_worker_whose_delay_server_fails_to_start"
+
+
+class BreakableDelayWorkerProcess(WorkerProcess):
+    """A worker process whose delay server raises on the request ``{"break": True}``."""
+
+    entry = "tests.live.delay_faults.run_worker_whose_delay_server_fails_on_request"
+
+
+def delayed_message_arrives(test: ChannelLiveServerTestCase, delay: int = 400) -> None:
+    """Send a message to ``asgi.delay``; check that the live server sends it on, after its delay."""
+    sent = time.monotonic()
+    Channel("asgi.delay").send({"channel": "delayed.live", "content": {"text": "later"}, "delay": delay})
+    message = test.get_next_message("delayed.live", require=True, timeout=10)
+    test.assertEqual(message.content, {"text": "later"})
+    test.assertGreaterEqual(time.monotonic() - sent, delay / 1000, "it came after its delay, not before")
+
+
 @tag("live")
 class LiveServerDelayTests(ChannelLiveServerTestCase):
     """The live server runs the delay server when channels_test.delay is installed."""
 
+    worker_processes = 2
+
     def test_a_delayed_message_arrives(self):
-        self.assertIn(DelayProcess, [type(process) for process in type(self)._live_processes])
-        sent = time.monotonic()
-        Channel("asgi.delay").send({"channel": "delayed.live", "content": {"text": "later"}, "delay": 400})
-        message = self.get_next_message("delayed.live", require=True, timeout=10)
-        self.assertEqual(message.content, {"text": "later"})
-        self.assertGreaterEqual(time.monotonic() - sent, 0.4, "it came after its delay, not before")
+        delayed_message_arrives(self)
 
     def test_the_table_is_the_test_database(self):
         Channel("asgi.delay").send({"channel": "delayed.live", "content": {}, "delay": 60_000})
@@ -251,13 +272,90 @@ class LiveServerDelayTests(ChannelLiveServerTestCase):
             self.live_server_output,
         )
 
+    def test_it_runs_in_the_first_worker_process(self):
+        processes = type(self)._live_processes
+        # Daphne and the worker processes: the delay server has no process of its own.
+        self.assertEqual(len(processes), 1 + self.worker_processes)
+        self.assertEqual(
+            [(process.label, process.ready_info) for process in processes[1:]],
+            [
+                ("worker process 1", {"threads": 1, "delay": True}),
+                ("worker process 2", {"threads": 1, "delay": False}),
+            ],
+        )
+
 
 @tag("live")
 class LiveServerWithoutDelayTests(ChannelLiveServerTestCase):
     delay_server = False
 
     def test_no_delay_server_runs(self):
-        self.assertNotIn(DelayProcess, [type(process) for process in type(self)._live_processes])
+        processes = type(self)._live_processes
+        self.assertEqual(len(processes), 1 + self.worker_processes)
+        self.assertFalse(any(process.ready_info.get("delay") for process in processes[1:]))
         Channel("asgi.delay").send({"channel": "delayed.live", "content": {}, "delay": 0})
         self.assertIsNone(self.get_next_message("delayed.live", timeout=1))
         self.assertIsNotNone(self.get_next_message("asgi.delay", timeout=0))
+
+
+@tag("live")
+class LiveServerDelayFailureTests(ChannelLiveServerTestCase):
+    """A delay server that fails takes its worker process down; the restarted one brings it back."""
+
+    worker_process_class = BreakableDelayWorkerProcess
+
+    def test_a_failure_is_reported_and_the_restart_brings_the_delay_server_back(self):
+        worker = type(self)._live_processes[1]
+        old_pid = worker.pid
+        Channel("asgi.delay").send({"break": True})
+        deadline = time.monotonic() + 10
+        while worker.is_alive():
+            self.assertLess(time.monotonic(), deadline, "the worker process did not exit within 10 s")
+            time.sleep(0.02)
+        with self.assertRaises(LiveServerError) as caught:
+            self._check_live_processes()
+        message = str(caught.exception)
+        self.assertIn(f"The worker process 1 (pid {old_pid}) exited with code 1 during this test", message)
+        self.assertIn(f"RuntimeError: {BROKEN}", message)
+        # What the next test's set-up does: worker 1 comes back, with the delay server.
+        self._prepare_live_test()
+        self.assertNotEqual(worker.pid, old_pid)
+        self.assertEqual(worker.ready_info, {"threads": 1, "delay": True})
+        delayed_message_arrives(self)
+
+
+@tag("live")
+class LiveServerDelaySetUpTests(TransactionTestCase):
+    def test_delay_server_true_needs_the_app(self):
+        server = LiveServer(delay_server=True, owner="DelayTest")
+        allowed_hosts = list(settings.ALLOWED_HOSTS)
+        with modify_settings(INSTALLED_APPS={"remove": ["channels_test.delay"]}):
+            try:
+                with self.assertRaisesMessage(
+                    ImproperlyConfigured,
+                    "DelayTest.delay_server is True, but 'channels_test.delay' is not in INSTALLED_APPS",
+                ):
+                    server.start()
+                # Refused before it changed anything (ALLOWED_HOSTS is the first change).
+                self.assertEqual(settings.ALLOWED_HOSTS, allowed_hosts)
+            finally:
+                # Within the override, so that what stop() restores nests inside it.
+                server.stop()
+        self.assertEqual(server.processes, [])
+
+    def test_a_delay_server_that_fails_to_start_fails_the_start(self):
+        klass = type(
+            "Live",
+            (ChannelLiveServerTestCase,),
+            {"__module__": __name__, "worker_process_class": FailingDelayWorkerProcess},
+        )
+        self.addCleanup(klass.doClassCleanups)
+        with self.assertRaises(LiveServerError) as caught:
+            klass.setUpClass()
+        message = str(caught.exception)
+        self.assertIn("The worker process 1 (pid", message)
+        self.assertIn("failed to start (exited with code 1)", message)
+        self.assertIn(f"RuntimeError: {BROKEN}", message)
+        self.assertIn("RuntimeError: The delay server failed to start.", message)
+        klass.doClassCleanups()
+        self.assertTrue(all(gone(process.pid) for process in klass._live_processes))

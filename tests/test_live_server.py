@@ -29,7 +29,7 @@ from channels_test.asgi import channel_layers
 from channels_test.layers.base import BaseChannelLayer
 from channels_test.test import ChannelLiveServerTestCase
 from channels_test.test._livesetup import settings_overrides
-from channels_test.test.live import LiveServerError, WorkerProcess
+from channels_test.test.live import DaphneProcess, LiveServerError, WorkerProcess
 from tests.live import consumers
 from tests.support.live import (
     CHROMEDRIVER,
@@ -277,6 +277,41 @@ class MarkedWorkerProcess(WorkerProcess):
         return {**config, "overrides": {**config["overrides"], "LIVE_MARKER": "set by MarkedWorkerProcess"}}
 
 
+class RecordsStops:
+    """Record in ``events`` each terminate() and stop() of the live server's children."""
+
+    events: list = []
+
+    def terminate(self):
+        self.events.append(("terminate", self.slug))
+        super().terminate()
+
+    def stop(self, timeout=5.0):
+        self.events.append(("stop", self.slug))
+        super().stop(timeout)
+
+
+class RecordingDaphneProcess(RecordsStops, DaphneProcess):
+    pass
+
+
+class RecordingWorkerProcess(RecordsStops, WorkerProcess):
+    pass
+
+
+class StubbornWorkerProcess(WorkerProcess):
+    """A worker process that ignores SIGTERM: only SIGKILL ends it."""
+
+    entry = "tests.live.stubborn.run_worker_ignoring_sigterm"
+
+
+class UnstartableWorkerProcess(WorkerProcess):
+    """A worker process whose program does not exist: start() raises."""
+
+    def command(self, config_path, ready_fd):
+        return [os.path.join(HERE, "no-such-program")]
+
+
 @needs_interface
 @tag("live")
 @live_settings
@@ -299,9 +334,56 @@ class LiveServerSetUpTests(TransactionTestCase):
         klass = self.run_class(self.make(worker_processes=2, worker_threads=2, port=port))
         self.assertEqual(klass.live_server_url, f"http://localhost:{port}")
         pids = [process.pid for process in klass._live_processes]
-        self.assertEqual(len(pids), 4)  # Daphne, two workers, the delay server
+        self.assertEqual(len(pids), 3)  # Daphne and two workers, the first running the delay server
         self.assertFalse(any(gone(pid) for pid in pids))
         klass.doClassCleanups()
+        self.assertTrue(all(gone(pid) for pid in pids), pids)
+
+    def test_teardown_signals_every_child_before_waiting_for_any(self):
+        events = []
+        klass = self.run_class(
+            self.make(
+                worker_processes=2,
+                daphne_process_class=type("Daphne", (RecordingDaphneProcess,), {"events": events}),
+                worker_process_class=type("Worker", (RecordingWorkerProcess,), {"events": events}),
+            )
+        )
+        klass.doClassCleanups()
+        first_stop = events.index(next(event for event in events if event[0] == "stop"))
+        self.assertEqual(
+            sorted(events[:first_stop]),
+            [("terminate", "daphne"), ("terminate", "worker-1"), ("terminate", "worker-2")],
+            events,
+        )
+        self.assertEqual(
+            [process.exit_description() for process in klass._live_processes], ["was killed by SIGTERM"] * 3
+        )
+        klass._live_server.stop()  # a second stop does nothing
+
+    def test_a_start_that_fails_half_way_stops_what_it_started(self):
+        events = []
+        klass = self.make(
+            daphne_process_class=type("Daphne", (RecordingDaphneProcess,), {"events": events}),
+            worker_process_class=UnstartableWorkerProcess,
+        )
+        with self.assertRaises(FileNotFoundError):
+            self.run_class(klass)
+        daphne = klass._live_processes[0]
+        klass.doClassCleanups()
+        self.assertEqual(events[:2], [("terminate", "daphne"), ("stop", "daphne")])
+        self.assertTrue(gone(daphne.pid))
+        klass._live_server.stop()  # a second stop does nothing
+
+    def test_a_child_that_ignores_sigterm_is_killed_after_shutdown_timeout(self):
+        klass = self.run_class(
+            self.make(worker_processes=2, worker_process_class=StubbornWorkerProcess, shutdown_timeout=0.5)
+        )
+        pids = [process.pid for process in klass._live_processes]
+        klass.doClassCleanups()
+        self.assertEqual(
+            [process.exit_description() for process in klass._live_processes],
+            ["was killed by SIGTERM", "was killed by SIGKILL", "was killed by SIGKILL"],
+        )
         self.assertTrue(all(gone(pid) for pid in pids), pids)
 
     def test_serve_static_false_serves_no_static_files(self):
@@ -461,7 +543,7 @@ class LiveServerProcessTests(TransactionTestCase):
                 if signal_name == "FAIL":
                     self.assertIn("this live test fails on purpose", output)
                 pids = json.load(record)["pids"]
-                self.assertEqual(len(pids), 3, pids)  # Daphne, a worker, the delay server
+                self.assertEqual(len(pids), 2, pids)  # Daphne, a worker (running the delay server)
                 self.assertTrue(wait_gone(pids), f"still running after {signal_name}: {pids}")
 
     @skipUnless(POSTGRES_UP, NO_POSTGRES)

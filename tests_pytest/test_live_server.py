@@ -26,12 +26,9 @@ def test_urls_point_at_daphne(channels_live_server):
     assert channels_live_server.url == f"http://localhost:{port}"
     assert channels_live_server.ws_url == f"ws://localhost:{port}"
     seen["pids"] = [process.pid for process in channels_live_server.processes]
-    # Daphne, one worker and the delay server (channels_test.delay is installed).
-    assert [process.label for process in channels_live_server.processes] == [
-        "Daphne process",
-        "worker process 1",
-        "delay server process",
-    ]
+    # Daphne and one worker, which runs the delay server (channels_test.delay is installed).
+    assert [process.label for process in channels_live_server.processes] == ["Daphne process", "worker process 1"]
+    assert channels_live_server.processes[1].ready_info["delay"] is True
 
 
 def test_the_processes_are_shared_by_the_module(channels_live_server):
@@ -132,7 +129,7 @@ def test_a_failing_module_leaves_no_process(tmp_path):
     assert "1 failed, 1 passed, 1 error" in output, output
     assert "this live test fails on purpose" in output
     assert "cannot use both channels_live_server and captive_layers" in output
-    assert len(record["pids"]) == 4, record  # Daphne, two workers (the options fixture), the delay server
+    assert len(record["pids"]) == 3, record  # Daphne and two workers (the options fixture)
     assert wait_gone(record["pids"]) == []
 
 
@@ -141,6 +138,6 @@ def test_an_interrupted_run_leaves_no_process(tmp_path, signal_name):
     process, record = run_inner("live_interrupted.py", tmp_path, LIVE_SIGNAL=signal_name)
     output = process.stdout + process.stderr
     assert process.returncode != 0, output
-    assert record is not None and len(record["pids"]) == 3, output
+    assert record is not None and len(record["pids"]) == 2, output  # Daphne and a worker
     assert wait_gone(record["pids"]) == [], output
     shutil.rmtree(record["directory"], ignore_errors=True)  # SIGTERM ends the run before its clean-up

@@ -1,4 +1,4 @@
-"""The program a live-server child process runs: Daphne, a worker or the delay server.
+"""The program a live-server child process runs: Daphne or a worker (with the delay server in the first).
 
 :class:`~channels_test.test.live.ChannelLiveServerTestCase` starts each child
 as ``python -m channels_test.test._child CONFIG_FILE READY_FD``. ``CONFIG_FILE``
@@ -28,7 +28,7 @@ from typing import Any
 
 from .. import compat
 
-__all__ = ["main", "run_daphne", "run_worker", "run_delay", "setup_django", "RefusedChannelLayer"]
+__all__ = ["main", "run_daphne", "run_worker", "setup_django", "RefusedChannelLayer"]
 
 PARENT_POLL_INTERVAL = 0.5
 
@@ -136,7 +136,12 @@ def run_daphne(config: dict, reporter: Reporter) -> None:
 
 
 def run_worker(config: dict, reporter: Reporter) -> None:
-    """Run a worker group on the live channel layer until terminated."""
+    """Run a worker group on the live channel layer until terminated.
+
+    With ``delay`` in ``config`` (the first worker process, when the live
+    server runs the delay server), the delay server runs in a thread of this
+    process too, and the process reports ready once both listen.
+    """
     from channels_test.asgi import channel_layers
     from channels_test.signals import worker_process_ready
     from channels_test.staticfiles import add_default_routes
@@ -146,24 +151,66 @@ def run_worker(config: dict, reporter: Reporter) -> None:
     # Django's views behind the routing, with static files under STATIC_URL
     # as StaticLiveServerTestCase serves them (serve_static).
     add_default_routes(wrapper.router, serve_static=bool(config.get("serve_static")))
+    delay = config.get("delay")
+    delay_thread: DelayThread | None = None
+    if delay is not None:
+        delay_thread = DelayThread(channel_layers[delay["alias"]], delay["check_interval"], reporter)
+        delay_thread.start()
+    ready_info = {"threads": config["threads"], "delay": delay_thread is not None}
 
     def ready(sender: Any, **kwargs: Any) -> None:
-        reporter.send(ready={"threads": config["threads"]})
+        reporter.send(ready=ready_info)
 
     worker_process_ready.connect(ready, weak=False)
     group = WorkerGroup(wrapper, n_threads=config["threads"], signal_handlers=False)
+    if delay_thread is not None:
+        delay_thread.wait_ready(config.get("startup_timeout", 30.0))
     group.run()
 
 
-def run_delay(config: dict, reporter: Reporter) -> None:
-    """Run the delay server on the live channel layer until SIGTERM."""
-    from channels_test.asgi import channel_layers
-    from channels_test.delay.worker import Worker
+class DelayThread(threading.Thread):
+    """The delay server (``channels_test.delay``) in a daemon thread of a worker process.
 
-    worker = Worker(channel_layers[config["alias"]], database_sleep_duration=config["check_interval"])
-    # Worker.ready() is a hook replaced on the instance; mypy flags any method assignment.
-    worker.ready = lambda: reporter.send(ready={"delay": True})  # type: ignore[method-assign]
-    worker.run()
+    :meth:`wait_ready` returns once it listens, or raises if it failed
+    first. If it fails later, it ends the whole process with its traceback,
+    so that the live server reports the worker process as dead and restarts
+    it (and with it the delay server) before the next test.
+    """
+
+    def __init__(self, layer: Any, check_interval: float, reporter: Reporter):
+        super().__init__(name="channels-live-delay", daemon=True)
+        self.layer = layer
+        self.check_interval = check_interval
+        self.reporter = reporter
+        self.listening = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            from channels_test.delay.worker import Worker
+
+            worker = Worker(self.layer, signal_handlers=False, database_sleep_duration=self.check_interval)
+            # Worker.ready() is a hook replaced on the instance; mypy flags any method assignment.
+            worker.ready = self.listening.set  # type: ignore[method-assign]
+            worker.run()
+            raise RuntimeError("The delay server stopped; it should run as long as its process.")
+        except BaseException as error:
+            if not self.listening.is_set():
+                self.error = error
+                self.listening.set()  # wait_ready() raises it in the main thread
+                return
+            text = traceback.format_exc()
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            self.reporter.send(error=text)
+            os._exit(1)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Return once the delay server listens; raise if it failed first, or after ``timeout`` s."""
+        if not self.listening.wait(timeout):
+            raise RuntimeError(f"The delay server did not start listening within {timeout:g} s.")
+        if self.error is not None:
+            raise RuntimeError("The delay server failed to start.") from self.error
 
 
 class RefusedChannelLayer:

@@ -8,7 +8,7 @@ open connections, threads or locks. Children report on a pipe and write
 their output to a file; every child still running when the test process
 exits (or gets SIGTERM) is stopped.
 
-Why one module of some 420 lines: starting, watching and stopping a child,
+Why one module of some 460 lines: starting, watching and stopping a child,
 and carrying its failure back, are one protocol between the test process and
 ``_child``; splitting it would spread that protocol over files.
 """
@@ -32,9 +32,9 @@ __all__ = [
     "LiveProcess",
     "DaphneProcess",
     "WorkerProcess",
-    "DelayProcess",
     "LiveServerError",
     "wait_until_ready",
+    "terminate_all",
 ]
 
 # Every child started and not yet stopped: the safety net's list.
@@ -71,6 +71,7 @@ class LiveProcess:
         self._ready_fd: int | None = None
         self._pending = b""
         self._pipe_open = False
+        self._terminated = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.slug} pid={self.pid}>"
@@ -136,6 +137,7 @@ class LiveProcess:
         self.error_text = None
         self.failure_reported = False
         self._pending = b""
+        self._terminated = False
 
     def fileno(self) -> int:
         if self._ready_fd is None:
@@ -177,14 +179,24 @@ class LiveProcess:
     def is_alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def terminate(self) -> None:
+        """Send SIGTERM to the child's process group without waiting; :meth:`stop` waits for it."""
+        popen = self.popen
+        if popen is not None and not self._terminated and popen.poll() is None:
+            signal_group(popen.pid, signal.SIGTERM)
+            self._terminated = True
+
     def stop(self, timeout: float = 5.0) -> None:
-        """End the child: SIGTERM to its process group, SIGKILL after ``timeout`` seconds."""
+        """End the child: SIGTERM to its process group, SIGKILL after ``timeout`` seconds.
+
+        A child :meth:`terminate` signalled already is not signalled again.
+        """
         popen = self.popen
         if popen is None:
             return
         try:
             if popen.poll() is None:
-                signal_group(popen.pid, signal.SIGTERM)
+                self.terminate()
                 try:
                     popen.wait(timeout)
                 except subprocess.TimeoutExpired:
@@ -278,34 +290,38 @@ class DaphneProcess(LiveProcess):
 
 
 class WorkerProcess(LiveProcess):
-    """A worker process running ``threads`` workers on the live channel layer."""
+    """A worker process running ``threads`` workers on the live channel layer.
+
+    With ``delay_check_interval`` (a number of seconds), the delay server
+    (``channels_test.delay``) runs in a thread of this process too, checking
+    for due messages that often; the process reports ready once it listens.
+    """
 
     entry = "channels_test.test._child.run_worker"
 
-    def __init__(self, config: dict, *, directory: str, index: int, alias: str, threads: int, serve_static: bool):
+    def __init__(
+        self,
+        config: dict,
+        *,
+        directory: str,
+        index: int,
+        alias: str,
+        threads: int,
+        serve_static: bool,
+        delay_check_interval: float | None = None,
+    ):
         super().__init__(config, directory=directory, slug=f"worker-{index}")
         self.label = f"worker process {index}"
         self.alias = alias
         self.threads = threads
         self.serve_static = serve_static
+        self.delay_check_interval = delay_check_interval
 
     def child_config(self) -> dict:
-        return dict(super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static)
-
-
-class DelayProcess(LiveProcess):
-    """The delay server (``channels_test.delay``) on the live channel layer."""
-
-    entry = "channels_test.test._child.run_delay"
-    label = "delay server process"
-
-    def __init__(self, config: dict, *, directory: str, alias: str, check_interval: float):
-        super().__init__(config, directory=directory, slug="delay")
-        self.alias = alias
-        self.check_interval = check_interval
-
-    def child_config(self) -> dict:
-        return dict(super().child_config(), alias=self.alias, check_interval=self.check_interval)
+        config = dict(super().child_config(), alias=self.alias, threads=self.threads, serve_static=self.serve_static)
+        if self.delay_check_interval is not None:
+            config["delay"] = {"alias": self.alias, "check_interval": self.delay_check_interval}
+        return config
 
 
 def bind_address(host: str) -> str:
@@ -390,11 +406,25 @@ def signal_group(pid: int, signum: int) -> None:
         pass
 
 
+def terminate_all(processes: Iterable[LiveProcess]) -> None:
+    """Send SIGTERM to every child in ``processes`` that runs, so that they end together.
+
+    Each one's :meth:`~LiveProcess.stop` then only waits for it (and kills
+    it if it takes too long).
+    """
+    for process in processes:
+        try:
+            process.terminate()
+        except Exception:  # noqa: BLE001  (its stop() tries again, and reports)
+            pass
+
+
 def stop_all_running(timeout: float = 2.0) -> None:
     """Stop every child this process started that still runs (at exit, on SIGTERM)."""
     with _running_lock:
         # A forked copy of the test process must not stop its parent's children.
         processes = [process for process in _running if process.owner_pid == os.getpid()]
+    terminate_all(processes)
     for process in processes:
         try:
             process.stop(timeout)

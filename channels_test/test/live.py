@@ -1,9 +1,10 @@
 """The live server: real Daphne and worker processes, for browser and end-to-end tests.
 
 :class:`LiveServer` starts one Daphne process serving the interface
-application, ``worker_processes`` worker processes and, with
-``channels_test.delay`` installed, the delay server, all against the test
-databases and a channel layer the test process shares.
+application and ``worker_processes`` worker processes (with
+``channels_test.delay`` installed, the first of them runs the delay server
+too, in a thread), all against the test databases and a channel layer the
+test process shares.
 :class:`ChannelLiveServerTestCase` runs one per test class; the pytest
 plugin's ``channels_live_server`` fixture one per test module. Children are
 fresh interpreters started with :mod:`subprocess` (see
@@ -43,10 +44,10 @@ from ._livesetup import (
 )
 from ._processes import (
     DaphneProcess,
-    DelayProcess,
     LiveProcess,
     LiveServerError,
     WorkerProcess,
+    terminate_all,
     wait_until_ready,
 )
 from .assertions import ChannelAssertionsMixin
@@ -56,7 +57,6 @@ __all__ = [
     "LiveServer",
     "DaphneProcess",
     "WorkerProcess",
-    "DelayProcess",
     "LiveProcess",
     "LiveServerError",
 ]
@@ -73,8 +73,9 @@ class LiveServer:
     restarts children that died and flushes the layer, and
     :meth:`check_processes` reports a child that died during the test.
 
-    With ``channels_test.delay`` installed, the delay server runs too, so
-    messages sent to ``asgi.delay`` arrive.
+    With ``channels_test.delay`` installed, the delay server runs too, as a
+    thread of the first worker process, so messages sent to ``asgi.delay``
+    arrive.
 
     ``databases`` names the database aliases the tests use: each must be
     one another process can open (no in-memory SQLite). ``owner`` names
@@ -112,7 +113,6 @@ class LiveServer:
     #: Process classes; swap them to change how children run.
     daphne_process_class: type[DaphneProcess] = DaphneProcess
     worker_process_class: type[WorkerProcess] = WorkerProcess
-    delay_process_class: type[DelayProcess] = DelayProcess
 
     #: The options a LiveServer takes (and ChannelLiveServerTestCase passes on).
     OPTIONS = (
@@ -132,7 +132,6 @@ class LiveServer:
         "delay_check_interval",
         "daphne_process_class",
         "worker_process_class",
-        "delay_process_class",
     )
 
     def __init__(self, *, databases: Iterable[str] | None = None, owner: str = "LiveServer", **options: Any):
@@ -221,9 +220,11 @@ class LiveServer:
         self._start_processes(self._child_config(spec, databases))
 
     def stop(self) -> None:
-        """End every child (SIGTERM, SIGKILL after ``shutdown_timeout``) and undo :meth:`start`.
+        """End every child and undo :meth:`start`.
 
-        Safe to call more than once, and after a failed start.
+        Every child gets SIGTERM first; then each is waited for, and one still
+        running after ``shutdown_timeout`` seconds gets SIGKILL. Safe to call
+        more than once, and after a failed start.
         """
         try:
             self._cleanups.close()
@@ -232,7 +233,7 @@ class LiveServer:
             self._started = False
 
     def check_options(self) -> None:
-        """Raise ImproperlyConfigured for a worker count or port that cannot work."""
+        """Raise ImproperlyConfigured for a worker count, port or delay_server that cannot work."""
         for name in ("worker_processes", "worker_threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -241,6 +242,7 @@ class LiveServer:
             raise ImproperlyConfigured(
                 f"{self.owner}.port must be 0 (any free port) or a port number, not {self.port!r}."
             )
+        self.runs_delay_server()
 
     def _install_layer(self, spec: LayerSpec) -> None:
         """Make the live layer this process's layer for the alias; refuse the other aliases."""
@@ -271,40 +273,39 @@ class LiveServer:
             "sys_path": list(sys.path),
             "parent_pid": os.getpid(),
             "sqlite_synchronous": self.sqlite_synchronous,
+            "startup_timeout": self.startup_timeout,
         }
 
     def _start_processes(self, config: dict) -> None:
         """Start Daphne and the workers (each one's stop registered at once), then await them."""
         directory = self.directory
         assert directory is not None  # made by start() before it starts the processes
-        daphne = self.daphne_process_class(
-            config, directory=directory, host=self.host, port=self.port, application=self.application
-        )
-        daphne.start()
-        self._cleanups.callback(daphne.stop, self.shutdown_timeout)
-        self.processes.append(daphne)
-        for index in range(1, self.worker_processes + 1):
-            worker = self.worker_process_class(
-                config,
-                directory=directory,
-                index=index,
-                alias=self.channel_layer_alias,
-                threads=self.worker_threads,
-                serve_static=self.serve_static,
+        # The first worker process runs the delay server too, in a thread.
+        delay_check_interval = self.delay_check_interval if self.runs_delay_server() else None
+        try:
+            daphne = self.daphne_process_class(
+                config, directory=directory, host=self.host, port=self.port, application=self.application
             )
-            worker.start()
-            self._cleanups.callback(worker.stop, self.shutdown_timeout)
-            self.processes.append(worker)
-        if self.runs_delay_server():
-            delay = self.delay_process_class(
-                config,
-                directory=directory,
-                alias=self.channel_layer_alias,
-                check_interval=self.delay_check_interval,
-            )
-            delay.start()
-            self._cleanups.callback(delay.stop, self.shutdown_timeout)
-            self.processes.append(delay)
+            daphne.start()
+            self._cleanups.callback(daphne.stop, self.shutdown_timeout)
+            self.processes.append(daphne)
+            for index in range(1, self.worker_processes + 1):
+                worker = self.worker_process_class(
+                    config,
+                    directory=directory,
+                    index=index,
+                    alias=self.channel_layer_alias,
+                    threads=self.worker_threads,
+                    serve_static=self.serve_static,
+                    delay_check_interval=delay_check_interval if index == 1 else None,
+                )
+                worker.start()
+                self._cleanups.callback(worker.stop, self.shutdown_timeout)
+                self.processes.append(worker)
+        finally:
+            # Registered after the children's stops, so it runs before them: every
+            # child gets SIGTERM first, and the children end together.
+            self._cleanups.callback(terminate_all, self.processes)
         wait_until_ready(self.processes, self.startup_timeout)
         self._daphne = daphne
         # A restarted Daphne must come back on the same port: the URLs are out.
@@ -418,12 +419,12 @@ class ChannelLiveServerTestCase(ChannelAssertionsMixin, compat.PerTestSetupHook,
 
     ``live_server_url`` (``http://localhost:<port>``) and ``live_server_ws_url``
     (``ws://...``) point at Daphne. With ``channels_test.delay`` installed,
-    the delay server runs too, so messages sent to ``asgi.delay`` arrive. The
-    test process shares the live channel layer: ``Group(...).send(...)`` in
-    a test reaches sockets connected to the live server. The layer is
-    flushed before each test and the database after it. A child that fails
-    to start, or dies during a test, makes the test error with the child's
-    traceback and last output.
+    the first worker process runs the delay server too, so messages sent to
+    ``asgi.delay`` arrive. The test process shares the live channel layer:
+    ``Group(...).send(...)`` in a test reaches sockets connected to the live
+    server. The layer is flushed before each test and the database after it.
+    A child that fails to start, or dies during a test, makes the test error
+    with the child's traceback and last output.
 
     The class attributes below are :class:`LiveServer`'s options.
     """
@@ -443,7 +444,6 @@ class ChannelLiveServerTestCase(ChannelAssertionsMixin, compat.PerTestSetupHook,
     delay_check_interval = LiveServer.delay_check_interval
     daphne_process_class = LiveServer.daphne_process_class
     worker_process_class = LiveServer.worker_process_class
-    delay_process_class = LiveServer.delay_process_class
     #: The class of the live server each test class starts.
     live_server_class = LiveServer
 
