@@ -16,6 +16,7 @@ import time
 import uuid
 
 import websocket
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, TransactionTestCase, modify_settings, tag
@@ -341,6 +342,21 @@ class LiveServerDelaySetUpTests(TransactionTestCase):
             finally:
                 # Within the override, so that what stop() restores nests inside it.
                 server.stop()
+        self.assertEqual(server.processes, [])
+
+    def test_delay_server_true_needs_the_app_in_available_apps(self):
+        server = LiveServer(delay_server=True, owner="DelayTest")
+        apps.set_available_apps([app for app in settings.INSTALLED_APPS if app != "channels_test.delay"])
+        try:
+            with self.assertRaisesMessage(
+                ImproperlyConfigured,
+                "DelayTest.delay_server is True, but the test class's available_apps leaves out "
+                "'channels_test.delay': add it there",
+            ):
+                server.start()
+        finally:
+            apps.unset_available_apps()
+            server.stop()
         self.assertEqual(server.processes, [])
 
     def test_a_delay_server_that_fails_to_start_fails_the_start(self):

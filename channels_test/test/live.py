@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TransactionTestCase, modify_settings
@@ -317,6 +318,13 @@ class LiveServer:
         if self.delay_server is None:
             return installed
         if self.delay_server and not installed:
+            if "channels_test.delay" in settings.INSTALLED_APPS:
+                # Django's available_apps hides the app from this test class.
+                raise ImproperlyConfigured(
+                    f"{self.owner}.delay_server is True, but the test class's available_apps leaves "
+                    "out 'channels_test.delay': add it there, so its table is also emptied "
+                    "after each test, or leave delay_server at None."
+                )
             raise ImproperlyConfigured(
                 f"{self.owner}.delay_server is True, but 'channels_test.delay' is not in "
                 "INSTALLED_APPS: add it (and migrate), or leave delay_server at None."
