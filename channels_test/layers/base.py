@@ -228,26 +228,34 @@ class BaseChannelLayer:
         """
         cached = self._receive_cache
         if cached is None or cached[0] is not channels:
-            # Workers pass the same tuple on every call: validate it once.
-            if isinstance(channels, str):
-                raise TypeError(
-                    f"receive() takes a list of channel names, not the str {channels!r}: write receive([{channels!r}])."
-                )
-            channels = tuple(channels)
-            checked = self._checked_channels
-            known = checked.get(channels)
+            # Workers pass the same tuple on every call, test clients a few: validate each once.
+            known = self._checked_channels.get(channels) if type(channels) is tuple else None
             if known is None:
-                for name in channels:
-                    self.validate_channel_name(name, receive=True)
-                if not channels:
+                known = self._check_receive(channels)
+                if known is None:
                     return None, None
-                if len(checked) >= CHECKED_CHANNEL_LISTS:
-                    checked.clear()
-                known = checked[channels] = (channels, frozenset(channels))
-            # The same names again (e.g. a list): validated already.
             self._receive_cache = known
             channels = known[0]
         return self._receive(channels, block)
+
+    def _check_receive(self, channels: Iterable[str]) -> tuple[tuple, frozenset] | None:
+        """Validate the names ``receive`` got and remember them; None for no names at all."""
+        if isinstance(channels, str):
+            raise TypeError(
+                f"receive() takes a list of channel names, not the str {channels!r}: write receive([{channels!r}])."
+            )
+        channels = tuple(channels)
+        checked = self._checked_channels
+        known = checked.get(channels)
+        if known is None:
+            for name in channels:
+                self.validate_channel_name(name, receive=True)
+            if not channels:
+                return None
+            if len(checked) >= CHECKED_CHANNEL_LISTS:
+                checked.clear()
+            known = checked[channels] = (channels, frozenset(channels))
+        return known
 
     def receive_many(self, channels: Iterable[str], block: bool = False) -> tuple:
         """Deprecated alias of :meth:`receive`."""

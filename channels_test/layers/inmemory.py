@@ -82,23 +82,23 @@ class InMemoryChannelLayer(BaseChannelLayer):
         else:
             while queue and queue[0][0] <= now:
                 queue.popleft()
-        if "!" in channel:
+        local = "!" in channel
+        if local:
             held, counted = self._held(channel, queue)
         else:
             held, counted = len(queue), channel
-        if held >= self.get_capacity(counted):
+        if held >= (self._capacity_cache.get(counted) or self.get_capacity(counted)):
             raise ChannelFull(
                 f"Channel {counted!r} holds {held} messages, its capacity; "
                 "retry later, or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
         queue.append((now + self.expiry, data))
         if channel not in self._waiting:
-            local = self.non_local_name(channel)
-            if local is channel:
-                self._waiting[channel] = None
+            if local:
+                self._waiting[channel] = counted
+                self._local_waiting.setdefault(counted, {})[channel] = None
             else:
-                self._waiting[channel] = local
-                self._local_waiting.setdefault(local, {})[channel] = None
+                self._waiting[channel] = None
 
     def _held(self, channel: str, queue: collections.deque) -> tuple[int, str]:
         """Return how many messages count against ``channel``'s capacity, and the name they count on.

@@ -107,7 +107,7 @@ class Client:
     def _consume(self, channel: str, fail_on_none: bool) -> tuple[bool, Any]:
         """Consume as :meth:`consume` does; return (whether a consumer ran, its result)."""
         wrapper = self.channel_layer
-        received, content = wrapper.receive([channel], block=False)
+        received, content = wrapper.receive((channel,), block=False)
         if received is None:
             if fail_on_none:
                 raise AssertionError(
