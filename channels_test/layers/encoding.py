@@ -159,17 +159,13 @@ def _plain(container: Any, depth: int) -> bool:
     False sends it to the full walk, which finds (and names) what is wrong,
     if anything is.
     """
+    items = container
     if type(container) is dict:
-        for key, item in container.items():
+        for key in container:
             if type(key) is not str:
                 return False
-            kind = type(item)
-            if kind in _PLAIN_SCALARS:
-                continue
-            if kind not in _PLAIN_CONTAINERS or not depth or not _plain(item, depth - 1):
-                return False
-        return True
-    for item in container:
+        items = container.values()
+    for item in items:
         kind = type(item)
         if kind in _PLAIN_SCALARS:
             continue
