@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+from unittest import mock
 
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase
@@ -655,3 +656,19 @@ class ExpiryTests(LayerFileMixin, SimpleTestCase):
         layer.send("new", {"n": 2})
         self.assertEqual(self.stored_rows(), [("new",)], "the expired message is still stored")
         self.assertEqual(layer.group_channels("grp"), [])
+
+
+class TakeTests(LayerFileMixin, SimpleTestCase):
+    def test_a_receive_that_finds_nothing_does_not_wait_for_the_write_lock(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        self.addCleanup(layer.close)
+        layer.send("other", {"n": 1})
+        writer = sqlite3.connect(path, isolation_level=None)
+        self.addCleanup(writer.close)
+        writer.execute("BEGIN IMMEDIATE")
+        # A take that wanted the lock would retry until LOCK_TIMEOUT, then raise.
+        with mock.patch("channels_test.layers.sqlite.connection.LOCK_TIMEOUT", 0.2):
+            self.assertEqual(layer.receive(["empty"]), (None, None))
+        writer.execute("COMMIT")
+        self.assertEqual(layer.receive(["other"]), ("other", {"n": 1}))

@@ -23,6 +23,9 @@ __all__ = [
 # How long a statement retries while other connections hold the write lock.
 LOCK_TIMEOUT = 30.0
 
+# AUTOINCREMENT: an id is never given twice, so a receive that found a
+# message by id and deletes it by id cannot delete a newer message that took
+# the id of one another receiver deleted meanwhile.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels_test_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -75,9 +75,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
     The file runs in WAL mode (a statement finding it locked retries for up
     to 30 s); each thread of each
     process has its own connection (a forked child opens new ones). A receive
-    takes the oldest matching message in one ``DELETE ... RETURNING``
-    statement, a transaction of its own: each message reaches exactly one
-    receiver, and a receiver that dies before the commit leaves it in place.
+    finds the oldest matching message with a read and deletes it by id in a
+    ``DELETE ... RETURNING`` statement, a transaction of its own: each
+    message reaches exactly one receiver, a receiver that dies before the
+    commit leaves it in place, and a receive that finds nothing never takes
+    the write lock.
     A send counts the channel's messages and inserts in one ``BEGIN
     IMMEDIATE`` transaction, so capacity holds under concurrency.
 

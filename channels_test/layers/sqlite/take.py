@@ -6,15 +6,22 @@ import sqlite3
 
 __all__ = ["Take"]
 
+_DELETE_BY_ID = "DELETE FROM channels_test_messages WHERE id = ? RETURNING channel, data"
+
 
 class Take:
     """Take the oldest unexpired message on some channels, atomically.
 
-    For a few channels, one ``DELETE ... WHERE id = (SELECT ... IN (...))
-    RETURNING`` does it. For many, looking up each name costs more than
-    reading the oldest few messages of the layer and keeping the first one
-    asked for; that one is then deleted by id, and if another receiver took
-    it first the next candidate is tried.
+    The message is found with a read and then deleted by id (ids are never
+    reused: the table's AUTOINCREMENT); if another receiver deleted it
+    first, the next one is looked for. A ``DELETE``
+    takes the file's write lock even when it deletes nothing, and most
+    takes find nothing (each blocking receive looks once before it
+    waits): finding first keeps those off the lock senders need.
+
+    For a few channels, one ``SELECT min(id) ... IN (...)`` finds the
+    message. For many, looking up each name costs more than reading the
+    oldest few messages of the layer and keeping the first one asked for.
     """
 
     SCAN_ABOVE = 8  # channels
@@ -33,9 +40,7 @@ class Take:
             "ORDER BY id LIMIT 1)"
             for column, names in branches
         )
-        self.query = (
-            f"DELETE FROM channels_test_messages WHERE id = (SELECT min(id) FROM ({oldest})) RETURNING channel, data"
-        )
+        self.query = f"SELECT min(id) FROM ({oldest})"
         self.branches = [names for _, names in branches]
         self.scan = len(channels) > self.SCAN_ABOVE
 
@@ -50,10 +55,7 @@ class Take:
             wanted = self.wanted
             for message_id, channel, local in rows:
                 if channel in wanted or (local is not None and local in wanted):
-                    taken = connection.execute(
-                        "DELETE FROM channels_test_messages WHERE id = ? RETURNING channel, data",
-                        (message_id,),
-                    ).fetchall()
+                    taken = connection.execute(_DELETE_BY_ID, (message_id,)).fetchall()
                     if taken:
                         return taken
             if len(rows) < self.SCAN_ROWS:
@@ -61,4 +63,10 @@ class Take:
         params: list = []
         for names in self.branches:
             params += (self.prefix, now, *names)
-        return connection.execute(self.query, params).fetchall()
+        while True:
+            (oldest,) = connection.execute(self.query, params).fetchone()
+            if oldest is None:
+                return []
+            taken = connection.execute(_DELETE_BY_ID, (oldest,)).fetchall()
+            if taken:
+                return taken
