@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase
 
 from channels_test.layers.sqlite import SQLiteChannelLayer, default_path
+from channels_test.layers.sqlite.wake import WakeDirectory, WakeSockets, drain, key_directory
 
 SPAWN = multiprocessing.get_context("spawn")
 WORK_CHANNELS = ["work.a", "work.b"]
@@ -291,17 +292,18 @@ class MultiProcessTests(LayerFileMixin, SimpleTestCase):
         child = self.start(block_forever, path, ready)
         ready.get(timeout=60)
         wake_directory = path + ".wake"
+        waiting_on_never = os.path.join(wake_directory, key_directory("never"))
 
-        def sockets() -> list:
-            return os.listdir(wake_directory) if os.path.isdir(wake_directory) else []
+        def links() -> list:
+            return os.listdir(waiting_on_never) if os.path.isdir(waiting_on_never) else []
 
         deadline = time.monotonic() + 10
-        while not sockets():
-            self.assertLess(time.monotonic(), deadline, f"no socket appeared in {wake_directory}")
+        while not links():
+            self.assertLess(time.monotonic(), deadline, f"no socket was linked in {waiting_on_never}")
             time.sleep(0.01)
         os.kill(child.pid, signal.SIGKILL)
         child.join(10)
-        layer.send("anything", {})
+        layer.send("never", {})  # pokes the sockets waiting on "never": the dead one is removed
         self.assertEqual(os.listdir(wake_directory), [])
 
     def test_layer_reopens_its_connection_after_fork(self):
@@ -672,3 +674,38 @@ class TakeTests(LayerFileMixin, SimpleTestCase):
             self.assertEqual(layer.receive(["empty"]), (None, None))
         writer.execute("COMMIT")
         self.assertEqual(layer.receive(["other"]), ("other", {"n": 1}))
+
+
+class WakeUpTests(LayerFileMixin, SimpleTestCase):
+    """A send pokes the receivers of its channel only; a receiver relies on the pokes."""
+
+    def setUp(self):
+        self.wake = WakeDirectory(self.make_path() + ".wake")
+
+    def listening(self, *keys: str) -> WakeSockets:
+        sockets = WakeSockets()
+        self.addCleanup(sockets.close)
+        self.assertIsNotNone(self.wake.listen(sockets, frozenset(keys)))
+        return sockets
+
+    def test_a_send_pokes_only_the_receivers_waiting_on_its_channel(self):
+        on_a, on_b, on_both, sender = self.listening("a"), self.listening("b"), self.listening("a", "b"), WakeSockets()
+        self.addCleanup(sender.close)
+        self.wake.poke(sender, "a")
+        self.assertEqual([drain(s.wake_socket) for s in (on_a, on_b, on_both)], [True, False, True])
+
+    def test_a_receiver_waiting_on_other_channels_is_poked_for_those_only(self):
+        receiver, sender = self.listening("a"), WakeSockets()
+        self.addCleanup(sender.close)
+        self.wake.listen(receiver, frozenset({"b"}))
+        self.wake.poke(sender, "a")
+        self.assertFalse(drain(receiver.wake_socket))
+        self.wake.poke(sender, "b")
+        self.assertTrue(drain(receiver.wake_socket))
+        self.assertFalse(os.path.exists(os.path.join(self.wake.path, key_directory("a"))), "emptied directory left")
+
+    def test_a_group_send_pokes_every_receiver(self):
+        on_a, on_b, sender = self.listening("a"), self.listening("b"), WakeSockets()
+        self.addCleanup(sender.close)
+        self.wake.poke_all(sender)
+        self.assertEqual([drain(on_a.wake_socket), drain(on_b.wake_socket)], [True, True])

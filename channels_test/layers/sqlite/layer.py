@@ -84,14 +84,16 @@ class SQLiteChannelLayer(BaseChannelLayer):
     IMMEDIATE`` transaction, so capacity holds under concurrency.
 
     Waking up: each thread that blocks in ``receive`` binds a Unix datagram
-    socket in ``<path>.wake/`` (a directory only its owner may enter), and
-    every send pokes the sockets there after its commit; a socket whose
-    process died is removed by the next send. A woken receiver takes a
-    message only if ``PRAGMA data_version`` (which changes when another
-    connection commits, at no disk cost) says something changed, and it
-    checks that version every 0.1 s even without a poke. So a message from
-    another process arrives within a fraction of a millisecond and an idle
-    receiver costs next to nothing. Where such sockets cannot be used (no
+    socket in ``<path>.wake/`` (a directory only its owner may enter) and
+    links it under each channel it waits on; a send pokes the sockets
+    linked under its channel after its commit (a group send, all of them),
+    and a socket whose process died is removed by the next send that pokes
+    it. A woken receiver takes a message only if ``PRAGMA data_version``
+    (which changes when another connection commits, at no disk cost) says
+    something changed, and it checks that version every 0.1 s even without
+    a poke. So a message from another process arrives within a fraction of a
+    millisecond, an idle receiver costs next to nothing, and sends to other
+    channels do not wake it. Where such sockets cannot be used (no
     Unix sockets, too long a path, a shared directory) the receiver polls the
     version instead: every 1 ms for two seconds after the layer was last
     busy, backing off to every 25 ms.
@@ -197,7 +199,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        self._wake.poke_all(self._state().sockets)
+        self._wake.poke(self._state().sockets, counted)
 
     def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
@@ -216,7 +218,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             self._take_cache = (channels, take)
         if not block:
             return self._take(connection, take)
-        wake_socket = self._wake.listen(self._state().sockets)
+        wake_socket = self._wake.listen(self._state().sockets, take.wanted)
         # Listen and read the version before the first attempt: a send
         # committed after it is then seen, by a poke or by the version.
         version = connection.execute("PRAGMA data_version").fetchone()[0]

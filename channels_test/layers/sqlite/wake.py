@@ -1,39 +1,68 @@
 """Wake-up sockets: how a send to the SQLite layer wakes receivers blocked in other processes.
 
 Each thread that blocks in ``receive`` binds a Unix datagram socket in
-``<path>.wake/`` (a directory only its owner may enter), and every send pokes
-the sockets there after its commit; a socket whose process died is removed
-by the next send. A poke only says "look again": the receiver still checks
-``PRAGMA data_version`` before taking anything.
+``<path>.wake/`` (a directory only its owner may enter) and links it, by a
+symbolic link, into one subdirectory per channel it waits on
+(``<path>.wake/k<hash of the channel>/``). A send pokes the sockets linked
+under its channel after its commit, so it wakes only the receivers that can
+take its message: a receiver woken for another channel's message would only
+look, find nothing, and take a core from the one that can. A group send,
+whose members the sender does not know, pokes every socket. A socket whose
+process died is removed by the next send that pokes it. A poke only says
+"look again": the receiver still checks ``PRAGMA data_version`` before
+taking anything.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import select
 import socket
 import stat
-import threading
+import zlib
 
-__all__ = ["WakeDirectory", "WakeSockets", "private_directory", "unlink"]
+__all__ = ["KEY_PREFIX", "WakeDirectory", "WakeSockets", "drain", "key_directory", "private_directory", "unlink"]
+
+#: Subdirectories of channels start with this; socket names start with a process id.
+KEY_PREFIX = "k"
+# The longest socket path every system takes (sun_path: 104 bytes on macOS
+# and the BSDs, 108 on Linux); a link longer than this could not be poked.
+_MAX_SOCKET_PATH = 104
+
+
+def key_directory(key: str) -> str:
+    """Return the name of the subdirectory of receivers waiting on ``key`` (a channel)."""
+    return f"{KEY_PREFIX}{zlib.crc32(key.encode()):08x}"
 
 
 class WakeSockets:
-    """One thread's sockets: the one it waits on (bound in the directory) and the one it pokes from."""
+    """One thread's sockets: the one it waits on (bound in the directory) and the one it pokes from.
+
+    ``links`` maps each key the thread waits on to the link of its socket
+    in that key's subdirectory.
+    """
 
     def __init__(self) -> None:
         self.wake_socket: socket.socket | None = None
         self.wake_path: str | None = None
+        self.wake_name: str | None = None
         self.poke_socket: socket.socket | None = None
+        self.keys: frozenset = frozenset()
+        self.links: dict[str, str] = {}
 
     def close(self) -> None:
         for open_socket in (self.wake_socket, self.poke_socket):
             if open_socket is not None:
                 open_socket.close()
+        for link in self.links.values():
+            unlink(link)
+            remove_if_empty(os.path.dirname(link))
         if self.wake_path is not None:
             unlink(self.wake_path)
-        self.wake_socket = self.poke_socket = self.wake_path = None
+        self.wake_socket = self.poke_socket = self.wake_path = self.wake_name = None
+        self.keys, self.links = frozenset(), {}
 
 
 class WakeDirectory:
@@ -48,14 +77,28 @@ class WakeDirectory:
         self.path = path
         self.usable = hasattr(socket, "AF_UNIX") and hasattr(os, "getuid")
 
-    def listen(self, sockets: WakeSockets) -> socket.socket | None:
-        """Return the thread's bound wake-up socket (binding it first), or None to poll instead."""
-        if sockets.wake_socket is not None or not self.usable:
-            return sockets.wake_socket
-        name = f"{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}"
+    def listen(self, sockets: WakeSockets, keys: frozenset) -> socket.socket | None:
+        """Return the thread's wake-up socket, bound and linked under each of ``keys``, or None to poll.
+
+        Call it before looking for a message: a send that commits after it
+        returns finds the links and pokes the socket.
+        """
+        if not self.usable:
+            return None
+        if sockets.wake_socket is None and not self._bind(sockets):
+            return None
+        if sockets.keys != keys and not self._link(sockets, keys):
+            return None
+        return sockets.wake_socket
+
+    def _bind(self, sockets: WakeSockets) -> bool:
+        name = f"{os.getpid()}-{secrets.token_hex(6)}"
         path = os.path.join(self.path, name)
+        longest = os.path.join(self.path, key_directory(""), name)
         wake_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
+            if len(os.fsencode(longest)) > _MAX_SOCKET_PATH:
+                raise OSError(f"{longest!r} is too long for a socket path")
             os.makedirs(self.path, mode=0o700, exist_ok=True)
             if not private_directory(self.path):
                 raise OSError(f"{self.path!r} is not a private directory")
@@ -65,9 +108,66 @@ class WakeDirectory:
             # Too long a path, a shared directory, no permission: poll instead.
             wake_socket.close()
             self.usable = False
-            return None
-        sockets.wake_socket, sockets.wake_path = wake_socket, path
-        return wake_socket
+            return False
+        sockets.wake_socket, sockets.wake_path, sockets.wake_name = wake_socket, path, name
+        return True
+
+    def _link(self, sockets: WakeSockets, keys: frozenset) -> bool:
+        """Link the thread's socket under each of ``keys`` and under no other key."""
+        for key in sockets.keys - keys:
+            link = sockets.links.pop(key)
+            if link not in sockets.links.values():  # not another key's too (one hash for both)
+                unlink(link)
+                remove_if_empty(os.path.dirname(link))
+        name = sockets.wake_name
+        assert name is not None  # _bind() named the socket
+        for key in keys - sockets.keys:
+            directory = os.path.join(self.path, key_directory(key))
+            link = os.path.join(directory, name)
+            while True:
+                try:
+                    os.makedirs(directory, mode=0o700, exist_ok=True)
+                    os.symlink(os.path.join(os.pardir, name), link)
+                    break
+                except FileExistsError:
+                    break  # two keys with one hash: linked already
+                except FileNotFoundError:
+                    continue  # a sender removed the emptied directory meanwhile: make it again
+                except OSError:
+                    sockets.close()
+                    self.usable = False
+                    return False
+            sockets.links[key] = link
+        sockets.keys = keys
+        return True
+
+    def poke(self, sockets: WakeSockets, key: str) -> None:
+        """Poke the receivers waiting on ``key`` (call after a commit); remove dead ones."""
+        if not self.usable:
+            return
+        directory = os.path.join(self.path, key_directory(key))
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return  # no receiver waits on it
+        poke_socket = self._poke_socket(sockets) if names else None
+        if poke_socket is None:
+            return
+        removed = False
+        for name in names:
+            link = os.path.join(directory, name)
+            try:
+                poke_socket.sendto(b"!", link)
+            except (ConnectionRefusedError, FileNotFoundError) as error:
+                # Its process died (the socket is left), or its socket is gone.
+                unlink(link)
+                if error.errno == errno.ECONNREFUSED:
+                    unlink(os.path.join(self.path, name))
+                removed = True
+            except OSError:
+                pass  # already poked (queue full)
+        if removed:
+            remove_if_empty(directory)
 
     def poke_all(self, sockets: WakeSockets) -> None:
         """Poke every blocked receiver's socket (call after a commit); remove dead ones."""
@@ -77,34 +177,51 @@ class WakeDirectory:
             names = os.listdir(self.path)
         except OSError:
             return  # no receiver has blocked yet
-        if not names:
+        poke_socket = self._poke_socket(sockets) if names else None
+        if poke_socket is None:
             return
-        if sockets.poke_socket is None:
-            private = private_directory(self.path)
-            if not private:
-                if private is False:
-                    self.usable = False  # another user could read our pokes
-                return
-            sockets.poke_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sockets.poke_socket.setblocking(False)
         for name in names:
+            if name.startswith(KEY_PREFIX):
+                continue
             path = os.path.join(self.path, name)
             try:
-                sockets.poke_socket.sendto(b"!", path)
+                poke_socket.sendto(b"!", path)
             except ConnectionRefusedError:
                 unlink(path)  # its process has died
             except OSError:
                 pass  # already poked (queue full), or gone
 
+    def _poke_socket(self, sockets: WakeSockets) -> socket.socket | None:
+        """Return the thread's socket to poke from, or None if the directory is not private."""
+        if sockets.poke_socket is None:
+            private = private_directory(self.path)
+            if not private:
+                if private is False:
+                    self.usable = False  # another user could read our pokes
+                return None
+            sockets.poke_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sockets.poke_socket.setblocking(False)
+        return sockets.poke_socket
+
     @staticmethod
     def wait(wake_socket: socket.socket, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for a poke, then swallow every poke waiting."""
         select.select([wake_socket], [], [], timeout)
-        while True:
-            try:
-                wake_socket.recv(64)
-            except OSError:
-                return
+        drain(wake_socket)
+
+
+def drain(wake_socket: socket.socket) -> bool:
+    """Swallow every poke waiting on ``wake_socket``; return True if there was one.
+
+    Never blocks; a later poke makes the socket readable again.
+    """
+    poked = False
+    while True:
+        try:
+            wake_socket.recv(64)
+        except OSError:
+            return poked
+        poked = True
 
 
 def unlink(path: str) -> None:
@@ -112,6 +229,14 @@ def unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def remove_if_empty(directory: str) -> None:
+    """Remove a key's subdirectory once no receiver waits on it (a receiver re-makes it)."""
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass  # not empty, or gone
 
 
 def private_directory(path: str) -> bool | None:
