@@ -25,10 +25,16 @@ __all__ = ["SQLiteChannelLayer"]
 
 logger = logging.getLogger(__package__)
 
-_COUNT = "SELECT COUNT(*) FROM channels_test_messages WHERE prefix = ? AND channel = ? AND expires > ?"
+# One statement, so one transaction and one round of locks: the message goes
+# in only while the channel holds fewer than its capacity (the last parameter).
 # Process-local channels (prefix!suffix) share their prefix's capacity.
-_COUNT_LOCAL = "SELECT COUNT(*) FROM channels_test_messages WHERE prefix = ? AND local = ? AND expires > ?"
-_INSERT = "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) VALUES (?, ?, ?, ?, ?)"
+_SEND = """
+INSERT INTO channels_test_messages (prefix, channel, local, expires, data)
+SELECT ?, ?, ?, ?, ? WHERE (
+    SELECT COUNT(*) FROM channels_test_messages WHERE prefix = ? AND channel = ? AND expires > ?
+) < ?
+"""
+_SEND_LOCAL = _SEND.replace("AND channel = ?", "AND local = ?")
 # One statement: members below their capacity get the message, full ones miss it.
 _SEND_GROUP = """
 INSERT INTO channels_test_messages (prefix, channel, local, expires, data)
@@ -79,9 +85,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     ``DELETE ... RETURNING`` statement, a transaction of its own: each
     message reaches exactly one receiver, a receiver that dies before the
     commit leaves it in place, and a receive that finds nothing never takes
-    the write lock.
-    A send counts the channel's messages and inserts in one ``BEGIN
-    IMMEDIATE`` transaction, so capacity holds under concurrency.
+    the write lock. A send counts the channel's messages and inserts in one
+    statement, so capacity holds under concurrency.
 
     Waking up: each thread that blocks in ``receive`` binds a Unix datagram
     socket in ``<path>.wake/`` (a directory only its owner may enter) and
@@ -184,22 +189,18 @@ class SQLiteChannelLayer(BaseChannelLayer):
         capacity = self.get_capacity(counted)
         connection = self._connection()
         now = self.clock()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            (count,) = connection.execute(_COUNT_LOCAL if local else _COUNT, (self.prefix, counted, now)).fetchone()
-            if count >= capacity:
-                raise ChannelFull(
-                    f"Channel {counted!r} holds {count} messages, its capacity; retry later, "
-                    "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
-                )
-            connection.execute(_INSERT, (self.prefix, channel, local, now + self.expiry, data))
-            if now > self._next_sweep:
-                self._sweep(connection, now)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        cursor = connection.execute(
+            _SEND_LOCAL if local else _SEND,
+            (self.prefix, channel, local, now + self.expiry, data, self.prefix, counted, now, capacity),
+        )
+        if not cursor.rowcount:
+            raise ChannelFull(
+                f"Channel {counted!r} holds {capacity} messages, its capacity; retry later, "
+                "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
+            )
         self._wake.poke(self._state().sockets, counted)
+        if now > self._next_sweep:
+            self._sweep(connection, now)
 
     def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
@@ -333,14 +334,20 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _sweep(self, connection: sqlite3.Connection, now: float) -> None:
         """Delete this layer's expired messages and memberships (every ``expiry`` seconds)."""
         self._next_sweep = now + min(self.expiry, 60)
-        connection.execute(
-            "DELETE FROM channels_test_messages WHERE prefix = ? AND expires <= ?",
-            (self.prefix, now),
-        )
-        connection.execute(
-            "DELETE FROM channels_test_groups WHERE prefix = ? AND expires <= ?",
-            (self.prefix, now),
-        )
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute(
+                "DELETE FROM channels_test_messages WHERE prefix = ? AND expires <= ?",
+                (self.prefix, now),
+            )
+            connection.execute(
+                "DELETE FROM channels_test_groups WHERE prefix = ? AND expires <= ?",
+                (self.prefix, now),
+            )
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     def _local_part(self, channel: str) -> str | None:
         index = channel.find("!")
