@@ -709,3 +709,29 @@ class WakeUpTests(LayerFileMixin, SimpleTestCase):
         self.addCleanup(sender.close)
         self.wake.poke_all(sender)
         self.assertEqual([drain(on_a.wake_socket), drain(on_b.wake_socket)], [True, True])
+
+    def test_a_message_sent_between_two_receives_arrives_without_polling(self):
+        path = self.make_path()
+        receiver = SQLiteChannelLayer(path=path, blocking_timeout=10)
+        sender = SQLiteChannelLayer(path=path)
+        self.addCleanup(receiver.close)
+        sender.send("work", {"n": 1})
+        # The second receive does not look before it waits (the first saw
+        # nothing more): only the poke of the send in between can wake it.
+        with mock.patch("channels_test.layers.sqlite.layer._BACKUP_POLL", 60):
+            self.assertEqual(receiver.receive(["work"], block=True), ("work", {"n": 1}))
+            later = threading.Timer(0.05, sender.send, ("work", {"n": 2}))
+            later.start()
+            self.addCleanup(later.join, 10)
+            self.assertEqual(receiver.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_a_receive_after_one_that_left_messages_waiting_looks_first(self):
+        path = self.make_path()
+        receiver = SQLiteChannelLayer(path=path, blocking_timeout=10)
+        sender = SQLiteChannelLayer(path=path)
+        self.addCleanup(receiver.close)
+        for number in (1, 2):
+            sender.send("work", {"n": number})
+        with mock.patch("channels_test.layers.sqlite.layer._BACKUP_POLL", 60):
+            self.assertEqual(receiver.receive(["work"], block=True), ("work", {"n": 1}))
+            self.assertEqual(receiver.receive(["work"], block=True), ("work", {"n": 2}))

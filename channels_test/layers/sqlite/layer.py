@@ -52,7 +52,7 @@ _INHERITED: list = []
 _FAST_POLL = 0.001
 _SLOW_POLL = 0.025
 _ACTIVE_WINDOW = 2.0
-# With wake-up sockets, the version is still checked this often, in case a poke is lost.
+# With wake-up sockets, a blocked receiver still looks this often, in case a poke is lost.
 _BACKUP_POLL = 0.1
 
 
@@ -93,15 +93,15 @@ class SQLiteChannelLayer(BaseChannelLayer):
     links it under each channel it waits on; a send pokes the sockets
     linked under its channel after its commit (a group send, all of them),
     and a socket whose process died is removed by the next send that pokes
-    it. A woken receiver takes a message only if ``PRAGMA data_version``
-    (which changes when another connection commits, at no disk cost) says
-    something changed, and it checks that version every 0.1 s even without
-    a poke. So a message from another process arrives within a fraction of a
-    millisecond, an idle receiver costs next to nothing, and sends to other
-    channels do not wake it. Where such sockets cannot be used (no
-    Unix sockets, too long a path, a shared directory) the receiver polls the
-    version instead: every 1 ms for two seconds after the layer was last
-    busy, backing off to every 25 ms.
+    it. A woken receiver looks for a message; it also looks every 0.1 s
+    without a poke, in case one is lost. So a message from another process
+    arrives within a fraction of a millisecond, an idle receiver costs next
+    to nothing, and sends to other channels do not wake it. Where such
+    sockets cannot be used (no Unix sockets, too long a path, a shared
+    directory) the receiver polls ``PRAGMA data_version`` (which changes
+    when another connection commits, at no disk cost) instead: every 1 ms
+    for two seconds after the layer was last busy, backing off to every
+    25 ms.
     """
 
     logger = logger
@@ -209,40 +209,61 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     # -- receiving ----------------------------------------------------------
 
-    def _receive(self, channels: tuple, block: bool) -> tuple:
-        connection = self._connection()
+    def _take_for(self, channels: tuple) -> Take:
         cached = self._take_cache
         if cached is not None and cached[0] is channels:
-            take = cached[1]
-        else:
-            take = Take(self.prefix, channels)
-            self._take_cache = (channels, take)
+            return cached[1]
+        take = Take(self.prefix, channels)
+        self._take_cache = (channels, take)
+        return take
+
+    def _receive(self, channels: tuple, block: bool) -> tuple:
+        state = self._state()
+        take = self._take_for(channels)
         if not block:
-            return self._take(connection, take)
-        wake_socket = self._wake.listen(self._state().sockets, take.wanted)
-        # Listen and read the version before the first attempt: a send
-        # committed after it is then seen, by a poke or by the version.
-        version = connection.execute("PRAGMA data_version").fetchone()[0]
-        found = self._take(connection, take)
+            return self._take(state, take)
+        sockets = state.sockets
+        wake_socket = self._wake.listen(sockets, take.wanted)
+        if wake_socket is None:
+            return self._receive_polling(state, take)
+        # Linked before looking: a send committed after the look pokes the
+        # socket. If this thread's last look, linked as now, saw nothing more
+        # waiting, whatever came since has poked it: no need to look first.
+        found = (None, None) if sockets.caught_up else self._take(state, take)
         deadline = time.monotonic() + self.blocking_timeout
         while found[0] is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if wake_socket is not None:
-                self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining))
-            else:
-                time.sleep(min(self._poll_interval(), remaining))
+            self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining))
+            found = self._take(state, take)
+        return found
+
+    def _receive_polling(self, state: _ThreadState, take: Take) -> tuple:
+        """Receive with no wake-up socket: look whenever ``PRAGMA data_version`` says another connection wrote."""
+        connection = state.connection
+        # Read the version before the first attempt: a send committed after it changes it.
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        found = self._take(state, take)
+        deadline = time.monotonic() + self.blocking_timeout
+        while found[0] is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(self._poll_interval(), remaining))
             current = connection.execute("PRAGMA data_version").fetchone()[0]
             if current != version:
                 version = current
                 self._last_activity = time.monotonic()
-                found = self._take(connection, take)
+                found = self._take(state, take)
         return found
 
-    def _take(self, connection: sqlite3.Connection, take: Take) -> tuple:
+    def _take(self, state: _ThreadState, take: Take) -> tuple:
+        sockets = state.sockets
         while True:
-            rows = take.run(connection, self.clock())
+            rows, more = take.run(state.connection, self.clock())
+            # Caught up: nothing else waited on the keys the socket is linked under.
+            sockets.caught_up = not more and sockets.keys == take.wanted
             if not rows:
                 return None, None
             self._last_activity = time.monotonic()

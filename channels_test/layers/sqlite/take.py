@@ -14,14 +14,14 @@ class Take:
 
     The message is found with a read and then deleted by id (ids are never
     reused: the table's AUTOINCREMENT); if another receiver deleted it
-    first, the next one is looked for. A ``DELETE``
-    takes the file's write lock even when it deletes nothing, and most
-    takes find nothing (each blocking receive looks once before it
-    waits): finding first keeps those off the lock senders need.
+    first, the next one is looked for. A ``DELETE`` takes the file's write
+    lock even when it deletes nothing, and many takes find nothing (a
+    blocking receive may look once before it waits): finding first keeps
+    those off the lock senders need.
 
-    For a few channels, one ``SELECT min(id) ... IN (...)`` finds the
+    For a few channels, one ``SELECT ... IN (...)`` per column finds the
     message. For many, looking up each name costs more than reading the
-    oldest few messages of the layer and keeping the first one asked for.
+    oldest few messages of the layer and keeping those asked for.
     """
 
     SCAN_ABOVE = 8  # channels
@@ -37,15 +37,30 @@ class Take:
         oldest = " UNION ALL ".join(
             "SELECT * FROM (SELECT id FROM channels_test_messages WHERE prefix = ? "
             f"AND expires > ? AND {column} IN ({','.join('?' * len(names))}) "
-            "ORDER BY id LIMIT 1)"
+            "ORDER BY id LIMIT ?)"
             for column, names in branches
         )
-        self.query = f"SELECT min(id) FROM ({oldest})"
+        self.query = f"SELECT id FROM ({oldest}) ORDER BY id LIMIT ?"
         self.branches = [names for _, names in branches]
         self.scan = len(channels) > self.SCAN_ABOVE
 
-    def run(self, connection: sqlite3.Connection, now: float) -> list:
-        """Return ``[(channel, data)]`` for the message taken, or ``[]``."""
+    def run(self, connection: sqlite3.Connection, now: float) -> tuple[list, bool]:
+        """Take the oldest message; return ``(rows, more)``.
+
+        ``rows`` is ``[(channel, data)]``, or ``[]`` if none is waiting;
+        ``more`` says whether others were waiting.
+        """
+        while True:
+            ids = self._find(connection, now, 2)
+            if not ids:
+                return [], False
+            taken = connection.execute(_DELETE_BY_ID, (ids[0],)).fetchall()
+            if taken:
+                return taken, len(ids) > 1
+            # Another receiver took it first: look again.
+
+    def _find(self, connection: sqlite3.Connection, now: float, count: int) -> list:
+        """Return the ids of up to ``count`` of the oldest messages wanted."""
         if self.scan:
             rows = connection.execute(
                 "SELECT id, channel, local FROM channels_test_messages "
@@ -53,20 +68,14 @@ class Take:
                 (self.prefix, now, self.SCAN_ROWS),
             ).fetchall()
             wanted = self.wanted
-            for message_id, channel, local in rows:
-                if channel in wanted or (local is not None and local in wanted):
-                    taken = connection.execute(_DELETE_BY_ID, (message_id,)).fetchall()
-                    if taken:
-                        return taken
-            if len(rows) < self.SCAN_ROWS:
-                return []
+            ids = [
+                message_id
+                for message_id, channel, local in rows
+                if channel in wanted or (local is not None and local in wanted)
+            ]
+            if len(ids) >= count or len(rows) < self.SCAN_ROWS:
+                return ids[:count]
         params: list = []
         for names in self.branches:
-            params += (self.prefix, now, *names)
-        while True:
-            (oldest,) = connection.execute(self.query, params).fetchone()
-            if oldest is None:
-                return []
-            taken = connection.execute(_DELETE_BY_ID, (oldest,)).fetchall()
-            if taken:
-                return taken
+            params += (self.prefix, now, *names, count)
+        return [message_id for (message_id,) in connection.execute(self.query, (*params, count))]

@@ -9,8 +9,7 @@ take its message: a receiver woken for another channel's message would only
 look, find nothing, and take a core from the one that can. A group send,
 whose members the sender does not know, pokes every socket. A socket whose
 process died is removed by the next send that pokes it. A poke only says
-"look again": the receiver still checks ``PRAGMA data_version`` before
-taking anything.
+"look again": another receiver may have taken the message first.
 """
 
 from __future__ import annotations
@@ -41,7 +40,9 @@ class WakeSockets:
     """One thread's sockets: the one it waits on (bound in the directory) and the one it pokes from.
 
     ``links`` maps each key the thread waits on to the link of its socket
-    in that key's subdirectory.
+    in that key's subdirectory. ``caught_up`` is the layer's to set: True
+    once it took everything waiting on ``keys`` (so any later message pokes
+    the socket), False whenever the links change.
     """
 
     def __init__(self) -> None:
@@ -51,6 +52,7 @@ class WakeSockets:
         self.poke_socket: socket.socket | None = None
         self.keys: frozenset = frozenset()
         self.links: dict[str, str] = {}
+        self.caught_up = False
 
     def close(self) -> None:
         for open_socket in (self.wake_socket, self.poke_socket):
@@ -62,7 +64,7 @@ class WakeSockets:
         if self.wake_path is not None:
             unlink(self.wake_path)
         self.wake_socket = self.poke_socket = self.wake_path = self.wake_name = None
-        self.keys, self.links = frozenset(), {}
+        self.keys, self.links, self.caught_up = frozenset(), {}, False
 
 
 class WakeDirectory:
@@ -114,6 +116,7 @@ class WakeDirectory:
 
     def _link(self, sockets: WakeSockets, keys: frozenset) -> bool:
         """Link the thread's socket under each of ``keys`` and under no other key."""
+        sockets.caught_up = False
         for key in sockets.keys - keys:
             link = sockets.links.pop(key)
             if link not in sockets.links.values():  # not another key's too (one hash for both)
