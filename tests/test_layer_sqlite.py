@@ -6,6 +6,7 @@ import marshal
 import multiprocessing
 import os
 import queue
+import select
 import shutil
 import signal
 import sqlite3
@@ -19,7 +20,9 @@ from unittest import mock
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase
 
+from channels_test.layers.base import ChannelFull
 from channels_test.layers.sqlite import SQLiteChannelLayer, default_path
+from channels_test.layers.sqlite.layer import TRY_RECEIVE_LIMIT
 from channels_test.layers.sqlite.wake import WakeDirectory, WakeSockets, drain, key_directory
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -735,3 +738,66 @@ class WakeUpTests(LayerFileMixin, SimpleTestCase):
         with mock.patch("channels_test.layers.sqlite.layer._BACKUP_POLL", 60):
             self.assertEqual(receiver.receive(["work"], block=True), ("work", {"n": 1}))
             self.assertEqual(receiver.receive(["work"], block=True), ("work", {"n": 2}))
+
+
+class NeverWaitingTests(LayerFileMixin, SimpleTestCase):
+    """What an event loop calls: watch, try_receive, try_send_encoded."""
+
+    def setUp(self):
+        self.path = self.make_path()
+        self.loop_side = SQLiteChannelLayer(path=self.path)
+        self.other = SQLiteChannelLayer(path=self.path)
+        self.addCleanup(self.loop_side.close)
+        self.addCleanup(self.other.close)
+
+    def hold_the_lock(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        self.addCleanup(connection.close)
+        return connection
+
+    def test_the_watched_socket_turns_readable_when_a_message_comes(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        self.assertEqual(self.loop_side.try_receive(["replies!"]), ([], False))
+        self.other.send("replies!one", {"n": 1})
+        self.assertEqual(select.select([wake_socket], [], [], 10)[0], [wake_socket])
+        self.assertEqual(self.loop_side.try_receive(["replies!"]), ([("replies!one", {"n": 1})], False))
+        self.assertEqual(select.select([wake_socket], [], [], 0)[0], [], "the poke was not swallowed")
+
+    def test_try_receive_takes_a_batch_and_says_when_more_wait(self):
+        for number in range(TRY_RECEIVE_LIMIT + 2):
+            self.other.send("batch", {"n": number})
+        messages, more = self.loop_side.try_receive(["batch"])
+        self.assertEqual([message["n"] for _, message in messages], list(range(TRY_RECEIVE_LIMIT)))
+        self.assertTrue(more)
+        messages, more = self.loop_side.try_receive(["batch"])
+        self.assertEqual([message["n"] for _, message in messages], [TRY_RECEIVE_LIMIT, TRY_RECEIVE_LIMIT + 1])
+        self.assertFalse(more)
+
+    def test_a_locked_file_answers_none_and_keeps_every_message(self):
+        self.other.send("waiting", {"n": 1})
+        data = self.loop_side.encode_for_later({"n": 2})
+        lock = self.hold_the_lock()
+        self.assertIsNone(self.loop_side.try_receive(["waiting"]))
+        self.assertFalse(self.loop_side.try_send_encoded("waiting", data))
+        lock.execute("COMMIT")
+        self.assertTrue(self.loop_side.try_send_encoded("waiting", data))
+        self.assertEqual(
+            self.loop_side.try_receive(["waiting"]), ([("waiting", {"n": 1}), ("waiting", {"n": 2})], False)
+        )
+
+    def test_try_send_encoded_checks_the_channel_and_the_capacity(self):
+        layer = SQLiteChannelLayer(path=self.path, capacity=1)
+        self.addCleanup(layer.close)
+        data = layer.encode_for_later({"n": 1})
+        with self.assertRaises(ValueError):
+            layer.try_send_encoded("replies!", data)
+        self.assertTrue(layer.try_send_encoded("one", data))
+        with self.assertRaises(ChannelFull):
+            layer.try_send_encoded("one", data)
+
+    def test_a_never_waiting_connection_leaves_checkpoints_to_the_others(self):
+        self.loop_side.try_send_encoded("c", self.loop_side.encode_for_later({}))
+        connection = self.loop_side._connection()
+        self.assertEqual(connection.execute("PRAGMA wal_autocheckpoint").fetchone(), (0,))
+        self.assertNotEqual(self.other._connection().execute("PRAGMA wal_autocheckpoint").fetchone(), (0,))

@@ -238,6 +238,22 @@ class BaseChannelLayer:
             channels = known[0]
         return self._receive(channels, block)
 
+    def _receive_names(self, channels: Iterable[str]) -> tuple:
+        """Return ``channels`` checked as :meth:`receive` checks them (each list once); ``()`` for none.
+
+        For a backend's other ways of receiving, such as the SQLite layer's
+        ``watch`` and ``try_receive``.
+        """
+        known = self._receive_cache
+        if known is None or known[0] is not channels:
+            known = self._checked_channels.get(channels) if type(channels) is tuple else None
+            if known is None:
+                known = self._check_receive(channels)
+                if known is None:
+                    return ()
+            self._receive_cache = known
+        return known[0]
+
     def _check_receive(self, channels: Iterable[str]) -> tuple[tuple, frozenset] | None:
         """Validate the names ``receive`` got and remember them; None for no names at all."""
         if isinstance(channels, str):

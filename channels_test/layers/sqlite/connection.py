@@ -92,6 +92,17 @@ class RetryingConnection(sqlite3.Connection):
 
     path = ""  # the layer's file, for error messages
 
+    def execute_unless_locked(self, sql: str, parameters=()):
+        """Run ``sql`` once, returning its cursor, or None if another connection holds the lock."""
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as error:
+            if is_busy(error):
+                return None
+            raise
+        except sqlite3.DatabaseError as error:
+            raise sqlite3.DatabaseError(damaged(self.path, error)) from error
+
     def execute(self, sql: str, parameters=()):
         delay, deadline = 0.0001, None
         while True:

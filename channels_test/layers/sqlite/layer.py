@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 
 from .._local import ForkSafeLocal
 from ..base import BaseChannelLayer, ChannelFull
-from .connection import open_connection
+from .connection import RetryingConnection, open_connection
 from .files import create_private_file, make_files_private
 from .take import Take
-from .wake import WakeDirectory, WakeSockets
+from .wake import WakeDirectory, WakeSockets, drain
 
 __all__ = ["SQLiteChannelLayer"]
 
@@ -47,6 +49,9 @@ WHERE g.prefix = ? AND g.grp = ? AND g.expires > ?
 # Connections opened before a fork, kept so the child never closes (and
 # checkpoints) what its parent still uses.
 _INHERITED: list = []
+
+# Messages one try_receive takes at most, so that it holds an event loop only briefly.
+TRY_RECEIVE_LIMIT = 16
 
 # Sleeps between polls of ``PRAGMA data_version`` while blocking.
 _FAST_POLL = 0.001
@@ -102,6 +107,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
     when another connection commits, at no disk cost) instead: every 1 ms
     for two seconds after the layer was last busy, backing off to every
     25 ms.
+
+    For an event loop, which must not block: :meth:`try_send_encoded` and
+    :meth:`try_receive` send and receive without waiting for the lock (they
+    say so instead), and :meth:`watch` gives a socket to wait on in the loop.
     """
 
     logger = logger
@@ -152,7 +161,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             self._opened.append((weakref.ref(threading.current_thread()), state))
         return state
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> RetryingConnection:
         return self._state().connection
 
     def _close_orphans(self) -> None:
@@ -183,24 +192,46 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     # -- sending ------------------------------------------------------------
 
+    def try_send_encoded(self, channel: str, data: bytes) -> bool:
+        """Send like :meth:`send_encoded` if that needs no waiting; return False, having sent nothing, if not.
+
+        For a caller that must not block, such as an event loop: sending
+        waits only while another connection holds the file's write lock
+        (then this returns False, and the caller sends from a thread), and
+        when a commit checkpoints the file, which this thread's connection
+        leaves to the others. Raises what ``send_encoded`` raises.
+        """
+        if type(channel) is not str or channel not in self._sendable:
+            self._check_sendable(channel)
+        self._never_waiting_state()
+        return self._insert(channel, data, wait=False)
+
     def _send(self, channel: str, data: bytes) -> None:
+        self._insert(channel, data, wait=True)
+
+    def _insert(self, channel: str, data: bytes, *, wait: bool) -> bool:
+        """Store one message and wake its receivers; False if ``wait`` is off and the file is locked."""
         local = self._local_part(channel)
         counted = local or channel
         capacity = self.get_capacity(counted)
         connection = self._connection()
         now = self.clock()
-        cursor = connection.execute(
+        execute = connection.execute if wait else connection.execute_unless_locked
+        cursor = execute(
             _SEND_LOCAL if local else _SEND,
             (self.prefix, channel, local, now + self.expiry, data, self.prefix, counted, now, capacity),
         )
+        if cursor is None:
+            return False  # locked, and not waiting
         if not cursor.rowcount:
             raise ChannelFull(
                 f"Channel {counted!r} holds {capacity} messages, its capacity; retry later, "
                 "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
         self._wake.poke(self._state().sockets, counted)
-        if now > self._next_sweep:
+        if wait and now > self._next_sweep:
             self._sweep(connection, now)
+        return True
 
     def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
@@ -208,6 +239,55 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._wake.poke_all(self._state().sockets)
 
     # -- receiving ----------------------------------------------------------
+
+    def watch(self, channels: Iterable[str]) -> socket.socket | None:
+        """Return a socket that turns readable when a message may have come for ``channels``.
+
+        For a receiver that waits in an event loop instead of in
+        ``receive(block=True)``: call :meth:`try_receive` once now, and again
+        each time the socket is readable, until it says no more wait. The socket
+        is the calling thread's; make both calls from that thread. Returns
+        None where this layer cannot wake receivers (see the class
+        docstring): receive in a thread then.
+        """
+        names = self._receive_names(channels)
+        return self._wake.listen(self._state().sockets, frozenset(names))
+
+    def try_receive(self, channels: Iterable[str]) -> tuple[list, bool] | None:
+        """Take the messages waiting on ``channels``, oldest first, never waiting for the lock.
+
+        For an event loop (see :meth:`watch`, whose pokes this swallows
+        first, so a message sent after it pokes the socket again). Returns
+        ``(messages, more)``: up to ``TRY_RECEIVE_LIMIT`` ``(channel,
+        message)`` pairs, and whether more were waiting (call again then);
+        None, with nothing taken, if another connection holds the file's
+        lock. Like :meth:`try_send_encoded`, it leaves checkpoints to other
+        connections.
+        """
+        names = self._receive_names(channels)
+        state = self._never_waiting_state()
+        sockets = state.sockets
+        sockets.caught_up = False  # pokes are swallowed here, not by a blocking receive
+        if sockets.wake_socket is not None:
+            drain(sockets.wake_socket)
+        if not names:
+            return [], False
+        found = self._take_for(names).try_run(state.connection, self.clock(), TRY_RECEIVE_LIMIT)
+        if found is None:
+            return None
+        rows, more = found
+        if rows:
+            self._last_activity = time.monotonic()
+        decoded = [(channel, self.decode(channel, data)) for channel, data in rows]
+        return [(channel, message) for channel, message in decoded if message is not None], more
+
+    def _never_waiting_state(self) -> _ThreadState:
+        """Return this thread's state, its connection set never to checkpoint (a checkpoint syncs to disk)."""
+        state = self._state()
+        if not state.never_waits:
+            state.connection.execute("PRAGMA wal_autocheckpoint = 0")
+            state.never_waits = True
+        return state
 
     def _take_for(self, channels: tuple) -> Take:
         cached = self._take_cache
@@ -378,10 +458,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
 class _ThreadState:
     """What one thread of one process opened: its connection and its wake-up sockets."""
 
-    def __init__(self, connection: sqlite3.Connection):
+    def __init__(self, connection: RetryingConnection):
         self.pid = os.getpid()
         self.connection = connection
         self.sockets = WakeSockets()
+        self.never_waits = False  # set by try_send_encoded: no checkpoints on this connection
 
     def close(self) -> None:
         self.connection.close()

@@ -1,26 +1,26 @@
-"""How a receive on the SQLite layer takes one message: the oldest unexpired of its channels."""
+"""How a receive on the SQLite layer takes messages: the oldest unexpired of its channels."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
+
+from .connection import RetryingConnection
 
 __all__ = ["Take"]
 
-_DELETE_BY_ID = "DELETE FROM channels_test_messages WHERE id = ? RETURNING channel, data"
-
 
 class Take:
-    """Take the oldest unexpired message on some channels, atomically.
+    """Take the oldest unexpired messages on some channels, atomically.
 
-    The message is found with a read and then deleted by id (ids are never
-    reused: the table's AUTOINCREMENT); if another receiver deleted it
-    first, the next one is looked for. A ``DELETE`` takes the file's write
-    lock even when it deletes nothing, and many takes find nothing (a
+    The messages are found with a read and then deleted by id (ids are
+    never reused: the table's AUTOINCREMENT); if another receiver deleted
+    them first, the next ones are looked for. A ``DELETE`` takes the file's
+    write lock even when it deletes nothing, and many takes find nothing (a
     blocking receive may look once before it waits): finding first keeps
     those off the lock senders need.
 
     For a few channels, one ``SELECT ... IN (...)`` per column finds the
-    message. For many, looking up each name costs more than reading the
+    messages. For many, looking up each name costs more than reading the
     oldest few messages of the layer and keeping those asked for.
     """
 
@@ -32,7 +32,7 @@ class Take:
         self.wanted = frozenset(channels)
         plain = [name for name in channels if name[-1] != "!"]
         local = [name for name in channels if name[-1] == "!"]
-        # One branch per column, each searching its own index for its oldest match.
+        # One branch per column, each searching its own index for its oldest matches.
         branches = [(column, names) for column, names in (("channel", plain), ("local", local)) if names]
         oldest = " UNION ALL ".join(
             "SELECT * FROM (SELECT id FROM channels_test_messages WHERE prefix = ? "
@@ -44,29 +44,57 @@ class Take:
         self.branches = [names for _, names in branches]
         self.scan = len(channels) > self.SCAN_ABOVE
 
-    def run(self, connection: sqlite3.Connection, now: float) -> tuple[list, bool]:
-        """Take the oldest message; return ``(rows, more)``.
+    def run(self, connection: RetryingConnection, now: float) -> tuple[list, bool]:
+        """Take the oldest message, waiting while another connection holds the lock.
 
-        ``rows`` is ``[(channel, data)]``, or ``[]`` if none is waiting;
-        ``more`` says whether others were waiting.
+        Returns ``(rows, more)``: ``[(channel, data)]``, or ``[]`` if none is
+        waiting, and whether others were waiting.
         """
+        found = self._take(connection.execute, now, 1)
+        assert found is not None  # execute waits; it never answers None
+        return found
+
+    def try_run(self, connection: RetryingConnection, now: float, limit: int) -> tuple[list, bool] | None:
+        """Take up to ``limit`` of the oldest messages without waiting for the lock.
+
+        Returns ``(rows, more)``: the ``(channel, data)`` pairs taken, oldest
+        first, and whether other messages may be waiting; None, with nothing
+        taken, if another connection holds the lock.
+        """
+        return self._take(connection.execute_unless_locked, now, limit)
+
+    def _take(self, execute: Callable, now: float, limit: int) -> tuple[list, bool] | None:
         while True:
-            ids = self._find(connection, now, 2)
+            ids = self._find(execute, now, limit + 1)
+            if ids is None:
+                return None
+            more = len(ids) > limit
+            ids = ids[:limit]
             if not ids:
                 return [], False
-            taken = connection.execute(_DELETE_BY_ID, (ids[0],)).fetchall()
+            placeholders = ",".join("?" * len(ids))
+            cursor = execute(
+                f"DELETE FROM channels_test_messages WHERE id IN ({placeholders}) RETURNING id, channel, data", ids
+            )
+            if cursor is None:
+                return None
+            taken = sorted(cursor.fetchall())
             if taken:
-                return taken, len(ids) > 1
-            # Another receiver took it first: look again.
+                # Fewer than found: another receiver took some, and others may be waiting.
+                return [(channel, data) for _, channel, data in taken], more or len(taken) < len(ids)
+            # Another receiver took them all first: look again.
 
-    def _find(self, connection: sqlite3.Connection, now: float, count: int) -> list:
-        """Return the ids of up to ``count`` of the oldest messages wanted."""
+    def _find(self, execute: Callable, now: float, count: int) -> list | None:
+        """Return the ids of up to ``count`` of the oldest messages wanted; None if locked."""
         if self.scan:
-            rows = connection.execute(
+            cursor = execute(
                 "SELECT id, channel, local FROM channels_test_messages "
                 "WHERE prefix = ? AND expires > ? ORDER BY id LIMIT ?",
                 (self.prefix, now, self.SCAN_ROWS),
-            ).fetchall()
+            )
+            if cursor is None:
+                return None
+            rows = cursor.fetchall()
             wanted = self.wanted
             ids = [
                 message_id
@@ -75,7 +103,14 @@ class Take:
             ]
             if len(ids) >= count or len(rows) < self.SCAN_ROWS:
                 return ids[:count]
+        cursor = execute(self.query, (*self._params(now, count), count))
+        if cursor is None:
+            return None
+        return [message_id for (message_id,) in cursor]
+
+    def _params(self, now: float, count: int) -> list:
+        """Return the parameters of the branches of ``query``, each looking for ``count`` messages."""
         params: list = []
         for names in self.branches:
             params += (self.prefix, now, *names, count)
-        return [message_id for (message_id,) in connection.execute(self.query, (*params, count))]
+        return params
