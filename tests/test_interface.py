@@ -13,11 +13,12 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from importlib.util import find_spec
-from unittest import skipIf
+from unittest import mock, skipIf
 
 import websocket
 from asgiref.testing import ApplicationCommunicator
@@ -392,15 +393,70 @@ class InProcessWebsocketTests(InProcessTestCase):
         self.assertEqual(orders, [1, 2])
         self.assertEqual(disconnect, {"reply_channel": reply_channel, "path": "/chat/", "order": 3, "code": 1001})
 
-    async def test_one_thread_receives_the_replies_of_every_connection(self):
+    async def test_the_event_loop_receives_the_replies_of_every_connection(self):
         sockets = [await self.open_websocket() for _ in range(50)]
-        receivers = [thread for thread in threading.enumerate() if thread.name == "channels-interface-replies"]
-        self.assertEqual(len(receivers), 1, receivers)
+        self.assertEqual(reply_threads(), [], "a reply thread runs beside the event loop")
         self.assertEqual(self.app.receiver.names, (self.app.receiver.http_prefix, self.app.receiver.websocket_prefix))
         for index, (_, reply_channel) in reversed(list(enumerate(sockets))):
             await self.reply(reply_channel, {"text": f"for {index}"})
         for index, (communicator, _) in enumerate(sockets):
             self.assertEqual(await communicator.receive_output(10), {"type": "websocket.send", "text": f"for {index}"})
+
+    async def test_connections_on_a_second_event_loop_move_the_replies_to_one_thread(self):
+        first, first_channel = await self.open_websocket()
+        other_loop = asyncio.new_event_loop()
+        runner = threading.Thread(target=other_loop.run_forever, daemon=True)
+        runner.start()
+
+        async def end_its_tasks() -> None:
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        def end_other_loop() -> None:
+            asyncio.run_coroutine_threadsafe(end_its_tasks(), other_loop).result(10)
+            other_loop.call_soon_threadsafe(other_loop.stop)
+            runner.join(10)
+            other_loop.close()
+
+        self.addCleanup(end_other_loop)
+
+        async def on_other_loop(coroutine):
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, other_loop))
+
+        second, second_channel = await on_other_loop(self.open_websocket())
+        self.assertEqual(len(reply_threads()), 1)
+        await self.reply(first_channel, {"text": "first"})
+        await self.reply(second_channel, {"text": "second"})
+        self.assertEqual(await first.receive_output(10), {"type": "websocket.send", "text": "first"})
+        self.assertEqual(await on_other_loop(second.receive_output(10)), {"type": "websocket.send", "text": "second"})
+
+    async def test_a_reply_found_while_the_layer_file_is_locked_arrives(self):
+        communicator, reply_channel = await self.open_websocket()
+        layer = self.app.channel_layer
+        answers = [None]  # the first look finds the file locked
+
+        def try_receive(channels):
+            return answers.pop() if answers else SQLiteChannelLayer.try_receive(layer, channels)
+
+        with mock.patch.object(layer, "try_receive", try_receive):
+            await self.reply(reply_channel, {"text": "after the lock"})
+            self.assertEqual(
+                await communicator.receive_output(10), {"type": "websocket.send", "text": "after the lock"}
+            )
+        self.assertEqual(answers, [])
+
+    async def test_a_frame_sent_while_the_layer_file_is_locked_arrives(self):
+        communicator, _ = await self.open_websocket()
+        lock = sqlite3.connect(self.worker_layer.path, isolation_level=None, check_same_thread=False)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
+        # The event loop cannot store the frame now; a send thread waits for the lock.
+        await communicator.send_input({"type": "websocket.receive", "text": "locked out"})
+        await asyncio.sleep(0.2)
+        lock.execute("COMMIT")
+        self.assertEqual((await self.take("websocket.receive"))["text"], "locked out")
 
 
 class InProcessHttpTests(InProcessTestCase):
@@ -422,6 +478,10 @@ class InProcessHttpTests(InProcessTestCase):
         self.assertEqual(
             await self.take("http.disconnect"), {"reply_channel": request["reply_channel"], "path": "/long-poll/"}
         )
+
+
+def reply_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "channels-interface-replies"]
 
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live", "static")

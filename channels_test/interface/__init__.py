@@ -4,8 +4,10 @@ Each HTTP request becomes one ``http.request`` message, each WebSocket event
 a ``websocket.connect`` / ``websocket.receive`` / ``websocket.disconnect``
 message, in the ASGI 1 format the workers' consumers expect. Replies come
 back on reply channels this process makes (``http.response.<process>!…`` and
-``websocket.send.<process>!…``); one thread receives them all and hands each
-to its connection, so idle connections cost no polling.
+``websocket.send.<process>!…``); they are received in one place for the
+whole process (the event loop itself, where the layer can wake it, else one
+thread) and handed each to its connection, so idle connections cost no
+polling.
 
 A project's ``asgi.py``::
 
@@ -24,7 +26,8 @@ The package, by part:
 
 - :mod:`.app`: :class:`InterfaceApplication` (settings, layer calls, the
   send executor, dispatch by scope type) and :data:`application`;
-- :mod:`.replies`: :class:`ReplyReceiver`, the reply thread;
+- :mod:`.replies`: :class:`ReplyReceiver`, which receives the replies in the
+  event loop (:class:`LoopReplies`) or in a thread;
 - :mod:`.http` and :mod:`.websocket`: one connection of each protocol;
 - :mod:`.connection`: what the two share;
 - :mod:`.outage`: the layer-outage log and refused closes.
@@ -45,7 +48,7 @@ from .app import (
 from .connection import Connection
 from .http import SEND_RETRY_INTERVAL, HttpConnection
 from .outage import LAYER_DOWN_RETRY_AFTER, CloseCodeRefused, LayerOutage, layer_errors
-from .replies import ReplyReceiver
+from .replies import LoopReplies, ReplyReceiver
 from .websocket import WebsocketConnection
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "HttpConnection",
     "InterfaceApplication",
     "LayerOutage",
+    "LoopReplies",
     "ReplyReceiver",
     "WebsocketConnection",
     "application",

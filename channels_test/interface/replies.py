@@ -1,4 +1,9 @@
-"""The one thread per process that receives every reply and hands it to its connection."""
+"""Receiving every reply of the process and handing each to its connection.
+
+Where the layer can wake an event loop (the SQLite layer's ``watch``), the
+replies are taken in the event loop itself (:class:`LoopReplies`); otherwise
+one thread receives them all.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +20,25 @@ logger = logging.getLogger("channels_test.interface")
 
 
 class ReplyReceiver:
-    """Receive every reply for this process in one thread; route each to its connection.
+    """Receive every reply for this process in one place; route each to its connection.
 
     Reply channels are made with ``process_local_name`` on two process-unique prefixes
-    (``http.response.<id>!`` and ``websocket.send.<id>!``); the thread blocks
-    on ``receive`` for both prefixes and hands each message to the asyncio
-    queue of the connection that owns the channel. Messages for channels no
-    connection owns any more (closed, timed out) are dropped with a debug log.
+    (``http.response.<id>!`` and ``websocket.send.<id>!``); the replies on
+    both are taken and each is handed to the asyncio queue of the connection
+    that owns its channel. Messages for channels no connection owns any more
+    (closed, timed out) are dropped with a debug log.
+
+    With a layer that can wake an event loop (``watch``) and every connection
+    on one event loop, as under Daphne or uvicorn, the replies are taken in
+    that loop (:class:`LoopReplies`). Otherwise, or from the moment
+    connections come from a second event loop still open, one thread blocks
+    on ``receive`` for both prefixes.
     """
 
     def __init__(self, channel_layer: Any, outage: LayerOutage | None = None):
         self.channel_layer = channel_layer
         self.outage = outage or LayerOutage()
-        self._down_errors = layer_errors(channel_layer)
+        self.down_errors = layer_errors(channel_layer)
         process = "".join(secrets.choice(string.ascii_letters) for _ in range(12))
         self.http_prefix = f"http.response.{process}!"
         self.websocket_prefix = f"websocket.send.{process}!"
@@ -36,17 +47,37 @@ class ReplyReceiver:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._in_loop: LoopReplies | None = None
+        self._in_thread = False  # set for good once replies must be taken in a thread
 
     def register(self, name: str) -> asyncio.Queue:
         """Return the queue that gets every message sent to ``name`` from now on."""
+        loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
-        self.connections[name] = (asyncio.get_running_loop(), queue)
-        self._ensure_thread()
+        self.connections[name] = (loop, queue)
+        self._start(loop)
         return queue
 
     def unregister(self, name: str) -> None:
         """Stop delivering messages for ``name``; later ones are dropped."""
         self.connections.pop(name, None)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Take replies in ``loop`` if the layer can wake it, else make sure the thread runs."""
+        in_loop = self._in_loop
+        if in_loop is not None and in_loop.loop is loop:
+            return
+        with self._lock:
+            if self._in_loop is not None and not self._in_loop.loop.is_closed():
+                # A second open event loop: the thread serves the connections of both.
+                self._in_loop.stop()
+                self._in_loop, self._in_thread = None, True
+            if not self._in_thread:
+                self._in_loop = LoopReplies.start(self, loop)
+                if self._in_loop is not None:
+                    return
+                self._in_thread = True
+        self._ensure_thread()
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -58,18 +89,22 @@ class ReplyReceiver:
                 self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to end and wait for it (its blocking receive returns within ~1 s)."""
+        """Stop receiving; wait for the thread, if one runs (its blocking receive returns within ~1 s)."""
         self.stopping.set()
+        with self._lock:
+            in_loop, self._in_loop = self._in_loop, None
+        if in_loop is not None:
+            in_loop.stop()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
     def run(self) -> None:
-        """Receive replies until :meth:`stop`; a layer error is logged and retried."""
+        """Receive replies in this thread until :meth:`stop`; a layer error is logged and retried."""
         while not self.stopping.is_set():
             try:
                 channel, message = self.channel_layer.receive(self.names, block=True)
-            except self._down_errors as error:
+            except self.down_errors as error:
                 self.outage.started(error, "receive")
                 self.stopping.wait(0.5)
                 continue
@@ -81,14 +116,112 @@ class ReplyReceiver:
             if channel is not None:
                 self.deliver(channel, message)
 
-    def deliver(self, channel: str, message: dict) -> None:
-        """Hand ``message`` to the connection owning ``channel``, if any."""
+    def deliver(self, channel: str, message: dict, running: asyncio.AbstractEventLoop | None = None) -> None:
+        """Hand ``message`` to the connection owning ``channel``, if any.
+
+        ``running`` is the event loop the caller runs in, if any: a
+        connection on that loop gets the message at once.
+        """
         target = self.connections.get(channel)
         if target is None:
             logger.debug("Dropping a reply on %r: its connection is gone.", channel)
             return
         loop, queue = target
+        if loop is running:
+            queue.put_nowait(message)
+            return
         try:
             loop.call_soon_threadsafe(queue.put_nowait, message)
         except RuntimeError:  # the event loop is closed: the server is shutting down
             self.unregister(channel)
+
+
+class LoopReplies:
+    """Take the replies in the event loop itself, woken by the layer's socket for them.
+
+    A reply then wakes one thread, the event loop's; taken in a thread, it
+    wakes that thread, which then wakes the event loop. The layer's
+    ``try_receive`` never waits: when another process holds the layer's
+    lock, the loop looks again a moment later, and it looks every
+    ``LOOK_INTERVAL`` seconds even without a poke, as a blocking receive does.
+    """
+
+    LOOK_INTERVAL = 0.1
+    LOCKED_RETRY = 0.0005  # the lock is held for microseconds
+    DOWN_RETRY = 0.5
+    ERROR_RETRY = 1.0
+
+    def __init__(self, receiver: ReplyReceiver, loop: asyncio.AbstractEventLoop, wake_socket: Any):
+        self.receiver = receiver
+        self.loop = loop
+        self.wake_socket = wake_socket
+        self._retry: asyncio.TimerHandle | None = None
+        self._tick: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def start(cls, receiver: ReplyReceiver, loop: asyncio.AbstractEventLoop) -> LoopReplies | None:
+        """Start taking ``receiver``'s replies in ``loop`` (the running one); None if its layer cannot."""
+        watch = getattr(receiver.channel_layer, "watch", None)
+        wake_socket = watch(receiver.names) if watch is not None else None
+        if wake_socket is None:
+            return None
+        in_loop = cls(receiver, loop, wake_socket)
+        try:
+            loop.add_reader(wake_socket, in_loop.look)
+        except NotImplementedError:  # an event loop that cannot watch sockets (Windows' proactor)
+            return None
+        in_loop.tick()
+        return in_loop
+
+    def tick(self) -> None:
+        self._tick = self.loop.call_later(self.LOOK_INTERVAL, self.tick)
+        self.look()
+
+    def look(self) -> None:
+        """Take and deliver every reply waiting; look again soon if the layer is locked or down."""
+        receiver = self.receiver
+        try:
+            more = True
+            while more:
+                found = receiver.channel_layer.try_receive(receiver.names)
+                if found is None:
+                    self._retry_in(self.LOCKED_RETRY)
+                    return
+                messages, more = found
+                for channel, message in messages:
+                    receiver.deliver(channel, message, self.loop)
+        except receiver.down_errors as error:
+            receiver.outage.started(error, "receive")
+            self._retry_in(self.DOWN_RETRY)
+            return
+        except Exception:
+            logger.exception("Receiving replies on %s failed; retrying in 1 s.", receiver.names)
+            self._retry_in(self.ERROR_RETRY)
+            return
+        receiver.outage.over("receive")
+
+    def _retry_in(self, delay: float) -> None:
+        if self._retry is None or self._retry.when() <= self.loop.time():
+            self._retry = self.loop.call_later(delay, self.look)
+
+    def stop(self) -> None:
+        """Stop taking replies (from any thread); nothing to do once the loop is closed."""
+        if self.loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._stop()
+        else:
+            try:
+                self.loop.call_soon_threadsafe(self._stop)
+            except RuntimeError:
+                pass  # closed meanwhile
+
+    def _stop(self) -> None:
+        self.loop.remove_reader(self.wake_socket)
+        for handle in (self._tick, self._retry):
+            if handle is not None:
+                handle.cancel()
