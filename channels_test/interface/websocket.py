@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..asgi1 import (
     check_websocket_reply,
@@ -12,7 +12,7 @@ from ..asgi1 import (
     websocket_disconnect,
     websocket_receive,
 )
-from .connection import Connection, Receive, Send, first_of, log_malformed
+from .connection import Connection, Receive, Send, log_malformed
 from .outage import CloseCodeRefused, LayerDown
 
 if TYPE_CHECKING:
@@ -21,36 +21,66 @@ if TYPE_CHECKING:
 logger = logging.getLogger("channels_test.interface")
 
 
+class ClientEvent(NamedTuple):
+    """An event from the client (or the error reading it), waiting in the inbox among the replies."""
+
+    event: dict
+    error: Exception | None = None
+
+
 class WebsocketConnection(Connection):
-    """One WebSocket: ``websocket.*`` messages out, ``websocket.send!`` replies back."""
+    """One WebSocket: ``websocket.*`` messages out, ``websocket.send!`` replies back.
+
+    Replies and the client's events arrive in one queue, the inbox: the
+    reply channel's queue, into which :meth:`pump` also puts each client
+    event as a :class:`ClientEvent`. Waiting on one queue, a reply reaches
+    the connection in one step of the event loop, where waiting on two
+    (``asyncio.wait``) takes three and a new task per event.
+    """
 
     def __init__(self, app: InterfaceApplication, scope: dict, receive: Receive, send: Send):
         super().__init__(app, scope, receive, send)
         self.order = 0
         self.accepted = False
         self.buffered: list[dict] = []
-        self.client_next: asyncio.Future | None = None
 
     async def run(self) -> None:
         event = await self.receive()
         if event["type"] != "websocket.connect":
             return
-        self.reply_channel, replies = await self.app.open_reply_channel(self.app.receiver.websocket_prefix)
-        self.client_next = asyncio.ensure_future(self.receive())
+        self.reply_channel, inbox = await self.app.open_reply_channel(self.app.receiver.websocket_prefix)
+        pump = asyncio.ensure_future(self.pump(inbox))
         try:
-            if await self.connect(replies):
-                await self.relay(replies)
+            if await self.connect(inbox):
+                await self.relay(inbox)
         finally:
-            self.client_next.cancel()
+            pump.cancel()
             self.app.receiver.unregister(self.reply_channel)
+
+    async def pump(self, inbox: asyncio.Queue) -> None:
+        """Put the client's events in ``inbox`` as they come, until it disconnects."""
+        while True:
+            try:
+                event = await self.receive()
+            except Exception as error:  # the connection raises it where it would have read the event
+                inbox.put_nowait(ClientEvent({}, error))
+                return
+            inbox.put_nowait(ClientEvent(event))
+            if event["type"] == "websocket.disconnect":
+                return
+
+    @staticmethod
+    def client_event(item: ClientEvent) -> dict:
+        if item.error is not None:
+            raise item.error
+        return item.event
 
     def connect_message(self) -> dict:
         """Return the ``websocket.connect`` message for this socket."""
         return dict(websocket_connect_from_scope(self.scope, self.reply_channel, self.order))
 
-    async def connect(self, replies: asyncio.Queue) -> bool:
+    async def connect(self, inbox: asyncio.Queue) -> bool:
         """Send ``websocket.connect`` and wait for the consumer's verdict; return True if accepted."""
-        assert self.client_next is not None  # run() started the client's next receive
         layer = self.app.channel_layer
         try:
             await self.app.send_message("websocket.connect", self.connect_message())
@@ -69,29 +99,27 @@ class WebsocketConnection(Connection):
         timeout = self.app.connect_timeout
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            reply_next = asyncio.ensure_future(replies.get())
-            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
-            done = await first_of(reply_next, self.client_next, remaining)
-            if reply_next in done:
-                return await self.verdict(reply_next.result())
-            reply_next.cancel()
-            if self.client_next in done:
-                event = self.client_next.result()
-                if event["type"] == "websocket.disconnect":
-                    await self.disconnected(event.get("code", 1006))
-                    return False
-                self.buffered.append(event)  # keep early frames for after acceptance
-                self.client_next = asyncio.ensure_future(self.receive())
-                continue
-            logger.warning(
-                "No reply to websocket.connect on %r within %s s; rejecting the connection to %s. "
-                "Is a worker running (manage.py runworker) and listening on 'websocket.connect'?",
-                self.reply_channel,
-                timeout,
-                self.scope["path"],
-            )
-            await self.reject()
-            return False
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                item = inbox.get_nowait() if not inbox.empty() else await asyncio.wait_for(inbox.get(), remaining)
+            except asyncio.TimeoutError:
+                break
+            if type(item) is not ClientEvent:
+                return await self.verdict(item)
+            event = self.client_event(item)
+            if event["type"] == "websocket.disconnect":
+                await self.disconnected(event.get("code", 1006))
+                return False
+            self.buffered.append(event)  # keep early frames for after acceptance
+        logger.warning(
+            "No reply to websocket.connect on %r within %s s; rejecting the connection to %s. "
+            "Is a worker running (manage.py runworker) and listening on 'websocket.connect'?",
+            self.reply_channel,
+            timeout,
+            self.scope["path"],
+        )
+        await self.reject()
+        return False
 
     async def verdict(self, reply: Any) -> bool:
         """Act on the first reply: accept (and apply the rest of it) or reject."""
@@ -151,32 +179,25 @@ class WebsocketConnection(Connection):
             refused.logged = logged
             raise refused from error
 
-    async def relay(self, replies: asyncio.Queue) -> None:
+    async def relay(self, inbox: asyncio.Queue) -> None:
         """Carry frames both ways until either side closes."""
-        assert self.client_next is not None  # run() started the client's next receive
         for event in self.buffered:
             if not await self.from_client(event):
                 return
         self.buffered.clear()
         while True:
-            reply_next = asyncio.ensure_future(replies.get())
-            done = await first_of(reply_next, self.client_next, None)
-            if reply_next in done:
-                reply = reply_next.result()
-                problem = check_websocket_reply(reply)
-                if problem:
-                    log_malformed("WebSocket", self.reply_channel, reply, problem)
-                    await self.close(1011)
+            item = await inbox.get()
+            if type(item) is ClientEvent:
+                if not await self.from_client(self.client_event(item)):
                     return
-                if not await self.apply(reply):
-                    return
-            else:
-                reply_next.cancel()
-            if self.client_next.done():
-                event = self.client_next.result()
-                if not await self.from_client(event):
-                    return
-                self.client_next = asyncio.ensure_future(self.receive())
+                continue
+            problem = check_websocket_reply(item)
+            if problem:
+                log_malformed("WebSocket", self.reply_channel, item, problem)
+                await self.close(1011)
+                return
+            if not await self.apply(item):
+                return
 
     async def from_client(self, event: dict) -> bool:
         """Send a client event to the layer; return False once the connection is over."""
