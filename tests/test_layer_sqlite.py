@@ -801,3 +801,12 @@ class NeverWaitingTests(LayerFileMixin, SimpleTestCase):
         connection = self.loop_side._connection()
         self.assertEqual(connection.execute("PRAGMA wal_autocheckpoint").fetchone(), (0,))
         self.assertNotEqual(self.other._connection().execute("PRAGMA wal_autocheckpoint").fetchone(), (0,))
+
+    def test_a_poked_try_receive_takes_a_batch_too(self):
+        self.loop_side.watch(["batch"])
+        for number in range(TRY_RECEIVE_LIMIT + 2):
+            self.other.send("batch", {"n": number})  # each send pokes the watched socket
+        messages, more = self.loop_side.try_receive(["batch"])
+        self.assertEqual([message["n"] for _, message in messages], list(range(TRY_RECEIVE_LIMIT)))
+        self.assertTrue(more)
+        self.assertEqual(len(self.loop_side.try_receive(["batch"])[0]), 2)

@@ -268,11 +268,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
         state = self._never_waiting_state()
         sockets = state.sockets
         sockets.caught_up = False  # pokes are swallowed here, not by a blocking receive
-        if sockets.wake_socket is not None:
-            drain(sockets.wake_socket)
+        poked = sockets.wake_socket is not None and drain(sockets.wake_socket)
         if not names:
             return [], False
-        found = self._take_for(names).try_run(state.connection, self.clock(), TRY_RECEIVE_LIMIT)
+        found = self._take_for(names).try_run(state.connection, self.clock(), TRY_RECEIVE_LIMIT, expected=poked)
         if found is None:
             return None
         rows, more = found

@@ -41,6 +41,7 @@ class Take:
             for column, names in branches
         )
         self.query = f"SELECT id FROM ({oldest}) ORDER BY id LIMIT ?"
+        self.delete_query = f"DELETE FROM channels_test_messages WHERE id IN ({self.query}) RETURNING id, channel, data"
         self.branches = [names for _, names in branches]
         self.scan = len(channels) > self.SCAN_ABOVE
 
@@ -54,14 +55,26 @@ class Take:
         assert found is not None  # execute waits; it never answers None
         return found
 
-    def try_run(self, connection: RetryingConnection, now: float, limit: int) -> tuple[list, bool] | None:
+    def try_run(
+        self, connection: RetryingConnection, now: float, limit: int, *, expected: bool = False
+    ) -> tuple[list, bool] | None:
         """Take up to ``limit`` of the oldest messages without waiting for the lock.
 
         Returns ``(rows, more)``: the ``(channel, data)`` pairs taken, oldest
         first, and whether other messages may be waiting; None, with nothing
-        taken, if another connection holds the lock.
+        taken, if another connection holds the lock. ``expected``: a message
+        is most likely waiting (the receiver was poked), so take in one
+        statement, without looking first.
         """
-        return self._take(connection.execute_unless_locked, now, limit)
+        execute = connection.execute_unless_locked
+        if not expected or self.scan:
+            return self._take(execute, now, limit)
+        params = self._params(now, limit)
+        cursor = execute(self.delete_query, (*params, limit))
+        if cursor is None:
+            return None
+        taken = sorted(cursor.fetchall())
+        return [(channel, data) for _, channel, data in taken], len(taken) == limit
 
     def _take(self, execute: Callable, now: float, limit: int) -> tuple[list, bool] | None:
         while True:
