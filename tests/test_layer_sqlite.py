@@ -713,6 +713,21 @@ class WakeUpTests(LayerFileMixin, SimpleTestCase):
         self.wake.poke_all(sender)
         self.assertEqual([drain(on_a.wake_socket), drain(on_b.wake_socket)], [True, True])
 
+    def test_a_send_lists_a_channel_again_only_once_it_changed(self):
+        receiver, sender = self.listening("a"), WakeSockets()
+        self.addCleanup(sender.close)
+        directory = os.path.join(self.wake.path, key_directory("a"))
+        long_ago = time.time_ns() - 10_000_000_000
+        os.utime(directory, ns=(long_ago, long_ago))
+        with mock.patch.object(os, "listdir", wraps=os.listdir) as listdir:
+            for _ in range(3):
+                self.wake.poke(sender, "a")
+        self.assertEqual(listdir.call_count, 1)
+        self.assertTrue(drain(receiver.wake_socket))
+        newcomer = self.listening("a")
+        self.wake.poke(sender, "a")
+        self.assertEqual([drain(receiver.wake_socket), drain(newcomer.wake_socket)], [True, True])
+
     def test_a_message_sent_between_two_receives_arrives_without_polling(self):
         path = self.make_path()
         receiver = SQLiteChannelLayer(path=path, blocking_timeout=10)

@@ -20,12 +20,18 @@ import secrets
 import select
 import socket
 import stat
+import time
 import zlib
 
 __all__ = ["KEY_PREFIX", "WakeDirectory", "WakeSockets", "drain", "key_directory", "private_directory", "unlink"]
 
 #: Subdirectories of channels start with this; socket names start with a process id.
 KEY_PREFIX = "k"
+# A key directory's listing is reused only if listed this long after it last
+# changed (nanoseconds): longer than a tick of the file system's clock, on a
+# file system with fractions of seconds in its times or without.
+_SETTLED_NS = 50_000_000
+_SETTLED_COARSE_NS = 2_000_000_000
 # The longest socket path every system takes (sun_path: 104 bytes on macOS
 # and the BSDs, 108 on Linux); a link longer than this could not be poked.
 _MAX_SOCKET_PATH = 104
@@ -78,6 +84,8 @@ class WakeDirectory:
     def __init__(self, path: str):
         self.path = path
         self.usable = hasattr(socket, "AF_UNIX") and hasattr(os, "getuid")
+        # Key directory -> (its modification time, when listed, its links): see _links.
+        self._listings: dict[str, tuple[int, int, list[tuple[str, str]]]] = {}
 
     def listen(self, sockets: WakeSockets, keys: frozenset) -> socket.socket | None:
         """Return the thread's wake-up socket, bound and linked under each of ``keys``, or None to poll.
@@ -149,16 +157,14 @@ class WakeDirectory:
         if not self.usable:
             return
         directory = os.path.join(self.path, key_directory(key))
-        try:
-            names = os.listdir(directory)
-        except OSError:
+        links = self._links(directory)
+        if not links:
             return  # no receiver waits on it
-        poke_socket = self._poke_socket(sockets) if names else None
+        poke_socket = self._poke_socket(sockets)
         if poke_socket is None:
             return
         removed = False
-        for name in names:
-            link = os.path.join(directory, name)
+        for name, link in links:
             try:
                 poke_socket.sendto(b"!", link)
             except (ConnectionRefusedError, FileNotFoundError) as error:
@@ -171,6 +177,33 @@ class WakeDirectory:
                 pass  # already poked (queue full)
         if removed:
             remove_if_empty(directory)
+
+    def _links(self, directory: str) -> list[tuple[str, str]]:
+        """Return ``(name, path)`` of each link in a key's ``directory`` (none if it does not exist).
+
+        The listing is kept while the directory's modification time stays
+        the same, which a stat tells in one call where a listing takes four.
+        It is trusted only if listed a while after that time: a change made
+        within one tick of the file system's clock could leave the time as
+        it was. A tick is at most 10 ms where times have fractions of a
+        second, and up to 2 s where they have none.
+        """
+        try:
+            modified = os.stat(directory).st_mtime_ns
+        except OSError:
+            return []
+        known = self._listings.get(directory)
+        if known is not None and known[0] == modified:
+            settled = _SETTLED_NS if modified % 1_000_000_000 else _SETTLED_COARSE_NS
+            if known[1] > modified + settled:
+                return known[2]
+        listed_at = time.time_ns()
+        try:
+            links = [(name, os.path.join(directory, name)) for name in os.listdir(directory)]
+        except OSError:
+            return []
+        self._listings[directory] = (modified, listed_at, links)
+        return links
 
     def poke_all(self, sockets: WakeSockets) -> None:
         """Poke every blocked receiver's socket (call after a commit); remove dead ones."""
