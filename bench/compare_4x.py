@@ -24,7 +24,10 @@ runs in its own process, and the two take turns, ``--rounds`` times
   as the runner runs it, database flush included;
 - WebSocket echo p50 and p95: round trips of a text frame on one open
   socket to that live server (Channels 4: Daphne runs the consumer; ours:
-  Daphne -> SQLite layer -> worker -> layer -> Daphne).
+  Daphne -> SQLite layer -> worker -> layer -> Daphne);
+- WebSocket echo CPU: the processor time the benchmark's process and every
+  process below it (the live server's) spend per echo, read from ``/proc``
+  (Linux only), which a busy machine moves less than the times.
 
 This script only prints figures.
 """
@@ -177,7 +180,7 @@ def child(side: str, tests: int, round_trips: int) -> dict:
                 test(result)
                 times.append(time.perf_counter() - began)
             # Channels 4's URL is an instance property, ours a class one.
-            echoes = echo_times(klass("test_it").live_server_ws_url + "/echo/", round_trips)
+            echoes, echo_cpu = echo_times(klass("test_it").live_server_ws_url + "/echo/", round_trips)
         finally:
             klass.tearDownClass()
             klass.doClassCleanups()
@@ -185,7 +188,7 @@ def child(side: str, tests: int, round_trips: int) -> dict:
         teardown_databases(old_config, verbosity=0)
     if not result.wasSuccessful():
         raise RuntimeError(f"a benchmark test failed: {result.errors + result.failures}")
-    return {
+    figures = {
         "Python": sys.version.split()[0],
         "Django": django.get_version(),
         "class start-up (ms)": startup * 1000,
@@ -193,25 +196,66 @@ def child(side: str, tests: int, round_trips: int) -> dict:
         "WebSocket echo p50 (ms)": echoes[len(echoes) // 2] * 1000,
         "WebSocket echo p95 (ms)": echoes[int(len(echoes) * 0.95)] * 1000,
     }
+    if echo_cpu is not None:
+        figures["WebSocket echo CPU (µs)"] = echo_cpu * 1e6
+    return figures
 
 
-def echo_times(url: str, round_trips: int) -> list:
-    """Return the sorted times of ``round_trips`` text echoes on one socket (after 50 unmeasured)."""
+def echo_times(url: str, round_trips: int) -> tuple[list, float | None]:
+    """Time ``round_trips`` text echoes on one socket (after 50 unmeasured).
+
+    Returns their sorted times and the processor time spent per echo by
+    every process of the benchmark (None where ``/proc`` cannot tell).
+    """
     import websocket
 
     socket = websocket.create_connection(url, timeout=10)
     try:
         times = []
         for number in range(round_trips + 50):
+            if number == 50:
+                cpu_before = tree_cpu_seconds()
             text = str(number)
             began = time.perf_counter()
             socket.send(text)
             if socket.recv() != text:
                 raise RuntimeError("the echo did not come back")
             times.append(time.perf_counter() - began)
+        cpu_after = tree_cpu_seconds()
     finally:
         socket.close()
-    return sorted(times[50:])
+    per_echo = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) / round_trips
+    return sorted(times[50:]), per_echo
+
+
+def tree_cpu_seconds() -> float | None:
+    """Return the processor time this process and every process below it have used (Linux), or None."""
+    if not os.path.isdir("/proc/self/task"):
+        return None
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
+                    total += int(schedstat.read().split()[0])  # nanoseconds on a core
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
 
 
 def run_side(python: str, side: str, directory: str, options: argparse.Namespace) -> dict:
