@@ -27,11 +27,13 @@ from django.test import SimpleTestCase, override_settings, tag
 from channels_test.handler import ViewConsumer
 from channels_test.interface import (
     InterfaceApplication,
+    LoopReplies,
     check_http_reply,
     check_websocket_reply,
 )
 from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.layers.sqlite import SQLiteChannelLayer
+from channels_test.layers.sqlite.layer import TRY_RECEIVE_LIMIT
 from channels_test.message import Message
 from channels_test.routing import Router, route
 from channels_test.staticfiles import StaticFilesConsumer, add_default_routes
@@ -401,6 +403,17 @@ class InProcessWebsocketTests(InProcessTestCase):
             await self.reply(reply_channel, {"text": f"for {index}"})
         for index, (communicator, _) in enumerate(sockets):
             self.assertEqual(await communicator.receive_output(10), {"type": "websocket.send", "text": f"for {index}"})
+
+    async def test_more_replies_than_one_batch_arrive_without_waiting_for_the_next_look(self):
+        with mock.patch.object(LoopReplies, "LOOK_INTERVAL", 60):  # only pokes make it look
+            sockets = [await self.open_websocket() for _ in range(TRY_RECEIVE_LIMIT + 4)]
+            # Sent without yielding to the event loop: its first look finds them all waiting.
+            for index, (_, reply_channel) in enumerate(sockets):
+                self.worker_layer.send(reply_channel, {"text": f"for {index}"})
+            for index, (communicator, _) in enumerate(sockets):
+                self.assertEqual(
+                    await communicator.receive_output(10), {"type": "websocket.send", "text": f"for {index}"}
+                )
 
     async def test_connections_on_a_second_event_loop_move_the_replies_to_one_thread(self):
         first, first_channel = await self.open_websocket()

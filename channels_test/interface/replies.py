@@ -178,18 +178,14 @@ class LoopReplies:
         self.look()
 
     def look(self) -> None:
-        """Take and deliver every reply waiting; look again soon if the layer is locked or down."""
+        """Take and deliver the replies waiting; look again soon if the layer is locked or down.
+
+        One batch at a time: when more replies wait, the next look comes
+        after the loop's other work, so a flood of replies cannot starve it.
+        """
         receiver = self.receiver
         try:
-            more = True
-            while more:
-                found = receiver.channel_layer.try_receive(receiver.names)
-                if found is None:
-                    self._retry_in(self.LOCKED_RETRY)
-                    return
-                messages, more = found
-                for channel, message in messages:
-                    receiver.deliver(channel, message, self.loop)
+            found = receiver.channel_layer.try_receive(receiver.names)
         except receiver.down_errors as error:
             receiver.outage.started(error, "receive")
             self._retry_in(self.DOWN_RETRY)
@@ -198,7 +194,15 @@ class LoopReplies:
             logger.exception("Receiving replies on %s failed; retrying in 1 s.", receiver.names)
             self._retry_in(self.ERROR_RETRY)
             return
+        if found is None:
+            self._retry_in(self.LOCKED_RETRY)
+            return
         receiver.outage.over("receive")
+        messages, more = found
+        for channel, message in messages:
+            receiver.deliver(channel, message, self.loop)
+        if more:
+            self.loop.call_soon(self.look)
 
     def _retry_in(self, delay: float) -> None:
         if self._retry is None or self._retry.when() <= self.loop.time():
