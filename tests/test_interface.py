@@ -42,6 +42,7 @@ from tests.support.interface import (
     InProcessTestCase,
     close_code,
     get,
+    get_with_headers,
     make_layer_directory,
 )
 from tests.support.processes import (
@@ -264,8 +265,9 @@ class BackPressureTests(SimpleTestCase):
         while not layer.message_counts().get("http.request"):
             self.assertLess(time.monotonic(), deadline, "the first request never reached 'http.request'")
             time.sleep(0.02)
-        status, body = self.get(port, "/hello/")
+        status, body, headers = get_with_headers(port, "/hello/")
         self.assertEqual(status, 503, body)
+        self.assertEqual(headers.get("retry-after"), "1", "the client is told when to try again")
         daphne.wait_for(re.escape("Channel 'http.request' is full; answering 503"), timeout=5)
 
     def test_full_websocket_receive_channel_closes_the_socket(self):

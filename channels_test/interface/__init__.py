@@ -47,7 +47,7 @@ from .app import (
 )
 from .connection import Connection
 from .http import SEND_RETRY_INTERVAL, HttpConnection
-from .outage import LAYER_DOWN_RETRY_AFTER, CloseCodeRefused, LayerOutage, layer_errors
+from .outage import CHANNEL_FULL_RETRY_AFTER, LAYER_DOWN_RETRY_AFTER, CloseCodeRefused, LayerOutage, layer_errors
 from .replies import LoopReplies, ReplyReceiver
 from .websocket import WebsocketConnection
 
@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_BODY_CHUNK_SIZE",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_HTTP_TIMEOUT",
+    "CHANNEL_FULL_RETRY_AFTER",
     "LAYER_DOWN_RETRY_AFTER",
     "SEND_RETRY_INTERVAL",
     "CloseCodeRefused",

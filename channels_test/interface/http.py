@@ -21,7 +21,7 @@ from .connection import (
     first_of,
     log_malformed,
 )
-from .outage import LAYER_DOWN_RETRY_AFTER, LayerDown
+from .outage import CHANNEL_FULL_RETRY_AFTER, LAYER_DOWN_RETRY_AFTER, LayerDown
 
 if TYPE_CHECKING:
     from .app import InterfaceApplication
@@ -81,7 +81,11 @@ class HttpConnection(Connection):
             logger.warning(
                 "Channel 'http.request' is full; answering 503 to %s %s.", self.scope["method"], self.scope["path"]
             )
-            await self.respond(503, "503 Service Unavailable: the server is busy; try again later.")
+            await self.respond(
+                503,
+                "503 Service Unavailable: the server is busy; try again later.",
+                headers=[(b"retry-after", str(CHANNEL_FULL_RETRY_AFTER).encode("ascii"))],
+            )
             return False
         except LayerDown:
             await self.respond_layer_down()

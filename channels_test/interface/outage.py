@@ -11,6 +11,9 @@ logger = logging.getLogger("channels_test.interface")
 
 #: Seconds a client is told to wait (``Retry-After``) while the layer is down.
 LAYER_DOWN_RETRY_AFTER = 5
+#: Seconds a client is told to wait (``Retry-After``) when ``http.request`` is full:
+#: the workers are behind, which passes sooner than an outage.
+CHANNEL_FULL_RETRY_AFTER = 1
 
 
 class LayerOutage:

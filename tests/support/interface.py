@@ -19,11 +19,18 @@ CLIENT_TIMEOUT = 20.0
 
 def get(port: int, path: str) -> tuple[int, bytes]:
     """GET ``path`` from the server on ``port``; return the status and body."""
+    status, body, _ = get_with_headers(port, path)
+    return status, body
+
+
+def get_with_headers(port: int, path: str) -> tuple[int, bytes, dict[str, str]]:
+    """GET ``path`` from the server on ``port``; return the status, body and headers (lower-case names)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
     try:
         connection.request("GET", path)
         response = connection.getresponse()
-        return response.status, response.read()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, response.read(), headers
     finally:
         connection.close()
 
