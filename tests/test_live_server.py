@@ -542,9 +542,14 @@ class LiveServerProcessTests(TransactionTestCase):
                 self.assertNotEqual(returncode, 0, output)
                 if signal_name == "FAIL":
                     self.assertIn("this live test fails on purpose", output)
-                pids = json.load(record)["pids"]
+                recorded = json.load(record)
+                pids = recorded["pids"]
                 self.assertEqual(len(pids), 2, pids)  # Daphne, a worker (running the delay server)
                 self.assertTrue(wait_gone(pids), f"still running after {signal_name}: {pids}")
+                if signal_name != "SIGKILL":  # nothing runs in a killed process to clean up
+                    self.assertFalse(os.path.exists(recorded["directory"]), f"left behind after {signal_name}")
+                else:
+                    shutil.rmtree(recorded["directory"], ignore_errors=True)
 
     @skipUnless(POSTGRES_UP, NO_POSTGRES)
     def test_parallel_with_the_spawn_start_method(self):

@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,9 @@ __all__ = [
 # Every child started and not yet stopped: the safety net's list.
 _running: set[LiveProcess] = set()
 _running_lock = threading.Lock()
+# Directories the live servers made, by the pid of the process that made them:
+# the safety net removes what is left of them, after the children are gone.
+_directories: dict[str, int] = {}
 
 
 class LiveServerError(RuntimeError):
@@ -430,6 +434,23 @@ def stop_all_running(timeout: float = 2.0) -> None:
             process.stop(timeout)
         except Exception:  # noqa: BLE001  (best effort while exiting)
             pass
+    with _running_lock:
+        directories = [path for path, pid in _directories.items() if pid == os.getpid()]
+    for path in directories:
+        forget_directory(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_at_exit(path: str) -> None:
+    """Have the safety net remove the directory ``path`` if the process ends before its owner does."""
+    with _running_lock:
+        _directories[path] = os.getpid()
+
+
+def forget_directory(path: str) -> None:
+    """Undo :func:`remove_at_exit` (the owner removed ``path`` itself)."""
+    with _running_lock:
+        _directories.pop(path, None)
 
 
 _net_installed = False

@@ -48,6 +48,8 @@ from ._processes import (
     LiveProcess,
     LiveServerError,
     WorkerProcess,
+    forget_directory,
+    remove_at_exit,
     terminate_all,
     wait_until_ready,
 )
@@ -216,6 +218,8 @@ class LiveServer:
             self._cleanups.callback(set_sqlite_synchronous(connections, self.sqlite_synchronous))
         self.directory = tempfile.mkdtemp(prefix="channels-live-")
         self._cleanups.callback(shutil.rmtree, self.directory, ignore_errors=True)
+        self._cleanups.callback(forget_directory, self.directory)
+        remove_at_exit(self.directory)
         spec = live_layer_spec(self.channel_layer_alias, self.directory)
         self._install_layer(spec)
         self._start_processes(self._child_config(spec, databases))

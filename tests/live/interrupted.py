@@ -28,7 +28,13 @@ NOT_INTERRUPTED = "{signal} did not end the run within 30 s"
 class InterruptedTests(ChannelLiveServerTestCase):
     def test_interrupt_the_run(self):
         with open(os.environ["LIVE_RECORD"], "w") as record:
-            json.dump({"pids": [process.pid for process in self._live_processes]}, record)
+            json.dump(
+                {
+                    "pids": [process.pid for process in self._live_processes],
+                    "directory": type(self)._live_server_of_class().directory,
+                },
+                record,
+            )
         if os.environ["LIVE_SIGNAL"] == "FAIL":
             self.fail("this live test fails on purpose; its children must still end")
         signum = getattr(signal, os.environ["LIVE_SIGNAL"])
