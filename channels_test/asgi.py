@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 from .defaults import DEFAULT_CHANNEL_LAYER
 from .deprecation import legacy_options, resolve_backend
 from .exceptions import ConfigurationError
+from .layers.inmemory import InMemoryChannelLayer
 
 __all__ = [
     "ChannelLayerManager",
@@ -75,8 +76,6 @@ class ChannelLayerWrapper:
 
     def local_only(self) -> bool:
         """Return True if the layer lives in this process only (in-memory)."""
-        from .layers.inmemory import InMemoryChannelLayer
-
         return isinstance(self.channel_layer, InMemoryChannelLayer)
 
     # The calls of every message, passed on as given (the layer checks them)

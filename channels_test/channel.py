@@ -41,12 +41,8 @@ class Channel:
         # None is allowed, as in Channels 1.x (tests build Message(content, None, None));
         # the layer refuses to send to it.
         self.name = name
-        if channel_layer is None:
-            self.alias = alias
-            self.channel_layer = channel_layers[alias]
-        else:
-            self.alias = getattr(channel_layer, "alias", alias)
-            self.channel_layer = channel_layer
+        self.alias = getattr(channel_layer, "alias", alias)
+        self.channel_layer = _layer_for(alias, channel_layer)
 
     def send(self, content: dict, immediately: bool = False) -> None:
         _check_content(content, "Channel")

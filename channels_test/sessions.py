@@ -176,7 +176,7 @@ def _save_unsaved_session_of_request(sender: Any, message: Any = None, **kwargs:
             save_unsaved_session(parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME))
 
 
-def load_http_session(session_key: str) -> SessionBase:
+def _load_http_session(session_key: str) -> SessionBase:
     """Return the ``SESSION_ENGINE`` session of ``session_key`` (saving a test client's first)."""
     save_unsaved_session(session_key)
     return session_store_class()(session_key=session_key)
@@ -429,7 +429,7 @@ def http_session(func: Callable) -> Callable:
                 if message.http_session is not None and message.http_session.modified:
                     message.http_session.save()
         session_key = http_session_key(message)
-        session = load_http_session(session_key) if session_key else None
+        session = _load_http_session(session_key) if session_key else None
         message.http_session = session
         result = func(message, *args, **kwargs)
         if session is not None and session.modified:
@@ -456,7 +456,7 @@ def channel_and_http_session(func: Callable) -> Callable:
             if message.channel_session.get(cookie_name) != message.http_session.session_key:
                 message.channel_session[cookie_name] = message.http_session.session_key
         elif message.channel_session.get(cookie_name):
-            message.http_session = load_http_session(message.channel_session[cookie_name])
+            message.http_session = _load_http_session(message.channel_session[cookie_name])
         return func(message, *args, **kwargs)
 
     return inner

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from .outage import LayerDown
 
 if TYPE_CHECKING:
     from .app import InterfaceApplication
@@ -44,3 +46,12 @@ class Connection:
         self.receive = receive
         self.send = send
         self.reply_channel = ""
+
+    async def send_disconnect(self, channel: str, message: Mapping[str, Any]) -> None:
+        """Tell the workers the client went away; a full channel or a layer outage drops it (logged)."""
+        try:
+            await self.app.send_message(channel, message)
+        except self.app.channel_layer.ChannelFull:
+            logger.warning("Channel %r is full; dropped the disconnect of %r.", channel, self.reply_channel)
+        except LayerDown:
+            pass  # logged once for the outage

@@ -193,13 +193,7 @@ class HttpConnection(Connection):
 
     async def client_gone(self) -> None:
         """Tell the workers the client went away before the response was complete."""
-        message = http_disconnect(self.reply_channel, self.scope["path"])
-        try:
-            await self.app.send_message("http.disconnect", message)
-        except self.app.channel_layer.ChannelFull:
-            logger.warning("Channel 'http.disconnect' is full; dropped the disconnect of %r.", self.reply_channel)
-        except LayerDown:
-            pass  # logged once for the outage
+        await self.send_disconnect("http.disconnect", http_disconnect(self.reply_channel, self.scope["path"]))
 
     async def respond_layer_down(self) -> None:
         """Answer 503 with ``Retry-After``: the layer is down (logged once per outage)."""

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import string
 import threading
 from typing import Any
 
+from ..layers.base import random_letters
 from .outage import LayerOutage, layer_errors
 
 logger = logging.getLogger("channels_test.interface")
@@ -39,7 +38,7 @@ class ReplyReceiver:
         self.channel_layer = channel_layer
         self.outage = outage or LayerOutage()
         self.down_errors = layer_errors(channel_layer)
-        process = "".join(secrets.choice(string.ascii_letters) for _ in range(12))
+        process = random_letters(12)
         self.http_prefix = f"http.response.{process}!"
         self.websocket_prefix = f"websocket.send.{process}!"
         self.names = (self.http_prefix, self.websocket_prefix)

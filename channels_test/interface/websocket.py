@@ -231,9 +231,4 @@ class WebsocketConnection(Connection):
             return
         message = websocket_disconnect(self.reply_channel, self.scope["path"], self.order, code)
         self.order = -1
-        try:
-            await self.app.send_message("websocket.disconnect", message)
-        except self.app.channel_layer.ChannelFull:
-            logger.warning("Channel 'websocket.disconnect' is full; dropped the disconnect of %r.", self.reply_channel)
-        except LayerDown:
-            pass  # logged once for the outage
+        await self.send_disconnect("websocket.disconnect", message)

@@ -226,22 +226,16 @@ class BaseChannelLayer:
         Receiving on a name ending in ``!`` takes messages sent to any channel
         made from it by ``new_channel``, and returns that channel's full name.
         """
-        cached = self._receive_cache
-        if cached is None or cached[0] is not channels:
-            # Workers pass the same tuple on every call, test clients a few: validate each once.
-            known = self._checked_channels.get(channels) if type(channels) is tuple else None
-            if known is None:
-                known = self._check_receive(channels)
-                if known is None:
-                    return None, None
-            self._receive_cache = known
-            channels = known[0]
-        return self._receive(channels, block)
+        names = self._receive_names(channels)
+        if not names:
+            return None, None
+        return self._receive(names, block)
 
     def _receive_names(self, channels: Iterable[str]) -> tuple:
         """Return ``channels`` checked as :meth:`receive` checks them (each list once); ``()`` for none.
 
-        For a backend's other ways of receiving, such as the SQLite layer's
+        Workers pass the same tuple on every call, test clients a few. Also
+        for a backend's other ways of receiving, such as the SQLite layer's
         ``watch`` and ``try_receive``.
         """
         known = self._receive_cache

@@ -34,7 +34,6 @@ from ..asgi1 import (
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
 from ..deprecation import ChannelsTestDeprecationWarning
 from ..layers.base import random_letters
-from ..layers.inmemory import InMemoryChannelLayer
 from ..message import Message
 from ..sessions import new_unsaved_session, save_unsaved_session
 from ..worker import run_consumer
@@ -299,7 +298,7 @@ class WSClient(Client):
         """Send a message to ``to`` as a WebSocket interface server would (see the class)."""
         wrapper = self.channel_layer
         message = self._message(to, content, text, path)
-        if self._session is not None and not isinstance(wrapper.channel_layer, InMemoryChannelLayer):
+        if self._session is not None and not wrapper.local_only():
             # Consumers in other processes (a live server's workers) load the session from the database.
             save_unsaved_session(self._session.session_key)
         wrapper.send(to, message)
