@@ -195,6 +195,27 @@ def _match_entry(entry: Any, message: Any, remainder: dict) -> tuple | None:
     return entry.match(message)
 
 
+def _filtered_keys(entry: Any) -> set | None:
+    """Return the message keys ``entry`` filters on, or None if its match may depend on more."""
+    kind = type(entry)
+    if kind is Route or kind is RouteClass:
+        filters = entry.filters
+    elif kind is Include:
+        filters = entry.prefixes
+    else:
+        return None
+    if not all(type(regex) is re.Pattern for regex in filters.values()):
+        return None  # a matcher of the user's own may keep state
+    keys = set(filters)
+    if kind is Include:
+        for included in entry.routing:
+            included_keys = _filtered_keys(included)
+            if included_keys is None:
+                return None
+            keys |= included_keys
+    return keys
+
+
 def _is_routable(entry: Any) -> bool:
     return callable(getattr(entry, "match", None)) and callable(getattr(entry, "channel_names", None))
 
@@ -220,9 +241,28 @@ class Router:
     nothing, wherever no route of the routing took them.
     """
 
+    #: How many messages' routes :meth:`match` remembers (forgotten all at once when full).
+    remembered_matches = 256
+
     def __init__(self, routing: list | dict | str | None):
         self.root = Include(routing if routing is not None else [])
         self.channels = self.root.channel_names()
+        self._forget_matches()
+
+    def _forget_matches(self) -> None:
+        """Start remembering matches afresh, if the routing's choice depends on filters alone.
+
+        It does when every entry is one of ours (a route, route_class or
+        include) filtering with compiled regular expressions: then the
+        channel and the values of the filtered keys decide the match, and a
+        message that repeats them gets the same consumer and keyword
+        arguments. A routable of the user's own may decide by anything, so
+        with one anywhere nothing is remembered.
+        """
+        filtered = _filtered_keys(self.root)
+        self._filtered_keys = tuple(sorted(filtered)) if filtered is not None else None
+        self._matches: dict = {}
+        self._entry_count = len(self.root.routing)
 
     def add_route(self, entry: Any) -> None:
         """Add ``entry`` (a route, include or other routable) at the end of the routing."""
@@ -233,6 +273,7 @@ class Router:
             )
         self.root.routing.append(entry)
         self.channels = self.root.channel_names()
+        self._forget_matches()
 
     def check_default(self, http_consumer: Callable | None = None) -> None:
         """Add Django's default consumers after the routing's own entries.
@@ -254,7 +295,23 @@ class Router:
 
     def match(self, message: Any) -> tuple | None:
         """Return ``(consumer, kwargs)`` for ``message``, or None if no route takes it."""
-        return self.root.match(message)
+        names = self._filtered_keys
+        if names is None or len(self.root.routing) != self._entry_count:
+            return self.root.match(message)
+        content = message.content
+        key = (message.channel.name, *[content.get(name) for name in names])
+        try:
+            matched = self._matches[key]
+        except KeyError:
+            matched = self._matches[key] = self.root.match(message)
+            if len(self._matches) > self.remembered_matches:
+                self._matches = {key: matched}
+        except TypeError:  # an unhashable value (a list where a path should be)
+            return self.root.match(message)
+        if matched is None:
+            return None
+        consumer, kwargs = matched
+        return consumer, dict(kwargs)  # the consumer's own copy
 
     @staticmethod
     def resolve_routing(routing: Any) -> list:

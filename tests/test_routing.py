@@ -211,3 +211,61 @@ class BadRoutingTests(SimpleTestCase):
     def test_routing_must_be_a_list(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "must be a list"):
             Router(42)
+
+
+class CountingRoutable:
+    """A routable of the user's own: its own match, called for every message."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def match(self, message):
+        self.calls += 1
+        return (consumer_a, {"call": self.calls}) if message.content.get("path") == "/mine/" else None
+
+    def channel_names(self):
+        return {"a"}
+
+
+class RememberedMatchTests(SimpleTestCase):
+    """The router remembers what it matched for a channel and the filtered values."""
+
+    def test_each_match_gets_its_own_kwargs(self):
+        router = Router([route("a", consumer_a, path=r"^/(?P<room>\w+)/$")])
+        first = router.match(message("a", path="/lobby/"))
+        first[1]["room"] = "changed by the consumer"
+        self.assertEqual(router.match(message("a", path="/lobby/")), (consumer_a, {"room": "lobby"}))
+
+    def test_values_and_channels_are_told_apart(self):
+        router = Router([route("a", consumer_a, path=r"^/x/$"), route("b", consumer_b, path=r"^/x/$")])
+        for _ in range(2):
+            self.assertEqual(router.match(message("a", path="/x/"))[0], consumer_a)
+            self.assertEqual(router.match(message("b", path="/x/"))[0], consumer_b)
+            self.assertIsNone(router.match(message("a", path="/y/")))
+            self.assertIsNone(router.match(message("a", path=["/x/"])))  # not a str: matches nothing
+            self.assertEqual(router.match(message("a", path=b"/x/"))[0], consumer_a)
+
+    def test_a_route_added_later_is_seen(self):
+        router = Router([route("a", consumer_a, path=r"^/x/$")])
+        self.assertIsNone(router.match(message("a", path="/y/")))
+        router.add_route(route("a", consumer_b, path=r"^/y/$"))
+        self.assertEqual(router.match(message("a", path="/y/"))[0], consumer_b)
+
+    def test_an_entry_appended_to_the_routing_is_seen(self):
+        router = Router([route("a", consumer_a, path=r"^/x/$")])
+        self.assertIsNone(router.match(message("a", path="/y/")))
+        router.root.routing.append(route("a", consumer_b, path=r"^/y/$"))
+        self.assertEqual(router.match(message("a", path="/y/"))[0], consumer_b)
+
+    def test_a_routable_of_the_users_own_is_asked_every_time(self):
+        mine = CountingRoutable()
+        router = Router([include([mine]), route("a", consumer_b)])
+        self.assertEqual(router.match(message("a", path="/mine/")), (consumer_a, {"call": 1}))
+        self.assertEqual(router.match(message("a", path="/mine/")), (consumer_a, {"call": 2}))
+
+    def test_a_full_memory_starts_again(self):
+        router = Router([route("a", consumer_a, path=r"^/(?P<n>\d+)/$")])
+        router.remembered_matches = 3
+        for number in range(10):
+            self.assertEqual(router.match(message("a", path=f"/{number}/")), (consumer_a, {"n": str(number)}))
+        self.assertLessEqual(len(router._matches), 3)
