@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .asgi import ChannelLayerWrapper
 from .channel import Channel
 from .layers.base import decode_message, encode_message, validate_message
 from .outbox import PendingMessageStore, pending_message_store
@@ -27,11 +28,17 @@ class Message:
 
     def __init__(self, content: dict, channel_name: str | None, channel_layer: Any):
         self.content = content
+        reply_channel = content.get("reply_channel")
+        if type(channel_name) is str and type(reply_channel) is str and isinstance(channel_layer, ChannelLayerWrapper):
+            # A message a layer handed out (the workers' and test clients' every message).
+            self.channel = Channel._on(channel_name, channel_layer)
+            self.channel_layer = channel_layer
+            self.reply_channel = Channel._on(reply_channel, channel_layer) if reply_channel else None
+            return
         # As in Channels 1.x, a None name or layer is allowed (tests build
         # messages by hand to call consumers); a None layer means the default one.
         self.channel = Channel(channel_name, channel_layer=channel_layer)
         self.channel_layer = channel_layer if channel_layer is not None else self.channel.channel_layer
-        reply_channel = content.get("reply_channel")
         self.reply_channel = Channel(reply_channel, channel_layer=self.channel_layer) if reply_channel else None
 
     def __getitem__(self, key: str) -> Any:
