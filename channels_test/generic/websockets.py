@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
-
-from django.core.serializers.json import DjangoJSONEncoder
 
 from ..auth import channel_and_http_session_user_from_http, channel_session_user_from_http
 from ..channel import Channel, Group
 from ..deprecation import warn_deprecated
 from ..exceptions import SendNotAvailableOnDemultiplexer
+from ..jsoncodec import decode_json, encode_json
 from ..sessions import enforce_ordering
 from .base import BaseConsumer
 
@@ -187,18 +185,6 @@ def _signature_keywords(function: Callable, *, bound: bool) -> frozenset | None:
     return frozenset(p.name for p in parameters)
 
 
-def encode_json(content: Any) -> str:
-    """Encode ``content`` as JSON, with Django's encoder for dates, Decimals and UUIDs.
-
-    Plain data goes through the standard encoder, which writes the very same
-    text as Django's for it and costs less to set up.
-    """
-    try:
-        return json.dumps(content)
-    except TypeError:
-        return json.dumps(content, cls=DjangoJSONEncoder)
-
-
 class JsonWebsocketConsumer(WebsocketConsumer):
     """A WebSocket consumer that speaks JSON text frames.
 
@@ -248,7 +234,7 @@ class JsonWebsocketConsumer(WebsocketConsumer):
 
     @classmethod
     def decode_json(cls, text: str) -> Any:
-        return json.loads(text)
+        return decode_json(text)
 
     @classmethod
     def encode_json(cls, content: Any) -> str:

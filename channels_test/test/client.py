@@ -12,7 +12,6 @@ them.
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from http.cookies import SimpleCookie
@@ -21,7 +20,6 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.serializers.json import DjangoJSONEncoder
 
 from ..asgi import channel_layers
 from ..asgi1 import (
@@ -33,6 +31,7 @@ from ..asgi1 import (
 )
 from ..channel import DEFAULT_CHANNEL_LAYER, Channel, Group
 from ..deprecation import ChannelsTestDeprecationWarning
+from ..jsoncodec import decode_json, encode_json
 from ..layers.base import random_letters
 from ..message import Message
 from ..sessions import new_unsaved_session, save_unsaved_session
@@ -335,7 +334,7 @@ class WSClient(Client):
         if text is None:
             text = content.get("text")
         if text is not None:
-            content["text"] = text if isinstance(text, str) else _encode_json(text)
+            content["text"] = text if isinstance(text, str) else encode_json(text)
         return content
 
     # Channels 1.x's WSClient took text and path before fail_on_none, positionally
@@ -401,7 +400,7 @@ class WSClient(Client):
         """Take the next reply, which must be a JSON text frame, and return it decoded."""
         text = self.receive_text()
         try:
-            return json.loads(text)
+            return decode_json(text)
         except ValueError as error:
             raise AssertionError(f"The text frame on {self.reply_channel!r} is not JSON ({error}): {text!r}") from error
 
@@ -420,7 +419,7 @@ class WSClient(Client):
             return content
         text = content["text"]
         if json and isinstance(text, str):
-            return _decode_json(text)
+            return decode_json(text)
         return text
 
 
@@ -436,18 +435,6 @@ def _warn_if_malformed_headers(headers: Any) -> None:
             ChannelsTestDeprecationWarning,
             stacklevel=4,
         )
-
-
-def _decode_json(text: str) -> Any:
-    return json.loads(text)
-
-
-def _encode_json(value: Any) -> str:
-    """Encode ``value`` as JSON; dates, Decimals and UUIDs as Django's encoder writes them."""
-    try:
-        return json.dumps(value)
-    except TypeError:
-        return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def _sessions_installed() -> bool:
