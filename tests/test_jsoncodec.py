@@ -14,7 +14,7 @@ VALUES = [
     {"text": "caf\u00e9 \u2603 \U0001f600", "quote": '"\\/\n\t'},
     [1, -2, 2**70, -(2**70), 0.1, -2.5e-300, 1e308, True, False, None],
     {"nested": {"a": [[], {}, [{"b": ""}]]}, "1": "key that looks like a number"},
-    {1: "int key", None: "None key", True: "bool key", 2.5: "float key"},
+    {1: "int key", None: "None key", False: "bool key", 2.5: "float key"},
     [float("nan"), float("inf"), float("-inf")],
     "just a string",
     42,
@@ -79,7 +79,7 @@ class DecodeTests(SimpleTestCase):
                 self.assertEqual(json.dumps(decoded), json.dumps(json.loads(text)))
 
     def test_whitespace_around_the_value(self):
-        for text in [' {"n": 1}', '{"n": 1} ', '\n\t[1, 2]\r\n ']:
+        for text in [' {"n": 1}', '{"n": 1} ', "\n\t[1, 2]\r\n "]:
             with self.subTest(text=text):
                 self.assertEqual(decode_json(text), json.loads(text))
 
