@@ -39,14 +39,42 @@ _EXAMPLE = """CHANNEL_LAYERS = {
 }"""
 
 
+#: The layer's calls of every message: the wrapper holds them as its own attributes.
+_PASSED_ON = ("send", "receive", "send_group", "send_encoded", "send_group_encoded")
+
+
 class ChannelLayerWrapper:
     """A channel layer with its alias and routing; other attributes pass to the layer."""
+
+    # The layer's own bound methods (see _PASSED_ON), where it has them.
+    send: Any
+    receive: Any
+    send_group: Any
+    send_encoded: Any
+    send_group_encoded: Any
 
     def __init__(self, channel_layer: Any, alias: str, routing: Any):
         self.channel_layer = channel_layer
         self.alias = alias
         self.routing = routing
         self._router: Any = None
+
+    @property
+    def channel_layer(self) -> Any:
+        """The layer itself."""
+        return self._channel_layer
+
+    @channel_layer.setter
+    def channel_layer(self, channel_layer: Any) -> None:
+        # A message's calls go straight to the layer's methods, not through a method of
+        # the wrapper each (or __getattr__): they run for every message.
+        self._channel_layer = channel_layer
+        for name in _PASSED_ON:
+            method = getattr(channel_layer, name, None)
+            if method is not None:
+                self.__dict__[name] = method
+            else:
+                self.__dict__.pop(name, None)  # __getattr__ then says the layer has none
 
     @property
     def router(self):
@@ -76,28 +104,12 @@ class ChannelLayerWrapper:
 
     def local_only(self) -> bool:
         """Return True if the layer lives in this process only (in-memory)."""
-        return isinstance(self.channel_layer, InMemoryChannelLayer)
-
-    # The calls of every message, passed on as given (the layer checks them)
-    # without the detour through __getattr__.
-
-    def send(self, channel: Any, message: Any) -> None:
-        return self.channel_layer.send(channel, message)
-
-    def receive(self, channels: Any, block: bool = False) -> tuple:
-        return self.channel_layer.receive(channels, block=block)
-
-    def send_group(self, group: Any, message: Any) -> None:
-        return self.channel_layer.send_group(group, message)
-
-    def send_encoded(self, channel: Any, data: bytes) -> None:
-        return self.channel_layer.send_encoded(channel, data)
-
-    def send_group_encoded(self, group: Any, data: bytes) -> None:
-        return self.channel_layer.send_group_encoded(group, data)
+        return isinstance(self._channel_layer, InMemoryChannelLayer)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.channel_layer, name)
+        if name == "_channel_layer":  # not set yet (a copy being made): no layer to ask
+            raise AttributeError(name)
+        return getattr(self._channel_layer, name)
 
     def __repr__(self) -> str:
         return f"<ChannelLayerWrapper {self.alias!r}: {self.channel_layer!r}>"

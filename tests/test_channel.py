@@ -351,6 +351,25 @@ class RegistryTests(SimpleTestCase):
         finally:
             self.assertIs(channel_layers.set("default", old), wrapper)
 
+    def test_wrapper_follows_a_layer_put_in_its_place(self):
+        first, second = InMemoryChannelLayer(), InMemoryChannelLayer()
+        wrapper = ChannelLayerWrapper(first, "default", [])
+        wrapper.channel_layer = second
+        wrapper.send("here", {"n": 1})
+        self.assertEqual(second.receive(["here"]), ("here", {"n": 1}))
+        self.assertEqual(first.receive(["here"]), (None, None))
+        self.assertEqual(wrapper.receive(["here"]), (None, None))
+
+    def test_wrapper_of_a_layer_without_a_call_says_so(self):
+        class SendOnly:
+            def send(self, channel, message):
+                pass
+
+        wrapper = ChannelLayerWrapper(InMemoryChannelLayer(), "default", [])
+        wrapper.channel_layer = SendOnly()
+        with self.assertRaisesMessage(AttributeError, "send_encoded"):
+            wrapper.send_encoded("here", b"")
+
     def test_1x_top_level_names(self):
         import channels_test
         from channels_test import routing
