@@ -40,7 +40,7 @@ _EXAMPLE = """CHANNEL_LAYERS = {
 
 
 #: The layer's calls of every message: the wrapper holds them as its own attributes.
-_PASSED_ON = ("send", "receive", "send_group", "send_encoded", "send_group_encoded")
+_PASSED_ON = ("send", "receive", "send_group", "send_encoded", "send_group_encoded", "encode_for_later")
 
 
 class ChannelLayerWrapper:
@@ -52,6 +52,7 @@ class ChannelLayerWrapper:
     send_group: Any
     send_encoded: Any
     send_group_encoded: Any
+    encode_for_later: Any
 
     def __init__(self, channel_layer: Any, alias: str, routing: Any):
         self.channel_layer = channel_layer

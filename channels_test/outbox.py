@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .layers.base import BaseChannelLayer, decode_message, encode_message, validate_message
+from .layers.base import decode_message, encode_message, validate_message
 
 __all__ = ["PendingMessageStore", "pending_message_store"]
 
@@ -48,10 +48,10 @@ class PendingMessageStore:
         another package, a copy of the dict is held and sent with
         ``sender.send``.
         """
-        layer = sender.channel_layer
-        backend = getattr(layer, "channel_layer", layer)  # the wrapper's layer, or a bare layer
-        if isinstance(backend, BaseChannelLayer):
-            held: Any = backend.encode_for_later(content)
+        # The wrapper passes on its layer's encode_for_later, where the layer has one.
+        encode_for_later = getattr(sender.channel_layer, "encode_for_later", None)
+        if encode_for_later is not None:
+            held: Any = encode_for_later(content)
         else:
             held = decode_message(encode_message(validate_message(content)))
         self._local.messages.append((sender, held))
