@@ -362,6 +362,15 @@ class LayerContract:
         message["new"] = True
         self.assertEqual(self.layer.receive(["copy"])[1], {"list": [1], "inner": {"a": 1}})
 
+    def test_each_group_member_gets_its_own_copy(self):
+        self.layer.group_add("copies", "member.a")
+        self.layer.group_add("copies", "member.b")
+        self.layer.send_group("copies", {"list": [1], "inner": {"a": 1}})
+        _, first = self.layer.receive(["member.a"])
+        first["list"].append(2)
+        first["inner"]["a"] = 99
+        self.assertEqual(self.layer.receive(["member.b"])[1], {"list": [1], "inner": {"a": 1}})
+
     def test_message_too_large(self):
         layer = self.make_layer(max_message_size=1000)
         layer.send("size", {"body": b"x" * 900})

@@ -189,12 +189,12 @@ class BaseChannelLayer:
         """
         if type(channel) is not str or channel not in self._sendable:
             self._check_sendable(channel)
-        self._send(channel, self.encode(validate_message(message)))
+        self._send(channel, self.encode_for_later(message))
 
     def send_group(self, group: str, message: dict) -> None:
         """Send ``message`` to every channel in ``group``; full channels miss it."""
         self.validate_group_name(group)
-        self._send_group(group, self.encode(validate_message(message)))
+        self._send_group(group, self.encode_for_later(message))
 
     def encode_for_later(self, message: dict) -> bytes:
         """Validate and encode ``message`` now, to send it later with :meth:`send_encoded`.
@@ -203,7 +203,8 @@ class BaseChannelLayer:
         form keeps the message as it was when sent (the consumer may change
         the dict afterwards) and spares encoding it twice. Raises what
         :meth:`send` raises for the message itself (``TypeError``,
-        ``MessageTooLarge``).
+        ``MessageTooLarge``). What it returns is the layer's stored form
+        (bytes here; a layer in this process may keep a copy of the dict).
         """
         return self.encode(validate_message(message))
 

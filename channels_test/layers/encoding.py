@@ -19,6 +19,7 @@ __all__ = [
     "UndecodableMessage",
     "decode_message",
     "encode_message",
+    "plain_copy",
     "validate_message",
 ]
 
@@ -172,6 +173,76 @@ def _plain(container: Any, depth: int) -> bool:
         if kind not in _PLAIN_CONTAINERS or not depth or not _plain(item, depth - 1):
             return False
     return True
+
+
+def plain_copy(message: Any, limit: int) -> dict | None:
+    """Return what decoding ``message``'s encoded form would give, without encoding it, or None.
+
+    The in-memory layer's shortcut: a message of the exact plain types,
+    nested at most as deep as the fast check goes, is copied container by
+    container (tuples become lists, as decoding makes them; the immutable
+    values are shared). None means "encode and decode it": anything else
+    (subclasses, ints beyond 64 bits, something wrong, which the full check
+    then names), or a message whose encoded size could exceed ``limit``
+    bytes, which only encoding tells exactly (the size counted here is an
+    upper bound).
+    """
+    if type(message) is not dict:
+        return None
+    copied = _copy_plain(message, _FAST_CHECK_DEPTH)
+    if copied is None or copied[1] > limit:
+        return None
+    return copied[0]
+
+
+def _copy_plain(container: Any, depth: int) -> tuple[Any, int] | None:
+    """Return a copy of ``container`` (see :func:`plain_copy`) and its most bytes encoded, or None.
+
+    Sizes by msgpack's longest headers: 5 bytes for a container, a str or
+    bytes, 9 for any other value; a str's text at most 4 bytes a character.
+    """
+    size = 5
+    if type(container) is dict:
+        copy: Any = {}
+        for key, item in container.items():
+            if type(key) is not str:
+                return None
+            kind = type(item)
+            if kind is str or kind is bytes:
+                size += 4 * (len(key) + len(item)) + 10
+            elif kind in _PLAIN_SCALARS:
+                if kind is int and not -(2**63) <= item < 2**64:
+                    return None
+                size += 4 * len(key) + 14
+            elif kind in _PLAIN_CONTAINERS and depth:
+                copied = _copy_plain(item, depth - 1)
+                if copied is None:
+                    return None
+                item, item_size = copied
+                size += 4 * len(key) + 5 + item_size
+            else:
+                return None
+            copy[key] = item
+        return copy, size
+    copy = []
+    for item in container:
+        kind = type(item)
+        if kind is str or kind is bytes:
+            size += 4 * len(item) + 5
+        elif kind in _PLAIN_SCALARS:
+            if kind is int and not -(2**63) <= item < 2**64:
+                return None
+            size += 9
+        elif kind in _PLAIN_CONTAINERS and depth:
+            copied = _copy_plain(item, depth - 1)
+            if copied is None:
+                return None
+            item, item_size = copied
+            size += item_size
+        else:
+            return None
+        copy.append(item)
+    return copy, size
 
 
 def _encode_default(value: Any) -> Any:

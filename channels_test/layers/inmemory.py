@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 import time
 
-from .base import BaseChannelLayer, ChannelFull, decode_message
+from .base import BaseChannelLayer, ChannelFull, decode_message, encode_message, validate_message
+from .encoding import plain_copy
 
 __all__ = ["InMemoryChannelLayer"]
 
@@ -17,9 +19,11 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     Each channel is a FIFO queue. ``receive`` over several channels serves
     them round-robin, so a busy channel cannot starve a quiet one, and costs
-    at most O(number of channels asked for). Messages are stored encoded, so
-    what a receiver gets is a fresh copy: mutating a sent dict afterwards, or a
-    received one, changes nothing for anybody else.
+    at most O(number of channels asked for). Each message is stored as a
+    copy of its own, made at send as encoding and decoding would make it
+    (see :func:`~channels_test.layers.encoding.plain_copy`), so what a
+    receiver gets is what the other layers give: mutating a sent dict
+    afterwards, or a received one, changes nothing for anybody else.
 
     ``blocking_timeout`` is how long ``receive(..., block=True)`` waits before
     returning ``(None, None)`` (default 1 second).
@@ -36,7 +40,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._arrived = threading.Condition(self._lock)
         # Receivers blocked in _arrived.wait(): sends wake them only when there are some.
         self._blocked = 0
-        # channel name -> deque of (expires_at, encoded message)
+        # channel name -> deque of (expires_at, message): a copy no one else holds, or _Shared
         self._queues: dict[str, collections.deque] = {}
         # channels holding messages, in the order they will be served;
         # value: the channel's "prefix!" part, or None for a plain name
@@ -49,7 +53,18 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     # -- sending ------------------------------------------------------------
 
-    def _send(self, channel: str, data: bytes) -> None:
+    def encode_for_later(self, message: dict) -> dict:  # type: ignore[override]  # a copy, not bytes
+        """Check ``message`` and return the copy of it this layer stores (and a receiver gets).
+
+        Raises what :meth:`send` raises for the message (``TypeError``,
+        ``MessageTooLarge``), as the encoding layers do.
+        """
+        copy = plain_copy(message, self.max_message_size)
+        if copy is None:  # unusual, large or wrong: the encoding decides, and names what is wrong
+            copy = decode_message(self.encode(validate_message(message)))
+        return copy
+
+    def _send(self, channel: str, data: dict) -> None:  # type: ignore[override]  # see encode_for_later
         with self._lock:
             now = self.clock()
             self._push(channel, data, now)
@@ -58,24 +73,25 @@ class InMemoryChannelLayer(BaseChannelLayer):
             if now > self._next_sweep:
                 self._sweep(now)
 
-    def _send_group(self, group: str, data: bytes) -> None:
+    def _send_group(self, group: str, data: dict) -> None:  # type: ignore[override]  # see encode_for_later
         with self._lock:
             members = self._groups.get(group)
             if not members:
                 return
             now = self.clock()
+            shared = _Shared(data)
             for channel, expires_at in list(members.items()):
                 if expires_at <= now:
                     del members[channel]
                     continue
                 try:
-                    self._push(channel, data, now)
+                    self._push(channel, shared, now)
                 except ChannelFull:
                     pass  # a full member misses this message, as the spec says
             if self._blocked:
                 self._arrived.notify_all()
 
-    def _push(self, channel: str, data: bytes, now: float) -> None:
+    def _push(self, channel: str, data: dict | _Shared, now: float) -> None:
         queue = self._queues.get(channel)
         if queue is None:
             queue = self._queues[channel] = collections.deque()
@@ -116,7 +132,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     def _receive(self, channels: tuple, block: bool) -> tuple:
         with self._lock:
-            found = self._take(channels)
+            if len(channels) == 1 and channels[0][-1] != "!":
+                found = self._take_from(channels[0])  # the usual case, without _take's detour
+            else:
+                found = self._take(channels)
             if found[0] is not None or not block:
                 return found
             deadline = time.monotonic() + self.blocking_timeout
@@ -145,7 +164,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             expires_at, data = queue.popleft()
             self._rotate(channel, queue)
             if expires_at > now:
-                return channel, decode_message(data)
+                return channel, data if type(data) is not _Shared else _copy_of(data.message)
 
     def _take_from(self, channel: str) -> tuple:
         """Take the next message of one plain channel (what _take does, for the usual case)."""
@@ -162,7 +181,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             else:
                 del self._queues[channel]
             if expires_at > now:
-                return channel, decode_message(data)
+                return channel, data if type(data) is not _Shared else _copy_of(data.message)
         return None, None
 
     def _choose(self, channels: tuple) -> str | None:
@@ -264,3 +283,18 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 del members[channel]
             if not members:
                 del self._groups[group]
+
+
+class _Shared:
+    """A group's message, stored once for every member: each receiver takes a copy of its own."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: dict):
+        self.message = message
+
+
+def _copy_of(message: dict) -> dict:
+    """Return a copy of a stored message, as another member of a group gets it."""
+    copy = plain_copy(message, sys.maxsize)
+    return copy if copy is not None else decode_message(encode_message(message))
