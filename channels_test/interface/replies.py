@@ -67,7 +67,9 @@ class ReplyReceiver:
         if in_loop is not None and in_loop.loop is loop:
             return
         with self._lock:
-            if self._in_loop is not None and not self._in_loop.loop.is_closed():
+            if self._in_loop is not None and self._in_loop.loop.is_closed():
+                self._in_loop.stop()  # hands on the replies its socket holds
+            elif self._in_loop is not None:
                 # A second open event loop: the thread serves the connections of both.
                 self._in_loop.stop()
                 self._in_loop, self._in_thread = None, True
@@ -208,8 +210,13 @@ class LoopReplies:
             self._retry = self.loop.call_later(delay, self.look)
 
     def stop(self) -> None:
-        """Stop taking replies (from any thread); nothing to do once the loop is closed."""
+        """Stop taking replies (from any thread).
+
+        The layer stops sending replies to the socket, and keeps those it
+        holds for whoever receives next (the loop's successor, or the thread).
+        """
         if self.loop.is_closed():
+            self._unwatch()
             return
         try:
             running = asyncio.get_running_loop()
@@ -228,3 +235,9 @@ class LoopReplies:
         for handle in (self._tick, self._retry):
             if handle is not None:
                 handle.cancel()
+        self._unwatch()
+
+    def _unwatch(self) -> None:
+        unwatch = getattr(self.receiver.channel_layer, "unwatch", None)
+        if unwatch is not None:
+            unwatch(self.wake_socket)
