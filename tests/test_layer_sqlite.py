@@ -716,6 +716,24 @@ class TakeTests(LayerFileMixin, SimpleTestCase):
         writer.execute("COMMIT")
         self.assertEqual(layer.receive(["other"]), ("other", {"n": 1}))
 
+    def test_a_receive_after_one_that_found_a_message_takes_in_one_statement(self):
+        layer = SQLiteChannelLayer(path=self.make_path())
+        self.addCleanup(layer.close)
+        statements: list = []
+        layer._connection().set_trace_callback(statements.append)
+        for number in range(2):
+            layer.send("work", {"n": number})
+
+        def statements_of_a_receive() -> list:
+            statements.clear()
+            layer.receive(["work"])
+            return [statement.split()[0] for statement in statements]
+
+        self.assertEqual(statements_of_a_receive(), ["SELECT", "DELETE"])  # looks first
+        self.assertEqual(statements_of_a_receive(), ["DELETE"])  # the last one found a message
+        self.assertEqual(statements_of_a_receive(), ["DELETE"])  # ... and this one finds none
+        self.assertEqual(statements_of_a_receive(), ["SELECT"])  # so this one looks first again
+
 
 class WakeUpTests(LayerFileMixin, SimpleTestCase):
     """A send pokes the receivers of its channel only; a receiver relies on the pokes."""

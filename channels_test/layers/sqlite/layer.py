@@ -92,7 +92,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     ``DELETE ... RETURNING`` statement, a transaction of its own: each
     message reaches exactly one receiver, a receiver that dies before the
     commit leaves it in place, and a receive that finds nothing never takes
-    the write lock. A send counts the channel's messages and inserts in one
+    the write lock (but for one after a receive that found a message, which
+    skips the read). A send counts the channel's messages and inserts in one
     statement, so capacity holds under concurrency.
 
     Waking up: each thread that blocks in ``receive`` binds a Unix datagram
@@ -417,7 +418,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
         state = self._state()
         take = self._take_for(channels)
         if not block:
-            return self._take(state, take)
+            # A receive that found a message is most likely followed by one
+            # that finds another (a worker busy on its channels, a send then
+            # a receive in turn): take in one statement, without looking
+            # first. Once a receive finds nothing, the next looks first again.
+            return self._take(state, take, expected=state.found_last is take)
         sockets = state.sockets
         wake_socket = self._wake.listen(sockets, take.wanted)
         if wake_socket is None:
@@ -459,7 +464,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 found = self._take(state, take)
         return found
 
-    def _take(self, state: _ThreadState, take: Take) -> tuple:
+    def _take(self, state: _ThreadState, take: Take, *, expected: bool = False) -> tuple:
         if self._inbox:
             for channel, data in self._inbox.take(take.wanted, self.clock(), 1):
                 message = self.decode(channel, data)
@@ -467,9 +472,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
                     return channel, message
         sockets = state.sockets
         while True:
-            rows, more = take.run(state.connection, self.clock())
+            rows, more = take.run(state.connection, self.clock(), expected=expected)
             # Caught up: nothing else waited on the keys the socket is linked under.
             sockets.caught_up = not more and sockets.keys == take.wanted
+            state.found_last = take if rows else None
             if not rows:
                 return None, None
             self._last_activity = time.monotonic()
@@ -596,6 +602,7 @@ class _ThreadState:
         self.sockets = WakeSockets()  # for receive(block=True)
         self.watch_sockets = WakeSockets(watched=True)  # for watch() and try_receive()
         self.never_waits = False  # set by try_send_encoded: no checkpoints on this connection
+        self.found_last: Take | None = None  # the take of this thread's last receive, if it found a message
 
     def close(self) -> None:
         self.connection.close()
