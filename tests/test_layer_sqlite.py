@@ -988,6 +988,20 @@ class DirectDeliveryTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual(self.take_all(self.loop_side, ["replies!"], 300), list(range(300)))
         self.assertEqual(self.stored(), [])
 
+    def test_a_poke_a_full_queue_dropped_is_not_missed(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        sent = 0
+        while not self.stored():  # direct until the queue is full; the next is stored, its poke dropped
+            self.sender.send("replies!one", {"n": sent})
+            sent += 1
+        self.assertEqual(select.select([wake_socket], [], [], 10)[0], [wake_socket])
+        received: list = []
+        more = True
+        while more:  # as the event loop calls it: until it says no more wait
+            messages, more = self.loop_side.try_receive(["replies!"])
+            received += [message["n"] for _, message in messages]
+        self.assertEqual(received, list(range(sent)))
+
     def test_the_file_keeps_the_capacity_when_the_queue_is_full(self):
         loop_side, sender = self.layer(), self.layer(capacity=5)
         loop_side.watch(["small!"])
