@@ -112,12 +112,14 @@ class StoredChannels:
 
     def __init__(self) -> None:
         self._until: dict[str, float] = {}
+        self._lock = threading.Lock()  # a prune must not lose another thread's add
 
     def add(self, channel: str, expires: float, now: float) -> None:
         """Note a message stored on ``channel`` at ``now`` that expires at ``expires``."""
-        if len(self._until) >= self.PRUNE_ABOVE:
-            self.prune(now)
-        self._until[channel] = expires
+        with self._lock:
+            if len(self._until) >= self.PRUNE_ABOVE:
+                self._prune(now)
+            self._until[channel] = expires
 
     def holds(self, channel: str, now: float) -> bool:
         """Return True if a message stored on ``channel`` may still wait in the file."""
@@ -126,7 +128,12 @@ class StoredChannels:
 
     def prune(self, now: float) -> None:
         """Forget the channels whose stored messages have all expired by ``now``."""
+        with self._lock:
+            self._prune(now)
+
+    def _prune(self, now: float) -> None:
         self._until = {channel: until for channel, until in self._until.items() if until > now}
 
     def clear(self) -> None:
-        self._until = {}
+        with self._lock:
+            self._until = {}

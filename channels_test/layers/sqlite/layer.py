@@ -114,6 +114,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     For an event loop, which must not block: :meth:`try_send_encoded` and
     :meth:`try_receive` send and receive without waiting for the lock (they
     say so instead), and :meth:`watch` gives a socket to wait on in the loop.
+    A message for a process-local channel whose prefix such a loop watches
+    travels in the datagram instead of the file (see ``direct``).
     """
 
     logger = logger
