@@ -407,7 +407,11 @@ class InProcessWebsocketTests(InProcessTestCase):
             self.assertEqual(await communicator.receive_output(10), {"type": "websocket.send", "text": f"for {index}"})
 
     async def test_more_replies_than_one_batch_arrive_without_waiting_for_the_next_look(self):
-        with mock.patch.object(LoopReplies, "LOOK_INTERVAL", 60):  # only pokes make it look
+        # Only pokes make it look.
+        with (
+            mock.patch.object(LoopReplies, "LOOK_INTERVAL", 60),
+            mock.patch.object(LoopReplies, "LONGEST_LOOK_INTERVAL", 60),
+        ):
             sockets = [await self.open_websocket() for _ in range(TRY_RECEIVE_LIMIT + 4)]
             # Sent without yielding to the event loop: its first look finds them all waiting.
             for index, (_, reply_channel) in enumerate(sockets):
@@ -416,6 +420,24 @@ class InProcessWebsocketTests(InProcessTestCase):
                 self.assertEqual(
                     await communicator.receive_output(10), {"type": "websocket.send", "text": f"for {index}"}
                 )
+
+    async def test_a_reply_stored_without_a_poke_arrives_at_a_later_look(self):
+        communicator, reply_channel = await self.open_websocket()
+        await asyncio.sleep(2.5)  # the looks without a poke have thinned out to the longest interval
+        layer = self.worker_layer
+        stored = sqlite3.connect(layer.path, isolation_level=None, check_same_thread=False)
+        self.addCleanup(stored.close)
+        stored.execute(
+            "INSERT INTO channels_test_messages (prefix, channel, local, expires, data) VALUES (?, ?, ?, ?, ?)",
+            (
+                layer.prefix,
+                reply_channel,
+                layer.non_local_name(reply_channel),
+                time.time() + 60,
+                layer.encode_for_later({"text": "unpoked"}),
+            ),
+        )
+        self.assertEqual(await communicator.receive_output(10), {"type": "websocket.send", "text": "unpoked"})
 
     async def test_connections_on_a_second_event_loop_move_the_replies_to_one_thread(self):
         first, first_channel = await self.open_websocket()

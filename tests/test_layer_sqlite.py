@@ -9,6 +9,7 @@ import queue
 import select
 import shutil
 import signal
+import socket
 import sqlite3
 import stat
 import tempfile
@@ -22,8 +23,9 @@ from django.test import SimpleTestCase
 
 from channels_test.layers.base import ChannelFull
 from channels_test.layers.sqlite import SQLiteChannelLayer, default_path
+from channels_test.layers.sqlite.direct import encode_datagram
 from channels_test.layers.sqlite.layer import TRY_RECEIVE_LIMIT
-from channels_test.layers.sqlite.wake import WakeDirectory, WakeSockets, drain, key_directory
+from channels_test.layers.sqlite.wake import DATAGRAM_LIMIT, MESSAGE, WakeDirectory, WakeSockets, drain, key_directory
 
 SPAWN = multiprocessing.get_context("spawn")
 WORK_CHANNELS = ["work.a", "work.b"]
@@ -116,6 +118,34 @@ def block_forever(path: str, ready) -> None:
     layer.receive(["never"], block=True)
 
 
+def watch_and_collect(path: str, count: int, ready, results) -> None:
+    """Watch ``replies!`` as an event loop would; put the first ``count`` messages' ``n`` on ``results``."""
+    layer = SQLiteChannelLayer(path=path)
+    wake_socket = layer.watch(["replies!"])
+    assert wake_socket is not None
+    received: list = []
+    found = layer.try_receive(["replies!"])
+    ready.put(os.getpid())
+    deadline = time.monotonic() + 60
+    while len(received) < count and time.monotonic() < deadline:
+        if found is not None:
+            received += [message["n"] for _, message in found[0]]
+        if found is None or found[1]:
+            time.sleep(0.001)
+        else:
+            select.select([wake_socket], [], [], 0.1)
+        found = layer.try_receive(["replies!"])
+    results.put(received)
+
+
+def watch_forever(path: str, ready) -> None:
+    """Watch ``replies!`` and never read the socket, after saying so."""
+    layer = SQLiteChannelLayer(path=path)
+    layer.watch(["replies!"])
+    ready.put(os.getpid())
+    time.sleep(60)
+
+
 def send_from_child(layer: SQLiteChannelLayer) -> None:
     """Send with a layer object inherited through fork."""
     layer.send("from.child", {"pid": os.getpid()})
@@ -158,6 +188,14 @@ def probe_locks(path: str, results) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------
+
+
+def poked(wake_socket) -> bool:
+    """Read every datagram waiting on ``wake_socket``; return True if one came, failing on a message."""
+    messages: list = []
+    read = drain(wake_socket, messages)
+    assert not messages, f"expected pokes only, found messages: {messages!r}"
+    return read > 0
 
 
 class LayerFileMixin:
@@ -678,6 +716,24 @@ class TakeTests(LayerFileMixin, SimpleTestCase):
         writer.execute("COMMIT")
         self.assertEqual(layer.receive(["other"]), ("other", {"n": 1}))
 
+    def test_a_receive_after_one_that_found_a_message_takes_in_one_statement(self):
+        layer = SQLiteChannelLayer(path=self.make_path())
+        self.addCleanup(layer.close)
+        statements: list = []
+        layer._connection().set_trace_callback(statements.append)
+        for number in range(2):
+            layer.send("work", {"n": number})
+
+        def statements_of_a_receive() -> list:
+            statements.clear()
+            layer.receive(["work"])
+            return [statement.split()[0] for statement in statements]
+
+        self.assertEqual(statements_of_a_receive(), ["SELECT", "DELETE"])  # looks first
+        self.assertEqual(statements_of_a_receive(), ["DELETE"])  # the last one found a message
+        self.assertEqual(statements_of_a_receive(), ["DELETE"])  # ... and this one finds none
+        self.assertEqual(statements_of_a_receive(), ["SELECT"])  # so this one looks first again
+
 
 class WakeUpTests(LayerFileMixin, SimpleTestCase):
     """A send pokes the receivers of its channel only; a receiver relies on the pokes."""
@@ -695,23 +751,23 @@ class WakeUpTests(LayerFileMixin, SimpleTestCase):
         on_a, on_b, on_both, sender = self.listening("a"), self.listening("b"), self.listening("a", "b"), WakeSockets()
         self.addCleanup(sender.close)
         self.wake.poke(sender, "a")
-        self.assertEqual([drain(s.wake_socket) for s in (on_a, on_b, on_both)], [True, False, True])
+        self.assertEqual([poked(s.wake_socket) for s in (on_a, on_b, on_both)], [True, False, True])
 
     def test_a_receiver_waiting_on_other_channels_is_poked_for_those_only(self):
         receiver, sender = self.listening("a"), WakeSockets()
         self.addCleanup(sender.close)
         self.wake.listen(receiver, frozenset({"b"}))
         self.wake.poke(sender, "a")
-        self.assertFalse(drain(receiver.wake_socket))
+        self.assertFalse(poked(receiver.wake_socket))
         self.wake.poke(sender, "b")
-        self.assertTrue(drain(receiver.wake_socket))
+        self.assertTrue(poked(receiver.wake_socket))
         self.assertFalse(os.path.exists(os.path.join(self.wake.path, key_directory("a"))), "emptied directory left")
 
     def test_a_group_send_pokes_every_receiver(self):
         on_a, on_b, sender = self.listening("a"), self.listening("b"), WakeSockets()
         self.addCleanup(sender.close)
         self.wake.poke_all(sender)
-        self.assertEqual([drain(on_a.wake_socket), drain(on_b.wake_socket)], [True, True])
+        self.assertEqual([poked(on_a.wake_socket), poked(on_b.wake_socket)], [True, True])
 
     def test_a_send_lists_a_channel_again_only_once_it_changed(self):
         receiver, sender = self.listening("a"), WakeSockets()
@@ -723,10 +779,10 @@ class WakeUpTests(LayerFileMixin, SimpleTestCase):
             for _ in range(3):
                 self.wake.poke(sender, "a")
         self.assertEqual(listdir.call_count, 1)
-        self.assertTrue(drain(receiver.wake_socket))
+        self.assertTrue(poked(receiver.wake_socket))
         newcomer = self.listening("a")
         self.wake.poke(sender, "a")
-        self.assertEqual([drain(receiver.wake_socket), drain(newcomer.wake_socket)], [True, True])
+        self.assertEqual([poked(receiver.wake_socket), poked(newcomer.wake_socket)], [True, True])
 
     def test_a_message_sent_between_two_receives_arrives_without_polling(self):
         path = self.make_path()
@@ -825,3 +881,235 @@ class NeverWaitingTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual([message["n"] for _, message in messages], list(range(TRY_RECEIVE_LIMIT)))
         self.assertTrue(more)
         self.assertEqual(len(self.loop_side.try_receive(["batch"])[0]), 2)
+
+
+class DirectDeliveryTests(LayerFileMixin, SimpleTestCase):
+    """A message for a process-local channel an event loop watches travels in the datagram."""
+
+    def setUp(self):
+        from .test_layers import FakeClock
+
+        self.clock = FakeClock()
+        self.path = self.make_path()
+        self.loop_side = self.layer()
+        self.sender = self.layer()
+
+    def layer(self, **config) -> SQLiteChannelLayer:
+        config.setdefault("capacity", 1000)
+        layer = SQLiteChannelLayer(path=self.path, clock=self.clock, **config)
+        self.addCleanup(layer.close)
+        return layer
+
+    def stored(self) -> list:
+        """Return the channels of the messages in the file, oldest first."""
+        connection = sqlite3.connect(self.path)
+        self.addCleanup(connection.close)
+        return [channel for (channel,) in connection.execute("SELECT channel FROM channels_test_messages ORDER BY id")]
+
+    def take_all(self, layer: SQLiteChannelLayer, names: list, expected: int) -> list:
+        """Call try_receive until ``expected`` messages came (10 s at most); return their ``n``."""
+        received: list = []
+        deadline = time.monotonic() + 10
+        while len(received) < expected and time.monotonic() < deadline:
+            found = layer.try_receive(names)
+            if found is not None:
+                received += [message["n"] for _, message in found[0]]
+        return received
+
+    def test_a_message_for_a_watched_channel_is_not_stored(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        self.assertEqual(self.loop_side.try_receive(["replies!"]), ([], False))
+        self.sender.send("replies!one", {"n": 1})
+        self.sender.send_encoded("replies!two", self.sender.encode_for_later({"n": 2}))
+        self.assertTrue(self.sender.try_send_encoded("replies!one", self.sender.encode_for_later({"n": 3})))
+        self.assertEqual(self.stored(), [])
+        self.assertEqual(select.select([wake_socket], [], [], 10)[0], [wake_socket])
+        self.assertEqual(
+            self.loop_side.try_receive(["replies!"]),
+            ([("replies!one", {"n": 1}), ("replies!two", {"n": 2}), ("replies!one", {"n": 3})], False),
+        )
+        self.assertEqual(select.select([wake_socket], [], [], 0)[0], [], "a datagram was left unread")
+
+    def test_messages_reach_a_watching_process_in_order(self):
+        results, ready = SPAWN.Queue(), SPAWN.Queue()
+        child = self.start(watch_and_collect, self.path, 200, ready, results)
+        ready.get(timeout=60)
+        sender = SQLiteChannelLayer(path=self.path, capacity=1000)  # the real clock: the child's
+        self.addCleanup(sender.close)
+        for number in range(200):
+            sender.send(f"replies!{'ab'[number % 2]}", {"n": number})
+        received = results.get(timeout=60)
+        self.assertEqual(sorted(received), list(range(200)), "messages lost or duplicated")
+        # In order on each channel (across the two, a stored one may come after later direct ones).
+        self.assertEqual([n for n in received if n % 2 == 0], list(range(0, 200, 2)))
+        self.assertEqual([n for n in received if n % 2 == 1], list(range(1, 200, 2)))
+        self.join_all([child])
+
+    def test_nothing_watching_stores_the_message(self):
+        self.sender.send("replies!one", {"n": 1})
+        self.assertEqual(self.stored(), ["replies!one"])
+        self.assertEqual(self.loop_side.receive(["replies!"]), ("replies!one", {"n": 1}))
+
+    def test_a_blocking_receiver_gets_messages_through_the_file(self):
+        receiving = threading.Thread(target=lambda: found.put(self.loop_side.receive(["replies!"], block=True)))
+        found: queue.Queue = queue.Queue()
+        self.loop_side.blocking_timeout = 10
+        receiving.start()
+        self.addCleanup(receiving.join, 10)
+        directory = os.path.join(self.path + ".wake", key_directory("replies!"))
+        deadline = time.monotonic() + 10
+        while not (os.path.isdir(directory) and os.listdir(directory)):
+            self.assertLess(time.monotonic(), deadline, "the blocking receive linked no socket")
+            time.sleep(0.01)
+        self.sender.send("replies!one", {"n": 1})
+        self.assertEqual(found.get(timeout=10), ("replies!one", {"n": 1}))
+
+    def test_once_a_channel_fell_back_to_the_file_its_later_messages_follow(self):
+        self.sender.send("replies!one", {"n": 1})  # nobody watches: stored
+        self.loop_side.watch(["replies!"])
+        self.sender.send("replies!one", {"n": 2})
+        self.sender.send("replies!other", {"n": 3})  # another channel goes directly
+        self.assertEqual(self.stored(), ["replies!one", "replies!one"])
+        self.assertEqual(self.take_all(self.loop_side, ["replies!"], 3), [3, 1, 2])
+        self.clock.advance(self.sender.expiry + 1)  # the stored ones have expired: directly again
+        self.sender.send("replies!one", {"n": 4})
+        self.assertEqual(self.stored(), [])
+        self.assertEqual(self.take_all(self.loop_side, ["replies!"], 1), [4])
+
+    def test_a_message_too_large_for_a_datagram_is_stored_and_not_overtaken(self):
+        self.loop_side.watch(["replies!"])
+        self.sender.send("replies!one", {"n": 1})
+        self.sender.send("replies!one", {"n": 2, "body": b"x" * DATAGRAM_LIMIT})
+        self.sender.send("replies!one", {"n": 3})
+        self.assertEqual(self.stored(), ["replies!one", "replies!one"])
+        self.assertEqual(self.take_all(self.loop_side, ["replies!"], 3), [1, 2, 3])
+
+    def test_a_full_queue_falls_back_to_the_file_in_order(self):
+        self.loop_side.watch(["replies!"])
+        for number in range(300):
+            self.sender.send("replies!one", {"n": number, "padding": "x" * 1000})
+        self.assertGreater(len(self.stored()), 0, "the socket queued 300 datagrams of 1 kB")
+        self.assertEqual(self.take_all(self.loop_side, ["replies!"], 300), list(range(300)))
+        self.assertEqual(self.stored(), [])
+
+    def test_a_poke_a_full_queue_dropped_is_not_missed(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        sent = 0
+        while not self.stored():  # direct until the queue is full; the next is stored, its poke dropped
+            self.sender.send("replies!one", {"n": sent})
+            sent += 1
+        self.assertEqual(select.select([wake_socket], [], [], 10)[0], [wake_socket])
+        received: list = []
+        more = True
+        while more:  # as the event loop calls it: until it says no more wait
+            messages, more = self.loop_side.try_receive(["replies!"])
+            received += [message["n"] for _, message in messages]
+        self.assertEqual(received, list(range(sent)))
+
+    def test_the_file_keeps_the_capacity_when_the_queue_is_full(self):
+        loop_side, sender = self.layer(), self.layer(capacity=5)
+        loop_side.watch(["small!"])
+        sent = 0
+        with self.assertRaises(ChannelFull):
+            for number in range(1000):
+                sender.send("small!one", {"n": number})
+                sent += 1
+        self.assertEqual(len(self.stored()), 5)
+        self.assertEqual(self.take_all(loop_side, ["small!"], sent), list(range(sent)))
+
+    def test_a_dead_receiver_is_removed_and_the_message_stored(self):
+        ready = SPAWN.Queue()
+        child = self.start(watch_forever, self.path, ready)
+        ready.get(timeout=60)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        self.sender.send("replies!one", {"n": 1})
+        self.assertEqual(self.stored(), ["replies!one"])
+        self.assertEqual(os.listdir(self.path + ".wake"), [], "the dead receiver's socket is left")
+
+    def test_two_sockets_on_a_channel_get_no_message(self):
+        self.loop_side.watch(["replies!"])
+        other = self.layer()
+        watching = threading.Thread(target=other.watch, args=(["replies!"],))
+        watching.start()
+        watching.join(10)
+        self.sender.send("replies!one", {"n": 1})
+        self.assertEqual(self.stored(), ["replies!one"])
+
+    def test_a_shared_wake_directory_gets_no_message(self):
+        self.loop_side.watch(["replies!"])
+        os.chmod(self.path + ".wake", 0o755)
+        self.sender.send("replies!one", {"n": 1})
+        self.assertEqual(self.stored(), ["replies!one"])
+
+    def test_a_group_send_is_stored_and_not_overtaken(self):
+        self.loop_side.watch(["replies!"])
+        self.sender.group_add("room", "replies!one")
+        self.sender.send_group("room", {"n": 1})
+        self.sender.send("replies!one", {"n": 2})
+        self.assertEqual(self.stored(), ["replies!one", "replies!one"])
+        self.assertEqual(self.take_all(self.loop_side, ["replies!"], 2), [1, 2])
+
+    def test_a_malformed_datagram_is_logged_and_dropped(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        self.sender.send("replies!one", {"n": 1})
+        writer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(writer.close)
+        for garbage in (b"?", MESSAGE, MESSAGE + b"\0" * 8 + b"\x50replies!", MESSAGE + b"\0" * 8 + b"\x01x"):
+            writer.sendto(garbage, wake_socket.getsockname())
+        self.sender.send("replies!one", {"n": 2})
+        with self.assertLogs("channels_test.layers.sqlite", "ERROR") as logs:
+            self.assertEqual(self.take_all(self.loop_side, ["replies!"], 2), [1, 2])
+        self.assertEqual(len(logs.output), 4)
+        self.assertIn("not a message", logs.output[0])
+
+    def test_a_damaged_message_in_a_datagram_is_logged_and_skipped(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        writer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(writer.close)
+        writer.sendto(encode_datagram("replies!one", self.clock() + 60, b"\xc1damaged"), wake_socket.getsockname())
+        self.sender.send("replies!one", {"n": 2})
+        with self.assertLogs("channels_test.layers.sqlite", "ERROR"):
+            self.assertEqual(self.take_all(self.loop_side, ["replies!"], 1), [2])
+
+    def test_a_message_nobody_asks_for_waits_then_expires(self):
+        self.loop_side.watch(["a!", "b!"])
+        self.sender.send("a!one", {"n": 1})
+        self.sender.send("b!one", {"n": 2})
+        self.assertEqual(self.take_all(self.loop_side, ["a!", "b!"][:1], 1), [1])
+        self.assertEqual(self.stored(), [])
+        self.assertEqual(self.loop_side.receive(["b!"]), ("b!one", {"n": 2}), "held in the inbox")
+        self.sender.send("b!one", {"n": 3})
+        self.assertEqual(self.loop_side.try_receive(["a!"]), ([], False))  # reads the datagram, keeps it
+        self.clock.advance(self.sender.expiry + 1)
+        self.assertEqual(self.loop_side.receive(["b!"]), (None, None))
+
+    def test_flush_empties_the_inbox_and_the_socket(self):
+        self.loop_side.watch(["a!", "b!"])
+        self.sender.send("a!one", {"n": 1})
+        self.assertEqual(self.loop_side.try_receive(["b!"]), ([], False))  # a!one is in the inbox now
+        self.sender.send("a!one", {"n": 2})  # and this one in the socket
+        self.loop_side.flush()
+        self.assertEqual(self.loop_side.try_receive(["a!", "b!"]), ([], False))
+
+    def test_unwatch_keeps_what_came_for_the_next_receive(self):
+        wake_socket = self.loop_side.watch(["replies!"])
+        self.sender.send("replies!one", {"n": 1})
+        self.loop_side.unwatch(wake_socket)
+        self.sender.send("replies!one", {"n": 2})
+        self.assertEqual(self.stored(), ["replies!one"])
+        self.loop_side.blocking_timeout = 10
+        found: queue.Queue = queue.Queue()
+        for _ in range(2):
+            receiving = threading.Thread(target=lambda: found.put(self.loop_side.receive(["replies!"], block=True)))
+            receiving.start()
+            receiving.join(10)
+        self.assertEqual(
+            [found.get(timeout=1) for _ in range(2)], [("replies!one", {"n": 1}), ("replies!one", {"n": 2})]
+        )
+
+    def test_closing_the_watching_thread_keeps_what_came(self):
+        self.loop_side.watch(["replies!"])
+        self.sender.send("replies!one", {"n": 1})
+        self.loop_side.close()
+        self.assertEqual(self.loop_side.receive(["replies!"]), ("replies!one", {"n": 1}))

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from .._local import ForkSafeLocal
 from ..base import BaseChannelLayer, ChannelFull
 from .connection import RetryingConnection, open_connection
+from .direct import Inbox, StoredChannels, encode_datagram, parse_datagram
 from .files import create_private_file, make_files_private
 from .take import Take
 from .wake import WakeDirectory, WakeSockets, drain
@@ -44,6 +45,7 @@ SELECT g.prefix, g.channel, g.local, ?, ? FROM channels_test_groups AS g
 WHERE g.prefix = ? AND g.grp = ? AND g.expires > ?
   AND (SELECT COUNT(*) FROM channels_test_messages AS m
        WHERE m.prefix = g.prefix AND m.channel = g.channel AND m.expires > ?) < g.capacity
+RETURNING channel, local
 """
 
 # Connections opened before a fork, kept so the child never closes (and
@@ -90,7 +92,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     ``DELETE ... RETURNING`` statement, a transaction of its own: each
     message reaches exactly one receiver, a receiver that dies before the
     commit leaves it in place, and a receive that finds nothing never takes
-    the write lock. A send counts the channel's messages and inserts in one
+    the write lock (but for one after a receive that found a message, which
+    skips the read). A send counts the channel's messages and inserts in one
     statement, so capacity holds under concurrency.
 
     Waking up: each thread that blocks in ``receive`` binds a Unix datagram
@@ -111,6 +114,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
     For an event loop, which must not block: :meth:`try_send_encoded` and
     :meth:`try_receive` send and receive without waiting for the lock (they
     say so instead), and :meth:`watch` gives a socket to wait on in the loop.
+    A message for a process-local channel whose prefix such a loop watches
+    travels in the datagram instead of the file (see ``direct``).
     """
 
     logger = logger
@@ -137,6 +142,9 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._last_activity = 0.0
         self._next_sweep = 0.0
         self._take_cache: tuple | None = None  # (channels, Take) of the last receive
+        self._inbox = Inbox()  # messages that came in datagrams (see direct.py)
+        self._stored = StoredChannels()  # process-local channels this object stored messages on
+        self._watched: dict[socket.socket, WakeSockets] = {}  # watch()'s sockets, for unwatch()
         # Close what this layer opened when it is garbage collected (not at
         # exit, when daemon threads may still be using their connections).
         weakref.finalize(self, _close_states, self._opened).atexit = False
@@ -153,8 +161,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     def _new_state(self) -> _ThreadState:
         if self._pid != os.getpid():
-            # A fork may have copied the lock while another thread held it.
+            # A fork may have copied the lock while another thread held it;
+            # the inbox and the watched sockets are the parent's.
             self._opened_lock, self._pid = threading.Lock(), os.getpid()
+            self._inbox, self._watched = Inbox(), {}
         state = _ThreadState(open_connection(self.path))
         with self._opened_lock:
             self._close_orphans()
@@ -172,7 +182,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             if state.pid != os.getpid():
                 _INHERITED.append(state)
             elif alive is None or not alive.is_alive():
-                state.close()
+                self._close_state(state)
             else:
                 kept.append((thread, state))
         self._opened[:] = kept
@@ -187,8 +197,13 @@ class SQLiteChannelLayer(BaseChannelLayer):
             state = self._threads.forget()
             if state is not None:
                 self._opened[:] = [entry for entry in self._opened if entry[1] is not state]
-                state.close()
+                self._close_state(state)
             self._close_orphans()
+
+    def _close_state(self, state: _ThreadState) -> None:
+        """Close a thread's state, first moving the messages its watched socket holds to the inbox."""
+        self._stop_watching(state.watch_sockets)
+        state.close()
 
     # -- sending ------------------------------------------------------------
 
@@ -210,12 +225,19 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._insert(channel, data, wait=True)
 
     def _insert(self, channel: str, data: bytes, *, wait: bool) -> bool:
-        """Store one message and wake its receivers; False if ``wait`` is off and the file is locked."""
+        """Store one message and wake its receivers; False if ``wait`` is off and the file is locked.
+
+        A message for a process-local channel goes in a datagram to the
+        event loop watching it, where it can (see ``direct``), and is not
+        stored.
+        """
         local = self._local_part(channel)
+        now = self.clock()
+        if local is not None and self._send_direct(channel, local, data, now):
+            return True
         counted = local or channel
         capacity = self.get_capacity(counted)
         connection = self._connection()
-        now = self.clock()
         execute = connection.execute if wait else connection.execute_unless_locked
         cursor = execute(
             _SEND_LOCAL if local else _SEND,
@@ -228,14 +250,37 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 f"Channel {counted!r} holds {capacity} messages, its capacity; retry later, "
                 "or raise 'capacity'/'channel_capacity' in the layer CONFIG."
             )
+        if local is not None:
+            self._stored.add(channel, now + self.expiry, now)
         self._wake.poke(self._state().sockets, counted)
         if wait and now > self._next_sweep:
             self._sweep(connection, now)
         return True
 
+    def _send_direct(self, channel: str, local: str, data: bytes, now: float) -> bool:
+        """Send a message for a process-local channel in a datagram, if it can go that way; True if sent.
+
+        Not if this object stored a message on the channel that may still
+        wait (it would be overtaken: see ``StoredChannels``), nor if the
+        datagram would be too large, nor where ``WakeDirectory.deliver``
+        declines. The socket's queue is the back-pressure: when it is full,
+        the message is stored, and the channel's capacity applies there.
+        """
+        if not self._wake.usable or self._stored.holds(channel, now):
+            return False
+        expires = now + self.expiry
+        datagram = encode_datagram(channel, expires, data)
+        if datagram is None:
+            return False
+        return self._wake.deliver(self._state().sockets, local, datagram)
+
     def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
-        self._connection().execute(_SEND_GROUP, (now + self.expiry, data, self.prefix, group, now, now))
+        expires = now + self.expiry
+        cursor = self._connection().execute(_SEND_GROUP, (expires, data, self.prefix, group, now, now))
+        for channel, local in cursor.fetchall():
+            if local is not None:
+                self._stored.add(channel, expires, now)
         self._wake.poke_all(self._state().sockets)
 
     # -- receiving ----------------------------------------------------------
@@ -246,39 +291,114 @@ class SQLiteChannelLayer(BaseChannelLayer):
         For a receiver that waits in an event loop instead of in
         ``receive(block=True)``: call :meth:`try_receive` once now, and again
         each time the socket is readable, until it says no more wait. The socket
-        is the calling thread's; make both calls from that thread. Returns
+        is the calling thread's; make both calls from that thread, and call
+        :meth:`unwatch` when the socket will not be read any more. Returns
         None where this layer cannot wake receivers (see the class
         docstring): receive in a thread then.
+
+        Messages for the process-local channels of ``channels`` (names
+        ending in ``!``) may come in the socket's datagrams rather than
+        through the file (see ``direct``).
         """
         names = self._receive_names(channels)
-        return self._wake.listen(self._state().sockets, frozenset(names))
+        sockets = self._state().watch_sockets
+        wake_socket = self._wake.listen(sockets, frozenset(names))
+        if wake_socket is not None:
+            self._watched[wake_socket] = sockets
+        return wake_socket
+
+    def unwatch(self, wake_socket: socket.socket) -> None:
+        """Stop sending messages to ``wake_socket``, a socket :meth:`watch` gave; keep those it holds.
+
+        Call it, from any thread, when the event loop stops reading the
+        socket. The messages that came in its datagrams stay in this layer
+        object until a receive (of any kind, in any thread) asks for them.
+        """
+        sockets = self._watched.get(wake_socket)
+        if sockets is not None:
+            self._stop_watching(sockets)
+
+    def _stop_watching(self, sockets: WakeSockets) -> None:
+        # Links first: a send that finds none stores its message; then what came before.
+        sockets.unlink_all()
+        wake_socket = sockets.wake_socket
+        if wake_socket is not None:
+            self._watched.pop(wake_socket, None)
+            self._read_socket(wake_socket)
 
     def try_receive(self, channels: Iterable[str]) -> tuple[list, bool] | None:
         """Take the messages waiting on ``channels``, oldest first, never waiting for the lock.
 
-        For an event loop (see :meth:`watch`, whose pokes this swallows
+        For an event loop (see :meth:`watch`, whose datagrams this reads
         first, so a message sent after it pokes the socket again). Returns
         ``(messages, more)``: up to ``TRY_RECEIVE_LIMIT`` ``(channel,
-        message)`` pairs, and whether more were waiting (call again then);
-        None, with nothing taken, if another connection holds the file's
-        lock. Like :meth:`try_send_encoded`, it leaves checkpoints to other
-        connections.
+        message)`` pairs (and any that came in datagrams while it took
+        them), and whether more may be waiting (call again then); None, with
+        nothing taken, if another connection holds the file's lock. Like
+        :meth:`try_send_encoded`, it leaves checkpoints to other connections.
+
+        The messages that came in datagrams come first: one sender's
+        messages to a channel come that way only until one was stored (see
+        ``StoredChannels``).
         """
         names = self._receive_names(channels)
         state = self._never_waiting_state()
-        sockets = state.sockets
-        sockets.caught_up = False  # pokes are swallowed here, not by a blocking receive
-        poked = sockets.wake_socket is not None and drain(sockets.wake_socket)
+        wake_socket = state.watch_sockets.wake_socket
+        read, pokes = self._read_socket(wake_socket) if wake_socket is not None else (0, 0)
         if not names:
             return [], False
-        found = self._take_for(names).try_run(state.connection, self.clock(), TRY_RECEIVE_LIMIT, expected=poked)
-        if found is None:
-            return None
-        rows, more = found
-        if rows:
-            self._last_activity = time.monotonic()
-        decoded = [(channel, self.decode(channel, data)) for channel, data in rows]
+        take = self._take_for(names)
+        now = self.clock()
+        taken = self._inbox.take(take.wanted, now, TRY_RECEIVE_LIMIT)
+        rows: list = []
+        more = len(taken) == TRY_RECEIVE_LIMIT
+        # Only a message came (one datagram, no poke): nothing new in the file.
+        # Any other wake-up, or none (the event loop's regular look), looks
+        # there: a poke says a message was stored, and a queue read with
+        # several datagrams may have been full, dropping a poke.
+        if not more and (pokes or read != 1):
+            found = take.try_run(state.connection, now, TRY_RECEIVE_LIMIT - len(taken), expected=pokes > 0)
+            if found is None:
+                if not taken:
+                    return None
+                found, more = ([], False), True  # locked: look again
+            rows, more = found[0], more or found[1]
+        if rows and wake_socket is not None and self._read_socket(wake_socket)[0]:
+            # A datagram sent before one of these rows was stored is queued by
+            # now: it comes first. Any other datagram read here is seen to
+            # with the next call.
+            taken += self._inbox.take(take.wanted, now, TRY_RECEIVE_LIMIT)
+            more = True
+        if not taken and not rows:
+            return [], more
+        self._last_activity = time.monotonic()
+        decoded = [(channel, self.decode(channel, data)) for channel, data in taken + rows]
         return [(channel, message) for channel, message in decoded if message is not None], more
+
+    def _read_socket(self, wake_socket: socket.socket) -> tuple[int, int]:
+        """Read every datagram waiting on ``wake_socket``, messages into the inbox; return ``(datagrams, pokes)``."""
+        datagrams: list[bytes] = []
+        read = drain(wake_socket, datagrams)
+        if datagrams:
+            self._take_in(datagrams)
+        return read, read - len(datagrams)
+
+    def _take_in(self, datagrams: list[bytes]) -> None:
+        """Put the messages ``datagrams`` carry in the inbox; log and drop any malformed one."""
+        now = self.clock()
+        for datagram in datagrams:
+            try:
+                channel, expires, data = parse_datagram(datagram)
+            except ValueError as error:
+                self.logger.error(
+                    "Dropped a datagram of %d bytes on a wake-up socket of %s: it is not a message (%s). "
+                    "Only this layer's sends should write to its wake-up directory.",
+                    len(datagram),
+                    self._wake.path,
+                    error,
+                )
+                continue
+            self._inbox.put(channel, expires, data, now)
 
     def _never_waiting_state(self) -> _ThreadState:
         """Return this thread's state, its connection set never to checkpoint (a checkpoint syncs to disk)."""
@@ -300,7 +420,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
         state = self._state()
         take = self._take_for(channels)
         if not block:
-            return self._take(state, take)
+            # A receive that found a message is most likely followed by one
+            # that finds another (a worker busy on its channels, a send then
+            # a receive in turn): take in one statement, without looking
+            # first. Once a receive finds nothing, the next looks first again.
+            return self._take(state, take, expected=state.found_last is take)
         sockets = state.sockets
         wake_socket = self._wake.listen(sockets, take.wanted)
         if wake_socket is None:
@@ -308,13 +432,18 @@ class SQLiteChannelLayer(BaseChannelLayer):
         # Linked before looking: a send committed after the look pokes the
         # socket. If this thread's last look, linked as now, saw nothing more
         # waiting, whatever came since has poked it: no need to look first.
-        found = (None, None) if sockets.caught_up else self._take(state, take)
+        found = (None, None) if sockets.caught_up and not self._inbox else self._take(state, take)
         deadline = time.monotonic() + self.blocking_timeout
         while found[0] is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining))
+            # Messages are sent only to watched sockets, but one read here is
+            # taken in all the same, never dropped.
+            datagrams: list[bytes] = []
+            self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining), datagrams)
+            if datagrams:
+                self._take_in(datagrams)
             found = self._take(state, take)
         return found
 
@@ -337,12 +466,18 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 found = self._take(state, take)
         return found
 
-    def _take(self, state: _ThreadState, take: Take) -> tuple:
+    def _take(self, state: _ThreadState, take: Take, *, expected: bool = False) -> tuple:
+        if self._inbox:
+            for channel, data in self._inbox.take(take.wanted, self.clock(), 1):
+                message = self.decode(channel, data)
+                if message is not None:
+                    return channel, message
         sockets = state.sockets
         while True:
-            rows, more = take.run(state.connection, self.clock())
+            rows, more = take.run(state.connection, self.clock(), expected=expected)
             # Caught up: nothing else waited on the keys the socket is linked under.
             sockets.caught_up = not more and sockets.keys == take.wanted
+            state.found_last = take if rows else None
             if not rows:
                 return None, None
             self._last_activity = time.monotonic()
@@ -397,6 +532,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
     # -- housekeeping -----------------------------------------------------------
 
     def flush(self) -> None:
+        """Delete this prefix's messages and groups, and the messages this object's inbox holds."""
+        for wake_socket in list(self._watched):
+            drain(wake_socket, [])  # what came before the flush goes with it
+        self._inbox.clear()
+        self._stored.clear()
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -434,6 +574,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _sweep(self, connection: sqlite3.Connection, now: float) -> None:
         """Delete this layer's expired messages and memberships (every ``expiry`` seconds)."""
         self._next_sweep = now + min(self.expiry, 60)
+        self._stored.prune(now)
         connection.execute("BEGIN IMMEDIATE")
         try:
             connection.execute(
@@ -460,12 +601,15 @@ class _ThreadState:
     def __init__(self, connection: RetryingConnection):
         self.pid = os.getpid()
         self.connection = connection
-        self.sockets = WakeSockets()
+        self.sockets = WakeSockets()  # for receive(block=True)
+        self.watch_sockets = WakeSockets(watched=True)  # for watch() and try_receive()
         self.never_waits = False  # set by try_send_encoded: no checkpoints on this connection
+        self.found_last: Take | None = None  # the take of this thread's last receive, if it found a message
 
     def close(self) -> None:
         self.connection.close()
         self.sockets.close()
+        self.watch_sockets.close()
 
 
 def _close_states(opened: list) -> None:

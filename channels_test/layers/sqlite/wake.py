@@ -10,20 +10,38 @@ look, find nothing, and take a core from the one that can. A group send,
 whose members the sender does not know, pokes every socket. A socket whose
 process died is removed by the next send that pokes it. A poke only says
 "look again": another receiver may have taken the message first.
+
+A socket an event loop watches (the layer's ``watch``) has a name ending in
+``WATCHED_SUFFIX``, which tells a sender that the socket is read for as
+long as it stays linked: a message for a process-local channel may then
+travel in the datagram itself (see ``direct``). Every reader of a socket
+hands such datagrams on (:func:`drain` collects them); none swallows them.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import secrets
 import select
 import socket
 import stat
 import time
-import zlib
 
-__all__ = ["KEY_PREFIX", "WakeDirectory", "WakeSockets", "drain", "key_directory", "private_directory", "unlink"]
+__all__ = [
+    "DATAGRAM_LIMIT",
+    "KEY_PREFIX",
+    "MESSAGE",
+    "POKE",
+    "WATCHED_SUFFIX",
+    "WakeDirectory",
+    "WakeSockets",
+    "drain",
+    "key_directory",
+    "private_directory",
+    "unlink",
+]
 
 #: Subdirectories of channels start with this; socket names start with a process id.
 KEY_PREFIX = "k"
@@ -36,22 +54,42 @@ _SETTLED_COARSE_NS = 2_000_000_000
 # and the BSDs, 108 on Linux); a link longer than this could not be poked.
 _MAX_SOCKET_PATH = 104
 
+#: The datagram that says "look again".
+POKE = b"!"
+#: The first byte of a datagram carrying a message (see ``direct``).
+MESSAGE = b"m"
+#: The largest datagram sent, and the buffer every read uses, so none is cut
+#: short. Well under what a socket queues: Linux holds up to
+#: ``net.unix.max_dgram_qlen`` datagrams (10 by default) per socket, charged
+#: to the sender's send buffer (about 208 KiB by default), so ten of these
+#: fit. Where a system takes less in one datagram (macOS: 2 KiB by default),
+#: the send fails and the message is stored in the file instead.
+DATAGRAM_LIMIT = 16384
+#: The end of the name of a socket an event loop watches.
+WATCHED_SUFFIX = "-w"
+
 
 def key_directory(key: str) -> str:
-    """Return the name of the subdirectory of receivers waiting on ``key`` (a channel)."""
-    return f"{KEY_PREFIX}{zlib.crc32(key.encode()):08x}"
+    """Return the name of the subdirectory of receivers waiting on ``key`` (a channel).
+
+    64 bits of hash: a message sent directly to the one socket linked under
+    a key must not reach another key's receiver through a clash of hashes.
+    """
+    return KEY_PREFIX + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 class WakeSockets:
     """One thread's sockets: the one it waits on (bound in the directory) and the one it pokes from.
 
-    ``links`` maps each key the thread waits on to the link of its socket
+    ``watched``: an event loop reads the socket for as long as it is linked
+    (its name says so, see ``WATCHED_SUFFIX``). ``links`` maps each key the thread waits on to the link of its socket
     in that key's subdirectory. ``caught_up`` is the layer's to set: True
     once it took everything waiting on ``keys`` (so any later message pokes
     the socket), False whenever the links change.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, watched: bool = False) -> None:
+        self.watched = watched
         self.wake_socket: socket.socket | None = None
         self.wake_path: str | None = None
         self.wake_name: str | None = None
@@ -60,17 +98,21 @@ class WakeSockets:
         self.links: dict[str, str] = {}
         self.caught_up = False
 
-    def close(self) -> None:
-        for open_socket in (self.wake_socket, self.poke_socket):
-            if open_socket is not None:
-                open_socket.close()
+    def unlink_all(self) -> None:
+        """Remove the socket's links: no send reaches it any more (the socket stays bound)."""
         for link in self.links.values():
             unlink(link)
             remove_if_empty(os.path.dirname(link))
+        self.keys, self.links, self.caught_up = frozenset(), {}, False
+
+    def close(self) -> None:
+        self.unlink_all()
         if self.wake_path is not None:
             unlink(self.wake_path)
+        for open_socket in (self.wake_socket, self.poke_socket):
+            if open_socket is not None:
+                open_socket.close()
         self.wake_socket = self.poke_socket = self.wake_path = self.wake_name = None
-        self.keys, self.links, self.caught_up = frozenset(), {}, False
 
 
 class WakeDirectory:
@@ -102,7 +144,7 @@ class WakeDirectory:
         return sockets.wake_socket
 
     def _bind(self, sockets: WakeSockets) -> bool:
-        name = f"{os.getpid()}-{secrets.token_hex(6)}"
+        name = f"{os.getpid()}-{secrets.token_hex(6)}{WATCHED_SUFFIX if sockets.watched else ''}"
         path = os.path.join(self.path, name)
         longest = os.path.join(self.path, key_directory(""), name)
         wake_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -163,20 +205,44 @@ class WakeDirectory:
         poke_socket = self._poke_socket(sockets)
         if poke_socket is None:
             return
-        removed = False
         for name, link in links:
-            try:
-                poke_socket.sendto(b"!", link)
-            except (ConnectionRefusedError, FileNotFoundError) as error:
-                # Its process died (the socket is left), or its socket is gone.
-                unlink(link)
-                if error.errno == errno.ECONNREFUSED:
-                    unlink(os.path.join(self.path, name))
-                removed = True
-            except OSError:
-                pass  # already poked (queue full)
-        if removed:
+            self._send(poke_socket, POKE, directory, name, link)  # not sent: queue full, so poked already
+
+    def deliver(self, sockets: WakeSockets, key: str, datagram: bytes) -> bool:
+        """Send ``datagram`` (a message) to the receiver watching ``key``; False if it was not sent.
+
+        Sent only where one socket is linked under the key and an event loop
+        watches it (so reads it); not where none is, several are (a blocking
+        receive's socket is read only while it waits), the socket's queue is
+        full, the system refuses the datagram, or the directory is not
+        private. The caller then stores the message.
+        """
+        if not self.usable:
+            return False
+        directory = os.path.join(self.path, key_directory(key))
+        links = self._links(directory)
+        if len(links) != 1 or not links[0][0].endswith(WATCHED_SUFFIX):
+            return False
+        poke_socket = self._poke_socket(sockets)
+        if poke_socket is None:
+            return False
+        name, link = links[0]
+        return self._send(poke_socket, datagram, directory, name, link)
+
+    def _send(self, poke_socket: socket.socket, datagram: bytes, directory: str, name: str, link: str) -> bool:
+        """Send ``datagram`` through ``link``; on failure return False, removing a dead receiver's link."""
+        try:
+            poke_socket.sendto(datagram, link)
+            return True
+        except (ConnectionRefusedError, FileNotFoundError) as error:
+            # Its process died (the socket is left), or its socket is gone.
+            unlink(link)
+            if error.errno == errno.ECONNREFUSED:
+                unlink(os.path.join(self.path, name))
             remove_if_empty(directory)
+            return False
+        except OSError:
+            return False  # queue full (EAGAIN), no buffer space (ENOBUFS), too large (EMSGSIZE)
 
     def _links(self, directory: str) -> list[tuple[str, str]]:
         """Return ``(name, path)`` of each link in a key's ``directory`` (none if it does not exist).
@@ -221,7 +287,7 @@ class WakeDirectory:
                 continue
             path = os.path.join(self.path, name)
             try:
-                poke_socket.sendto(b"!", path)
+                poke_socket.sendto(POKE, path)
             except ConnectionRefusedError:
                 unlink(path)  # its process has died
             except OSError:
@@ -240,24 +306,28 @@ class WakeDirectory:
         return sockets.poke_socket
 
     @staticmethod
-    def wait(wake_socket: socket.socket, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for a poke, then swallow every poke waiting."""
+    def wait(wake_socket: socket.socket, timeout: float, messages: list[bytes]) -> None:
+        """Wait up to ``timeout`` seconds for a datagram, then read every one waiting (see :func:`drain`)."""
         select.select([wake_socket], [], [], timeout)
-        drain(wake_socket)
+        drain(wake_socket, messages)
 
 
-def drain(wake_socket: socket.socket) -> bool:
-    """Swallow every poke waiting on ``wake_socket``; return True if there was one.
+def drain(wake_socket: socket.socket, messages: list[bytes]) -> int:
+    """Read every datagram waiting on ``wake_socket``; return how many there were.
 
-    Never blocks; a later poke makes the socket readable again.
+    Pokes are swallowed; every other datagram (a message, or something
+    malformed) is appended to ``messages`` for the layer to take in. Never
+    blocks; a later datagram makes the socket readable again.
     """
-    poked = False
+    count = 0
     while True:
         try:
-            wake_socket.recv(64)
+            datagram = wake_socket.recv(DATAGRAM_LIMIT)
         except OSError:
-            return poked
-        poked = True
+            return count
+        count += 1
+        if datagram != POKE:
+            messages.append(datagram)
 
 
 def unlink(path: str) -> None:
