@@ -371,6 +371,20 @@ class FileTests(LayerFileMixin, SimpleTestCase):
                 os.remove(path + suffix)
         shutil.rmtree(path + ".wake", ignore_errors=True)
 
+    def test_a_file_of_an_earlier_schema_gets_the_newest_part(self):
+        path = self.make_path()
+        SQLiteChannelLayer(path=path).send("a", {"kept": True})
+        with sqlite3.connect(path) as connection:
+            connection.execute("DROP INDEX channels_test_groups_local")
+        layer = SQLiteChannelLayer(path=path)
+        layer.send("a", {"new": True})
+        with sqlite3.connect(path) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups_local'"
+            ).fetchone()
+        self.assertIsNotNone(found)
+        self.assertEqual(layer.receive(["a"]), ("a", {"kept": True}))
+
     def test_default_path_comes_from_the_prefix(self):
         layer = self.default_layer(prefix="test-derived-path")
         expected = os.path.join(tempfile.gettempdir(), "channels_test-test-derived-path.sqlite3")

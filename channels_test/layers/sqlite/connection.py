@@ -48,7 +48,11 @@ CREATE TABLE IF NOT EXISTS channels_test_groups (
     expires REAL NOT NULL,
     PRIMARY KEY (prefix, grp, channel)
 );
+CREATE INDEX IF NOT EXISTS channels_test_groups_local
+    ON channels_test_groups (prefix, grp) WHERE local IS NOT NULL;
 """
+# The schema's newest part: a file without it gets the rest of the schema too.
+_LAST_SCHEMA_PART = "channels_test_groups_local"
 
 
 def open_connection(path: str) -> RetryingConnection:
@@ -71,7 +75,7 @@ def open_connection(path: str) -> RetryingConnection:
         if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
         connection.execute("PRAGMA synchronous = NORMAL")
-        exists = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'channels_test_groups'").fetchone()
+        exists = connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (_LAST_SCHEMA_PART,)).fetchone()
         if exists is None:
             retry_locked(lambda: connection.executescript(_SCHEMA))
     except sqlite3.DatabaseError as error:

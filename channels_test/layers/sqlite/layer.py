@@ -45,7 +45,10 @@ SELECT g.prefix, g.channel, g.local, ?, ? FROM channels_test_groups AS g
 WHERE g.prefix = ? AND g.grp = ? AND g.expires > ?
   AND (SELECT COUNT(*) FROM channels_test_messages AS m
        WHERE m.prefix = g.prefix AND m.channel = g.channel AND m.expires > ?) < g.capacity
-RETURNING channel, local
+"""
+# The group's process-local members, which a group send marks as stored on (see StoredChannels).
+_GROUP_LOCAL_MEMBERS = """
+SELECT channel FROM channels_test_groups WHERE prefix = ? AND grp = ? AND local IS NOT NULL AND expires > ?
 """
 
 # Connections opened before a fork, kept so the child never closes (and
@@ -277,10 +280,13 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
         expires = now + self.expiry
-        cursor = self._connection().execute(_SEND_GROUP, (expires, data, self.prefix, group, now, now))
-        for channel, local in cursor.fetchall():
-            if local is not None:
-                self._stored.add(channel, expires, now)
+        connection = self._connection()
+        connection.execute(_SEND_GROUP, (expires, data, self.prefix, group, now, now))
+        # Marked after the send (a full member too, which only sends its next messages
+        # through the file for a while): a query of the few local members costs far less
+        # than reading back a row for every member the send stored.
+        for (channel,) in connection.execute(_GROUP_LOCAL_MEMBERS, (self.prefix, group, now)).fetchall():
+            self._stored.add(channel, expires, now)
         self._wake.poke_all(self._state().sockets)
 
     # -- receiving ----------------------------------------------------------
