@@ -68,7 +68,9 @@ def encode_json(value: Any) -> str:
     if _encoder is not None:
         try:
             return "".join(_encoder(value, 0))
-        except Exception:  # the standard way below says what is wrong
+        except TypeError:  # a value the standard encoder cannot write (the same TypeError)
+            return json.dumps(value, cls=DjangoJSONEncoder)
+        except Exception:  # a structure holding itself: the standard way below says so
             pass
     try:
         return json.dumps(value)

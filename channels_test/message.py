@@ -29,7 +29,11 @@ class Message:
     def __init__(self, content: dict, channel_name: str | None, channel_layer: Any):
         self.content = content
         reply_channel = content.get("reply_channel")
-        if type(channel_name) is str and type(reply_channel) is str and isinstance(channel_layer, ChannelLayerWrapper):
+        if (
+            type(channel_name) is str
+            and (reply_channel is None or type(reply_channel) is str)
+            and isinstance(channel_layer, ChannelLayerWrapper)
+        ):
             # A message a layer handed out (the workers' and test clients' every message).
             self.channel = Channel._on(channel_name, channel_layer)
             self.channel_layer = channel_layer

@@ -295,8 +295,10 @@ class Router:
 
     def match(self, message: Any) -> tuple | None:
         """Return ``(consumer, kwargs)`` for ``message``, or None if no route takes it."""
+        if len(self.root.routing) != self._entry_count:
+            self._forget_matches()  # entries were appended to the routing
         names = self._filtered_keys
-        if names is None or len(self.root.routing) != self._entry_count:
+        if names is None:
             return self.root.match(message)
         content = message.content
         key = (message.channel.name, *[content.get(name) for name in names])

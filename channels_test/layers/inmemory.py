@@ -132,10 +132,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     def _receive(self, channels: tuple, block: bool) -> tuple:
         with self._lock:
-            if len(channels) == 1 and channels[0][-1] != "!":
-                found = self._take_from(channels[0])  # the usual case, without _take's detour
-            else:
-                found = self._take(channels)
+            found = self._take(channels)
             if found[0] is not None or not block:
                 return found
             deadline = time.monotonic() + self.blocking_timeout
