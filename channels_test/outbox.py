@@ -51,10 +51,11 @@ class PendingMessageStore:
         # The wrapper passes on its layer's encode_for_later, where the layer has one.
         encode_for_later = getattr(sender.channel_layer, "encode_for_later", None)
         if encode_for_later is not None:
-            held: Any = encode_for_later(content)
+            # The layer's stored form (bytes, or the in-memory layer's copy): sent as it is.
+            self._local.messages.append((sender, encode_for_later(content), True))
         else:
             held = decode_message(encode_message(validate_message(content)))
-        self._local.messages.append((sender, held))
+            self._local.messages.append((sender, held, False))
 
     def end(self, *, send: bool) -> None:
         """Leave a consumer; in the outermost one, send (or drop) what it held."""
@@ -64,8 +65,8 @@ class PendingMessageStore:
             return
         messages, local.messages = local.messages, []
         if send:
-            for sender, held in messages:
-                if type(held) is bytes:
+            for sender, held, encoded in messages:
+                if encoded:
                     sender._send_encoded(held)
                 else:
                     sender.send(held, immediately=True)

@@ -149,6 +149,26 @@ class HeldSendTests(LayerSwapMixin, SimpleTestCase):
         run_consumer(consumer, Message({}, "in", self.layer), {}, sender=None)
         self.assertEqual(self.layer.receive(["out"]), ("out", {"n": 1}))
 
+    def test_a_held_send_is_checked_and_copied_once(self):
+        made = []
+
+        class Counting(InMemoryChannelLayer):
+            def encode_for_later(self, message):
+                made.append(dict(message))
+                return super().encode_for_later(message)
+
+        self.layer.channel_layer = Counting()
+
+        def consumer(message):
+            Channel("out").send({"n": 1})
+            Group("g").send({"n": 2})
+
+        Group("g").add("member")
+        run_consumer(consumer, Message({}, "in", self.layer), {}, sender=None)
+        self.assertEqual(made, [{"n": 1}, {"n": 2}], "once per held send, not again when it goes out")
+        self.assertEqual(self.layer.receive(["out"]), ("out", {"n": 1}))
+        self.assertEqual(self.layer.receive(["member"]), ("member", {"n": 2}))
+
     def test_bad_content_fails_at_the_send_call(self):
         def consumer(message):
             Channel("out").send({"when": object()})
