@@ -44,21 +44,9 @@ class Channel:
         self.alias = getattr(channel_layer, "alias", alias)
         self.channel_layer = _layer_for(alias, channel_layer)
 
-    @classmethod
-    def _on(cls, name: str, channel_layer: Any) -> Channel:
-        """Return the Channel ``name`` (a str) on the layer wrapper ``channel_layer``, unchecked.
-
-        For what a layer hands out (the channel a message came on, its reply
-        channel): ``__init__``'s checks are for names from user code.
-        """
-        channel = cls.__new__(cls)
-        channel.name = name
-        channel.alias = channel_layer.alias
-        channel.channel_layer = channel_layer
-        return channel
-
     def send(self, content: dict, immediately: bool = False) -> None:
-        _check_content(content, "Channel")
+        if type(content) is not dict:
+            _check_content(content, "Channel")
         if not immediately and pending_message_store.active:
             pending_message_store.append(self, content)
         else:

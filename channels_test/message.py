@@ -14,6 +14,8 @@ from .channel import Channel
 from .layers.base import decode_message, encode_message, validate_message
 from .outbox import PendingMessageStore, pending_message_store
 
+_new = object.__new__
+
 __all__ = ["Message", "PendingMessageStore", "pending_message_store"]
 
 
@@ -26,6 +28,8 @@ class Message:
     Decorators attach ``channel_session``, ``http_session`` and ``user``.
     """
 
+    reply_channel: Channel | None
+
     def __init__(self, content: dict, channel_name: str | None, channel_layer: Any):
         self.content = content
         reply_channel = content.get("reply_channel")
@@ -34,10 +38,17 @@ class Message:
             and (reply_channel is None or type(reply_channel) is str)
             and isinstance(channel_layer, ChannelLayerWrapper)
         ):
-            # A message a layer handed out (the workers' and test clients' every message).
-            self.channel = Channel._on(channel_name, channel_layer)
+            # A message a layer handed out (the workers' and test clients' every message): its
+            # Channels are made without Channel.__init__'s checks, which are for names from user code.
+            alias = channel_layer.alias
+            self.channel = channel = _new(Channel)
+            channel.name, channel.alias, channel.channel_layer = channel_name, alias, channel_layer
             self.channel_layer = channel_layer
-            self.reply_channel = Channel._on(reply_channel, channel_layer) if reply_channel else None
+            reply: Channel | None = None
+            if reply_channel:
+                reply = _new(Channel)
+                reply.name, reply.alias, reply.channel_layer = reply_channel, alias, channel_layer
+            self.reply_channel = reply
             return
         # As in Channels 1.x, a None name or layer is allowed (tests build
         # messages by hand to call consumers); a None layer means the default one.

@@ -301,7 +301,10 @@ class Router:
         if names is None:
             return self.root.match(message)
         content = message.content
-        key = (message.channel.name, *[content.get(name) for name in names])
+        if len(names) == 1:  # the usual one filter (path)
+            key = (message.channel.name, content.get(names[0]))
+        else:
+            key = (message.channel.name, *[content.get(name) for name in names])
         try:
             matched = self._matches[key]
         except KeyError:

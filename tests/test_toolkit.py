@@ -274,6 +274,20 @@ class ConsumersShareTheTestTransactionTests(ChannelTestCase):
         self.assertEqual(client.receive(), {"rows": 1})
         self.assertFalse(connection.needs_rollback)
 
+    def test_receivers_connected_by_hand_are_taken_off_before_the_next_consumer(self):
+        client = Client()
+        client.send_and_consume("rows")  # the guard has looked at the request signals
+        for signal in (request_started, request_finished):
+            with self.subTest(signal=signal):
+                signal.connect(close_old_connections)
+                other = lambda **kwargs: None  # noqa: E731  (connected after it, then gone again)
+                signal.connect(other, weak=False)
+                signal.disconnect(other)
+                client.send_and_consume("rows")
+                self.assertFalse(compat.receiver_is_connected(signal, close_old_connections))
+                self.assertEqual(client.receive(), {"rows": 0})
+        self.assertFalse(connection.needs_rollback)
+
 
 class GetNextMessageTests(ChannelTestCase):
     test_channel_aliases = ["default", "other"]

@@ -175,6 +175,11 @@ class ConnectionGuard:
     """
 
     active = 0
+    # The last entries of request_started's and request_finished's receivers when recheck()
+    # last looked. Connecting appends a new entry: while the last one is the one seen, nothing
+    # was connected since.
+    _seen_started: Any = None
+    _seen_finished: Any = None
 
     def __init__(self):
         self.disconnected: list[Any] = []
@@ -194,9 +199,18 @@ class ConnectionGuard:
     @classmethod
     def recheck(cls) -> None:
         if cls.active:
-            for signal in REQUEST_SIGNALS:
-                if compat.receiver_is_connected(signal, close_old_connections):
-                    signal.disconnect(close_old_connections)
+            started, finished = request_started.receivers, request_finished.receivers
+            if not (started and finished and started[-1] is cls._seen_started and finished[-1] is cls._seen_finished):
+                cls._take_off_request_signals()
+
+    @classmethod
+    def _take_off_request_signals(cls) -> None:
+        for signal in REQUEST_SIGNALS:
+            if compat.receiver_is_connected(signal, close_old_connections):
+                signal.disconnect(close_old_connections)
+        started, finished = request_started.receivers, request_finished.receivers
+        cls._seen_started = started[-1] if started else None
+        cls._seen_finished = finished[-1] if finished else None
 
 
 # -- the test cases ------------------------------------------------------------
