@@ -40,7 +40,15 @@ _EXAMPLE = """CHANNEL_LAYERS = {
 
 
 #: The layer's calls of every message: the wrapper holds them as its own attributes.
-_PASSED_ON = ("send", "receive", "send_group", "send_encoded", "send_group_encoded", "encode_for_later")
+_PASSED_ON = (
+    "send",
+    "receive",
+    "send_and_receive",
+    "send_group",
+    "send_encoded",
+    "send_group_encoded",
+    "encode_for_later",
+)
 
 
 class ChannelLayerWrapper:
@@ -49,6 +57,7 @@ class ChannelLayerWrapper:
     # The layer's own bound methods (see _PASSED_ON), where it has them.
     send: Any
     receive: Any
+    send_and_receive: Any
     send_group: Any
     send_encoded: Any
     send_group_encoded: Any
@@ -70,6 +79,7 @@ class ChannelLayerWrapper:
         # A message's calls go straight to the layer's methods, not through a method of
         # the wrapper each (or __getattr__): they run for every message.
         self._channel_layer = channel_layer
+        self._local_only = isinstance(channel_layer, InMemoryChannelLayer)
         for name in _PASSED_ON:
             try:
                 method = getattr(channel_layer, name, None)
@@ -108,7 +118,7 @@ class ChannelLayerWrapper:
 
     def local_only(self) -> bool:
         """Return True if the layer lives in this process only (in-memory)."""
-        return isinstance(self._channel_layer, InMemoryChannelLayer)
+        return self._local_only
 
     def __getattr__(self, name: str) -> Any:
         if name == "_channel_layer":  # not set yet (a copy being made): no layer to ask

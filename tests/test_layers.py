@@ -127,6 +127,45 @@ class LayerContract:
         received = [self.layer.receive(["fifo"])[1]["n"] for _ in range(20)]
         self.assertEqual(received, list(range(20)))
 
+    # -- send_and_receive (the test clients' send_and_consume) --------------
+
+    def test_send_and_receive_with_nothing_waiting_returns_the_message(self):
+        message = {"list": [1], "text": "hi"}
+        self.assertEqual(self.layer.send_and_receive("sar", message), ("sar", {"list": [1], "text": "hi"}))
+        self.assertEqual(self.layer.receive(["sar"]), (None, None))
+
+    def test_send_and_receive_returns_a_copy(self):
+        message = {"list": [1]}
+        _, received = self.layer.send_and_receive("sar", message)
+        message["list"].append(2)
+        self.assertEqual(received, {"list": [1]})
+
+    def test_send_and_receive_takes_what_waited_first(self):
+        self.layer.send("sar", {"n": 1})
+        self.assertEqual(self.layer.send_and_receive("sar", {"n": 2}), ("sar", {"n": 1}))
+        self.assertEqual(self.layer.receive(["sar"]), ("sar", {"n": 2}))
+        self.assertEqual(self.layer.receive(["sar"]), (None, None))
+
+    def test_send_and_receive_refuses_what_send_refuses(self):
+        layer = self.make_layer(max_message_size=1000, capacity=1)
+        with self.assertRaises(MessageTooLarge):
+            layer.send_and_receive("sar", {"body": b"x" * 2000})
+        with self.assertRaisesRegex(TypeError, "set"):
+            layer.send_and_receive("sar", {"bad": {1}})
+        with self.assertRaisesRegex(ValueError, "only for receiving"):
+            layer.send_and_receive("sar!", {})
+        layer.send("sar", {"n": 1})
+        with self.assertRaises(ChannelFull):
+            layer.send_and_receive("sar", {"n": 2})
+        self.assertEqual(layer.receive(["sar"]), ("sar", {"n": 1}))
+        self.assertEqual(layer.receive(["sar"]), (None, None))
+
+    def test_send_and_receive_on_a_full_local_name_sends_then_refuses_the_receive(self):
+        reply = process_local_name("reply!")
+        with self.assertRaisesRegex(ValueError, r"receive\(\['reply!'\]\)"):
+            self.layer.send_and_receive(reply, {"n": 1})
+        self.assertEqual(self.layer.receive(["reply!"]), (reply, {"n": 1}))
+
     def test_extensions(self):
         self.assertIn("groups", self.layer.extensions)
         self.assertIn("flush", self.layer.extensions)
@@ -658,6 +697,22 @@ class LayerContract:
 
 class InMemoryLayerTests(LayerContract, SimpleTestCase):
     make_layer = layer_factory(InMemoryChannelLayer)
+
+    def test_send_and_receive_calls_a_subclass_own_send_and_receive(self):
+        calls = []
+
+        class Counting(InMemoryChannelLayer):
+            def send(self, channel, message):
+                calls.append(("send", channel))
+                super().send(channel, message)
+
+            def receive(self, channels, block=False):
+                calls.append(("receive", tuple(channels)))
+                return super().receive(channels, block)
+
+        layer = Counting()
+        self.assertEqual(layer.send_and_receive("sar", {"n": 1}), ("sar", {"n": 1}))
+        self.assertEqual(calls, [("send", "sar"), ("receive", ("sar",))])
 
 
 class SQLiteLayerTests(LayerContract, SimpleTestCase):

@@ -219,6 +219,17 @@ class BaseChannelLayer:
         self.validate_group_name(group)
         self._send_group(group, data)
 
+    def send_and_receive(self, channel: str, message: dict) -> tuple:
+        """Send ``message`` to ``channel``, then take the next message there without waiting.
+
+        What ``send(channel, message)`` then ``receive([channel])`` do; the
+        test clients' ``send_and_consume`` calls it. The in-memory layer does
+        it in one step, handing ``message`` straight back when nothing else
+        is waiting on the channel.
+        """
+        self.send(channel, message)
+        return self.receive((channel,))
+
     def receive(self, channels: Iterable[str], block: bool = False) -> tuple:
         """Take the next message from any of ``channels``.
 

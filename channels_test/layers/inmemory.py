@@ -7,6 +7,7 @@ import collections
 import sys
 import threading
 import time
+from collections.abc import Iterable
 
 from .base import BaseChannelLayer, ChannelFull, decode_message, encode_message, validate_message
 from .encoding import plain_copy
@@ -50,8 +51,37 @@ class InMemoryChannelLayer(BaseChannelLayer):
         # group -> {channel: membership expires_at}
         self._groups: dict[str, dict[str, float]] = {}
         self._next_sweep = self.clock() + self.expiry
+        # send_and_receive's one step skips these methods: a subclass that overrides one gets them called.
+        self._plain_send_and_receive = all(
+            getattr(type(self), name) is getattr(InMemoryChannelLayer, name)
+            for name in ("send", "receive", "_send", "encode_for_later")
+        )
 
     # -- sending ------------------------------------------------------------
+
+    def send(self, channel: str, message: dict) -> None:
+        # BaseChannelLayer.send, with encode_for_later's usual case in line.
+        if type(channel) is not str or channel not in self._sendable:
+            self._check_sendable(channel)
+        copy = plain_copy(message, self.max_message_size)
+        self._send(channel, copy if copy is not None else self.encode_for_later(message))
+
+    def send_and_receive(self, channel: str, message: dict) -> tuple:
+        # BaseChannelLayer.send_and_receive in one step: with nothing waiting on a plain
+        # channel, the stored copy goes straight back to the caller.
+        if not self._plain_send_and_receive:
+            return super().send_and_receive(channel, message)
+        if type(channel) is not str or channel not in self._sendable:
+            self._check_sendable(channel)
+        copy = plain_copy(message, self.max_message_size)
+        if copy is None:
+            copy = self.encode_for_later(message)
+        if "!" not in channel:  # a plain name one may send to is one to receive on
+            with self._lock:
+                if channel not in self._queues:
+                    return channel, copy
+        self._send(channel, copy)
+        return self.receive((channel,))
 
     def encode_for_later(self, message: dict) -> dict:  # type: ignore[override]  # a copy, not bytes
         """Check ``message`` and return the copy of it this layer stores (and a receiver gets).
@@ -94,6 +124,10 @@ class InMemoryChannelLayer(BaseChannelLayer):
     def _push(self, channel: str, data: dict | _Shared, now: float) -> None:
         queue = self._queues.get(channel)
         if queue is None:
+            if "!" not in channel:  # the usual first message of a plain channel: below capacity
+                self._queues[channel] = collections.deque(((now + self.expiry, data),))
+                self._waiting[channel] = None  # a channel without a queue was not waiting
+                return
             queue = self._queues[channel] = collections.deque()
         else:
             while queue and queue[0][0] <= now:
@@ -129,6 +163,15 @@ class InMemoryChannelLayer(BaseChannelLayer):
         return sum(len(queues[name]) for name in self._local_waiting.get(local, ())), local
 
     # -- receiving ----------------------------------------------------------
+
+    def receive(self, channels: Iterable[str], block: bool = False) -> tuple:
+        names = self._receive_names(channels)
+        if not names:
+            return None, None
+        if not block and len(names) == 1 and names[0][-1] != "!":
+            with self._lock:  # the usual case (a test client's call) in line
+                return self._take_from(names[0])
+        return self._receive(names, block)
 
     def _receive(self, channels: tuple, block: bool) -> tuple:
         with self._lock:
