@@ -3,6 +3,7 @@
 import inspect
 import traceback
 import warnings
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -11,11 +12,13 @@ from django.test import override_settings
 from django.urls import path
 
 from channels_test import Channel, Group
+from channels_test.asgi import ChannelLayerWrapper, channel_layers
 from channels_test.auth import channel_session_user_from_http, http_session_user
 from channels_test.deprecation import ChannelsTestDeprecationWarning
 from channels_test.exceptions import DenyConnection
 from channels_test.generic.websockets import JsonWebsocketConsumer, WebsocketConsumer
 from channels_test.layers.base import BaseChannelLayer
+from channels_test.layers.inmemory import InMemoryChannelLayer
 from channels_test.routing import route
 from channels_test.sessions import http_session
 from channels_test.signals import consumer_finished, consumer_started
@@ -123,6 +126,60 @@ class ClientTests(ChannelTestCase):
         client.send_and_consume("report", {"value": 1})
         self.assertEqual(client.receive(), {"got": {"value": 1, "reply_channel": client.reply_channel}})
         self.assertIsNone(client.receive())
+
+    def test_send_and_consume_takes_what_waited_first(self):
+        client = Client()
+        client.send("report", {"value": 1})
+        client.send_and_consume("report", {"value": 2})
+        self.assertEqual(client.receive()["got"]["value"], 1)
+        client.consume("report")
+        self.assertEqual(client.receive()["got"]["value"], 2)
+
+    def test_send_and_consume_calls_overridden_send_and_consume(self):
+        calls = []
+
+        class Logging(Client):
+            def send(self, to, content=None):
+                calls.append(("send", to))
+                super().send(to, content)
+
+        class LoggingWS(WSClient):
+            def consume(self, channel, fail_on_none=True, check_accept=True):
+                calls.append(("consume", channel))
+                return super().consume(channel, fail_on_none, check_accept)
+
+        Logging().send_and_consume("report", {"value": 1})
+        LoggingWS().send_and_consume("report", {"value": 2})
+        self.assertEqual(calls, [("send", "report"), ("consume", "report")])
+
+    def test_send_and_consume_calls_send_and_consume_patched_on_the_client(self):
+        for client in (Client(), WSClient()):
+            with (
+                mock.patch.object(client, "send", wraps=client.send) as send,
+                mock.patch.object(client, "consume", wraps=client.consume) as consume,
+            ):
+                client.send_and_consume("report", {"value": 1})
+            self.assertEqual(send.call_count, 1, client)
+            self.assertEqual(consume.call_count, 1, client)
+            self.assertEqual(client.receive()["got"]["value"], 1)
+
+    def test_send_and_consume_on_a_layer_of_another_package(self):
+        class SendAndReceiveOnly:
+            """A layer with the ASGI 1 calls only (no send_and_receive)."""
+
+            extensions = ["groups"]
+
+            def __init__(self):
+                self.layer = InMemoryChannelLayer()
+                self.send, self.receive = self.layer.send, self.layer.receive
+                self.group_add = self.layer.group_add
+
+        wrapper = ChannelLayerWrapper(SendAndReceiveOnly(), "other", [route("report", reply_with_content)])
+        previous = channel_layers.set("other", wrapper)
+        self.addCleanup(channel_layers.set, "other", previous)
+        client = Client(alias="other")
+        client.send_and_consume("report", {"value": 1})
+        self.assertEqual(client.receive()["got"]["value"], 1)
 
     def test_held_sends_go_out_after_the_consumer(self):
         client = Client()

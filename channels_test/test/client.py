@@ -76,7 +76,8 @@ class Client:
     @property
     def channel_layer(self) -> Any:
         """The layer wrapper of ``alias`` now (a test case swaps it per test)."""
-        return channel_layers[self.alias]
+        wrapper = channel_layers.backends.get(self.alias)  # made already, as a rule
+        return wrapper if wrapper is not None else channel_layers[self.alias]
 
     def get_next_message(self, channel: Channel | str, require: bool = False) -> Message | None:
         """Take the next message on ``channel`` of this client's layer (see ChannelTestCase)."""
@@ -84,9 +85,12 @@ class Client:
 
     def send(self, to: str, content: dict | None = None) -> None:
         """Send ``content`` (plus this client's ``reply_channel``) to channel ``to``."""
+        self.channel_layer.send(to, self._content(content))
+
+    def _content(self, content: dict | None) -> dict:
         content = _check_content(content)
         content.setdefault("reply_channel", self.reply_channel)
-        self.channel_layer.send(to, content)
+        return content
 
     def consume(self, channel: str, fail_on_none: bool = True) -> Any:
         """Run the routed consumer for the next message on ``channel``; return what it returned.
@@ -105,7 +109,21 @@ class Client:
     def _consume(self, channel: str, fail_on_none: bool) -> tuple[bool, Any]:
         """Consume as :meth:`consume` does; return (whether a consumer ran, its result)."""
         wrapper = self.channel_layer
-        received, content = wrapper.receive((channel,), block=False)
+        return self._run(wrapper, channel, fail_on_none, *wrapper.receive((channel,), block=False))
+
+    def _send_and_consume(self, wrapper: Any, channel: str, message: dict, fail_on_none: bool) -> tuple[bool, Any]:
+        """Send ``message`` to ``channel`` and consume as :meth:`_consume` does, in one step on the layer."""
+        try:
+            send_and_receive = wrapper.send_and_receive
+        except AttributeError:  # a layer of another package
+            wrapper.send(channel, message)
+            return self._consume(channel, fail_on_none)
+        return self._run(wrapper, channel, fail_on_none, *send_and_receive(channel, message))
+
+    def _run(
+        self, wrapper: Any, channel: str, fail_on_none: bool, received: str | None, content: Any
+    ) -> tuple[bool, Any]:
+        """Run the routed consumer for ``content``, taken off ``received`` (None: nothing was waiting on ``channel``)."""
         if received is None:
             if fail_on_none:
                 raise AssertionError(
@@ -113,7 +131,7 @@ class Client:
                 )
             return False, None
         message = Message(content, received, wrapper)
-        match = wrapper.router.match(message)
+        match = (wrapper._router or wrapper.router).match(message)
         if match is None:
             if fail_on_none:
                 raise AssertionError(
@@ -125,10 +143,23 @@ class Client:
         ConnectionGuard.recheck()
         return True, run_consumer(consumer, message, kwargs, sender=type(self), refuse_denied=False)
 
+    def _overridden(self, send: Any, consume: Any) -> bool:
+        """True unless ``send`` and ``consume`` are the ones this client runs (none overridden or patched).
+
+        ``send_and_consume`` then sends and consumes in one step on the
+        layer; otherwise it calls ``send`` and ``consume``, as in Channels 1.x.
+        """
+        cls = type(self)
+        return (
+            cls.send is not send or cls.consume is not consume or "send" in self.__dict__ or "consume" in self.__dict__
+        )
+
     def send_and_consume(self, channel: str, content: dict | None = None, fail_on_none: bool = True) -> Any:
         """Send ``content`` to ``channel``, then consume it; return what the consumer returned."""
-        self.send(channel, content)
-        return self.consume(channel, fail_on_none=fail_on_none)
+        if self._overridden(_CLIENT_SEND, _CLIENT_CONSUME):
+            self.send(channel, content)
+            return self.consume(channel, fail_on_none=fail_on_none)
+        return self._send_and_consume(self.channel_layer, channel, self._content(content), fail_on_none)[1]
 
     def receive_content(self) -> dict | None:
         """Take the next message on the reply channel: its content, or None."""
@@ -296,21 +327,21 @@ class WSClient(Client):
     def send(self, to: str, content: dict | None = None, text: Any = None, path: str = "/") -> None:
         """Send a message to ``to`` as a WebSocket interface server would (see the class)."""
         wrapper = self.channel_layer
-        message = self._message(to, content, text, path)
-        if self._session is not None and not wrapper.local_only():
-            # Consumers in other processes (a live server's workers) load the session from the database.
-            save_unsaved_session(self._session.session_key)
-        wrapper.send(to, message)
+        wrapper.send(to, self._message(to, content, text, path, wrapper))
 
-    def _message(self, to: str, content: Any, text: Any, path: str) -> dict:
-        content = _check_content(content, path_hint=True)
-        content.setdefault("reply_channel", self.reply_channel)
+    def _message(self, to: str, content: Any, text: Any, path: str, wrapper: Any = None) -> dict:
+        """Return the message :meth:`send` sends to ``to`` (on ``wrapper``'s layer, when given)."""
         path, _, query_string = path.partition("?")
-        content.setdefault("path", path)
-        if "headers" in content:
-            _warn_if_malformed_headers(content["headers"])
+        if content is None:  # the usual case: what the else branch makes of {}
+            content = {"reply_channel": self.reply_channel, "path": path, "headers": self._header_list()}
         else:
-            content["headers"] = self._header_list()
+            content = _check_content(content, path_hint=True)
+            content.setdefault("reply_channel", self.reply_channel)
+            content.setdefault("path", path)
+            if "headers" in content:
+                _warn_if_malformed_headers(content["headers"])
+            else:
+                content["headers"] = self._header_list()
         if to == "websocket.connect":
             connect = websocket_connect(
                 reply_channel=content["reply_channel"],
@@ -335,6 +366,9 @@ class WSClient(Client):
             text = content.get("text")
         if text is not None:
             content["text"] = text if isinstance(text, str) else encode_json(text)
+        if self._session is not None and wrapper is not None and not wrapper._local_only:
+            # Consumers in other processes (a live server's workers) load the session from the database.
+            save_unsaved_session(self._session.session_key)
         return content
 
     # Channels 1.x's WSClient took text and path before fail_on_none, positionally
@@ -349,8 +383,15 @@ class WSClient(Client):
         check_accept: bool = True,
     ) -> Any:
         """Send a message to ``channel``, then consume it; return what the consumer returned."""
-        self.send(channel, content, text, path)
-        return self.consume(channel, fail_on_none=fail_on_none, check_accept=check_accept)
+        if self._overridden(_WSCLIENT_SEND, _WSCLIENT_CONSUME):
+            self.send(channel, content, text, path)
+            return self.consume(channel, fail_on_none=fail_on_none, check_accept=check_accept)
+        wrapper = self.channel_layer
+        message = self._message(channel, content, text, path, wrapper)
+        ran, result = self._send_and_consume(wrapper, channel, message, fail_on_none)
+        if ran and check_accept and channel == "websocket.connect":
+            self._check_accepted()
+        return result
 
     def consume(self, channel: str, fail_on_none: bool = True, check_accept: bool = True) -> Any:
         """Run the routed consumer for the next message on ``channel``; return what it returned.
@@ -362,17 +403,21 @@ class WSClient(Client):
         """
         ran, result = self._consume(channel, fail_on_none)
         if ran and check_accept and channel == "websocket.connect":
-            reply = self.receive_content()
-            if reply is None or reply.get("accept") is not True:
-                found = "nothing" if reply is None else repr(reply)
-                problem = None if reply is None else check_websocket_reply(reply)
-                malformed = f" The interface would close the connection: {problem}." if problem else ""
-                raise AssertionError(
-                    f"websocket.connect was not accepted: the consumer sent {found} on "
-                    f"{self.reply_channel!r} instead of {ACCEPT!r}.{malformed} For a consumer meant to "
-                    "refuse or close the connection, pass check_accept=False."
-                )
+            self._check_accepted()
         return result
+
+    def _check_accepted(self) -> None:
+        """Take the reply to a ``websocket.connect``; fail the test unless it accepts the connection."""
+        reply = self.receive_content()
+        if reply is None or reply.get("accept") is not True:
+            found = "nothing" if reply is None else repr(reply)
+            problem = None if reply is None else check_websocket_reply(reply)
+            malformed = f" The interface would close the connection: {problem}." if problem else ""
+            raise AssertionError(
+                f"websocket.connect was not accepted: the consumer sent {found} on "
+                f"{self.reply_channel!r} instead of {ACCEPT!r}.{malformed} For a consumer meant to "
+                "refuse or close the connection, pass check_accept=False."
+            )
 
     def _get_content(self, content: dict | None = None, text: Any = None, path: str = "/") -> dict:
         """Return a message as Channels 1.x's WSClient built it (for tests written against it).
@@ -463,3 +508,8 @@ def _first_backend_with_get_user() -> str:
         if hasattr(load_backend(path), "get_user"):
             return path
     raise ImproperlyConfigured("No AUTHENTICATION_BACKENDS entry has get_user(); force_login needs one.")
+
+
+# What send_and_consume checks for overrides (see Client._overridden).
+_CLIENT_SEND, _CLIENT_CONSUME = Client.send, Client.consume
+_WSCLIENT_SEND, _WSCLIENT_CONSUME = WSClient.send, WSClient.consume
