@@ -46,7 +46,8 @@ def run_consumer(consumer: Callable, message: Message, kwargs: dict, *, sender: 
     sent = False
     try:
         try:
-            result = consumer(message, **kwargs)
+            # kwargs passed on only if there are some: see BaseConsumer.
+            result = consumer(message, **kwargs) if kwargs else consumer(message)
         except ChannelSocketException as action:
             if isinstance(action, DenyConnection) and not refuse_denied:
                 raise

@@ -94,6 +94,40 @@ class WebsocketConsumerTests(LayerMixin, SimpleTestCase):
         self.handle(self.ws("websocket.disconnect", path="/room/blue/"))
         self.assertEqual(self.layer.group_channels("room-blue"), [])
 
+    def test_route_kwargs_reach_every_handler(self):
+        class Plain(WebsocketConsumer):
+            def connect(self, message, **kwargs):
+                Channel("seen").send({"connect": kwargs})
+
+            def receive(self, text=None, bytes=None, **kwargs):
+                Channel("seen").send({"receive": kwargs, "frame": text or bytes})
+
+            def disconnect(self, message, **kwargs):
+                Channel("seen").send({"disconnect": kwargs})
+
+        class Json(JsonWebsocketConsumer):
+            def receive(self, content, **kwargs):
+                Channel("seen").send({"receive": kwargs, "frame": content})
+
+        self.use_routing(
+            [Plain.as_route(path=r"^/plain/(?P<room>\w+)/$"), Json.as_route(path=r"^/json/(?P<room>\w+)/$")]
+        )
+        self.handle(self.ws("websocket.connect", path="/plain/blue/"))
+        self.handle(self.ws("websocket.receive", path="/plain/blue/", text="hi"))
+        self.handle(self.ws("websocket.receive", path="/plain/blue/", bytes=b"hi"))
+        self.handle(self.ws("websocket.disconnect", path="/plain/blue/"))
+        self.handle(self.ws("websocket.receive", path="/json/red/", text='{"n": 1}'))
+        self.assertEqual(
+            self.replies("seen"),
+            [
+                {"connect": {"room": "blue"}},
+                {"receive": {"room": "blue"}, "frame": "hi"},
+                {"receive": {"room": "blue"}, "frame": b"hi"},
+                {"disconnect": {"room": "blue"}},
+                {"receive": {"room": "red"}, "frame": {"n": 1}},
+            ],
+        )
+
     def test_connection_groups_without_kwargs_still_works_with_named_groups(self):
         class Plain(WebsocketConsumer):
             def connection_groups(self):

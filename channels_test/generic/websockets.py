@@ -74,6 +74,9 @@ class WebsocketConsumer(BaseConsumer):
 
     def get_handler(self, message: Any, **kwargs: Any) -> Callable:
         self.path = message.get("path")
+        if not (self.slight_ordering or self.http_user or self.http_user_and_session or self.strict_ordering):
+            # The usual case: none of the options below (kwargs passed on only if any: see BaseConsumer).
+            return super().get_handler(message, **kwargs) if kwargs else super().get_handler(message)
         if self.slight_ordering:
             raise ValueError(
                 f"{type(self).__qualname__}.slight_ordering is gone: slight ordering is always "
@@ -115,12 +118,17 @@ class WebsocketConsumer(BaseConsumer):
             accepted = _accepted_keywords(method)
             if accepted is not None:
                 kwargs = {name: value for name, value in kwargs.items() if name in accepted}
-        return method(**kwargs)
+            return method(**kwargs)
+        return method()
 
     def raw_connect(self, message: Any, **kwargs: Any) -> None:
-        for group in self._groups(**kwargs):
+        # kwargs passed on only if there are some: see BaseConsumer.
+        for group in self._groups(**kwargs) if kwargs else self._groups():
             Group(group, channel_layer=message.channel_layer).add(message.reply_channel)
-        self.connect(message, **kwargs)
+        if kwargs:
+            self.connect(message, **kwargs)
+        else:
+            self.connect(message)
 
     def connect(self, message: Any, **kwargs: Any) -> None:
         """Accept the connection (a stream consumer under a demultiplexer sends nothing)."""
@@ -128,10 +136,16 @@ class WebsocketConsumer(BaseConsumer):
             message.reply_channel.send({"accept": True})
 
     def raw_receive(self, message: Any, **kwargs: Any) -> None:
+        # kwargs passed on only if there are some: see BaseConsumer.
         if "text" in message and message["text"] is not None:
-            self.receive(text=message["text"], **kwargs)
-        else:
+            if kwargs:
+                self.receive(text=message["text"], **kwargs)
+            else:
+                self.receive(text=message["text"])
+        elif kwargs:
             self.receive(bytes=message.get("bytes"), **kwargs)
+        else:
+            self.receive(bytes=message.get("bytes"))
 
     def receive(self, text: str | None = None, bytes: bytes | None = None, **kwargs: Any) -> None:
         """Handle one frame (``text`` or ``bytes``); does nothing by default."""
@@ -152,9 +166,13 @@ class WebsocketConsumer(BaseConsumer):
         self.message.reply_channel.send({"close": status})
 
     def raw_disconnect(self, message: Any, **kwargs: Any) -> None:
-        for group in self._groups(**kwargs):
+        # kwargs passed on only if there are some: see BaseConsumer.
+        for group in self._groups(**kwargs) if kwargs else self._groups():
             Group(group, channel_layer=message.channel_layer).discard(message.reply_channel)
-        self.disconnect(message, **kwargs)
+        if kwargs:
+            self.disconnect(message, **kwargs)
+        else:
+            self.disconnect(message)
 
     def disconnect(self, message: Any, **kwargs: Any) -> None:
         """Handle the socket closing; does nothing by default."""
@@ -213,7 +231,10 @@ class JsonWebsocketConsumer(WebsocketConsumer):
                 text,
             )
             return
-        self.receive(content, **kwargs)
+        if kwargs:  # passed on only if there are some: see BaseConsumer
+            self.receive(content, **kwargs)
+        else:
+            self.receive(content)
 
     # The JSON consumer takes decoded content where WebsocketConsumer takes
     # text/bytes (the Channels 1.x API): a deliberate incompatible override.
