@@ -109,7 +109,8 @@ class Client:
     def _consume(self, channel: str, fail_on_none: bool) -> tuple[bool, Any]:
         """Consume as :meth:`consume` does; return (whether a consumer ran, its result)."""
         wrapper = self.channel_layer
-        return self._run(wrapper, channel, fail_on_none, *wrapper.receive((channel,), block=False))
+        received, content = wrapper.receive((channel,), block=False)
+        return self._run(wrapper, channel, fail_on_none, received, content)
 
     def _send_and_consume(self, wrapper: Any, channel: str, message: dict, fail_on_none: bool) -> tuple[bool, Any]:
         """Send ``message`` to ``channel`` and consume as :meth:`_consume` does, in one step on the layer."""
@@ -118,7 +119,8 @@ class Client:
         except AttributeError:  # a layer of another package
             wrapper.send(channel, message)
             return self._consume(channel, fail_on_none)
-        return self._run(wrapper, channel, fail_on_none, *send_and_receive(channel, message))
+        received, content = send_and_receive(channel, message)
+        return self._run(wrapper, channel, fail_on_none, received, content)
 
     def _run(
         self, wrapper: Any, channel: str, fail_on_none: bool, received: str | None, content: Any
