@@ -189,7 +189,9 @@ def plain_copy(message: Any, limit: int) -> dict | None:
     """
     if type(message) is not dict:
         return None
-    # _copy_plain's dict branch, in line for the message itself (this runs for every message).
+    # _copy_plain's dict branch, written out again for the message itself: this runs for
+    # every message, and calling _copy_plain here cost 1.7% of a test client's round trip.
+    # A change to one of the two copies belongs in both.
     size = 5
     copy = {}
     for key, item in message.items():
