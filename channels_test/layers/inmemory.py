@@ -97,11 +97,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
     def _send(self, channel: str, data: dict) -> None:  # type: ignore[override]  # see encode_for_later
         with self._lock:
             now = self.clock()
-            if channel in self._queues or "!" in channel:
-                self._push(channel, data, now)
-            else:  # _push's usual case in line: a plain channel's first message
-                self._queues[channel] = collections.deque(((now + self.expiry, data),))
-                self._waiting[channel] = None
+            self._push(channel, data, now)
             if self._blocked:
                 self._arrived.notify_all()
             if now > self._next_sweep:
