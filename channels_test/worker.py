@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -163,7 +164,17 @@ class Worker:
                 "--only-channels/--exclude-channels left nothing."
             )
         logger.debug("Listening on channels %s", ", ".join(channels))
-        self.ready()
+        with self._hand_offs():
+            self.ready()
+            self._receive_loop(channels)
+
+    def _hand_offs(self) -> AbstractContextManager:
+        """Return the layer's ``take_hand_offs()`` where it has one (the SQLite layer), else a no-op."""
+        layer = getattr(self.channel_layer, "channel_layer", self.channel_layer)
+        take_hand_offs = getattr(type(layer), "take_hand_offs", None)
+        return take_hand_offs(layer) if take_hand_offs is not None else nullcontext()
+
+    def _receive_loop(self, channels: tuple) -> None:
         outage_started = None
         while not self.termed:
             self.in_job = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import multiprocessing
 import os
@@ -25,7 +26,15 @@ from channels_test.layers.base import ChannelFull
 from channels_test.layers.sqlite import SQLiteChannelLayer, default_path
 from channels_test.layers.sqlite.direct import encode_datagram
 from channels_test.layers.sqlite.layer import TRY_RECEIVE_LIMIT
-from channels_test.layers.sqlite.wake import DATAGRAM_LIMIT, MESSAGE, WakeDirectory, WakeSockets, drain, key_directory
+from channels_test.layers.sqlite.wake import (
+    DATAGRAM_LIMIT,
+    MESSAGE,
+    OFFERS,
+    WakeDirectory,
+    WakeSockets,
+    drain,
+    key_directory,
+)
 
 SPAWN = multiprocessing.get_context("spawn")
 WORK_CHANNELS = ["work.a", "work.b"]
@@ -116,6 +125,15 @@ def block_forever(path: str, ready) -> None:
     layer = SQLiteChannelLayer(path=path, blocking_timeout=60)
     ready.put(os.getpid())
     layer.receive(["never"], block=True)
+
+
+def offer_and_wait(path: str, ready) -> None:
+    """Wait, as a worker does, offering to be handed a message, after saying so; never take one."""
+    layer = SQLiteChannelLayer(path=path, blocking_timeout=0.05)
+    with layer.take_hand_offs():
+        layer.receive(["work"], block=True)  # times out, leaving the offer up
+        ready.put(os.getpid())
+        time.sleep(60)
 
 
 def watch_and_collect(path: str, count: int, ready, results) -> None:
@@ -1127,3 +1145,152 @@ class DirectDeliveryTests(LayerFileMixin, SimpleTestCase):
         self.sender.send("replies!one", {"n": 1})
         self.loop_side.close()
         self.assertEqual(self.loop_side.receive(["replies!"]), ("replies!one", {"n": 1}))
+
+
+class HandOffTests(LayerFileMixin, SimpleTestCase):
+    """A worker idle in a blocking receive may be handed its next message in the datagram."""
+
+    def setUp(self):
+        self.path = self.make_path()
+        self.worker_side = self.layer(blocking_timeout=0.05)
+        self.sender = self.layer()
+
+    def layer(self, **config) -> SQLiteChannelLayer:
+        layer = SQLiteChannelLayer(path=self.path, **config)
+        self.addCleanup(layer.close)
+        return layer
+
+    def inserted(self) -> int:
+        """Return how many messages were ever stored in the file (ids are never given twice)."""
+        connection = sqlite3.connect(self.path)
+        self.addCleanup(connection.close)
+        row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'channels_test_messages'").fetchone()
+        return 0 if row is None else row[0]
+
+    def offers(self) -> list:
+        directory = os.path.join(self.path + ".wake", OFFERS)
+        return os.listdir(directory) if os.path.isdir(directory) else []
+
+    def offering(self) -> contextlib.ExitStack:
+        """Enter take_hand_offs() on the worker side and wait once, leaving its offer up."""
+        stack = contextlib.ExitStack()
+        self.addCleanup(stack.close)
+        stack.enter_context(self.worker_side.take_hand_offs())
+        self.assertEqual(self.worker_side.receive(["work"], block=True), (None, None))
+        self.assertEqual(len(self.offers()), 1, "the idle receive made no offer")
+        return stack
+
+    def test_a_message_is_handed_to_an_idle_worker_without_the_file(self):
+        self.offering()
+        self.sender.send("work", {"n": 1})
+        self.assertEqual(self.offers(), [], "the send did not claim the offer")
+        self.assertEqual(self.inserted(), 0)
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+
+    def test_a_worker_busy_with_a_message_gets_the_next_through_the_file(self):
+        self.offering()
+        self.sender.send("work", {"n": 1})  # claims the offer
+        self.sender.send("work", {"n": 2})
+        self.assertEqual(self.inserted(), 1)
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_a_receive_outside_take_hand_offs_makes_no_offer(self):
+        self.assertEqual(self.worker_side.receive(["work"], block=True), (None, None))
+        self.assertEqual(self.offers(), [])
+        self.sender.send("work", {"n": 1})
+        self.assertEqual(self.inserted(), 1)
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+
+    def test_a_message_stored_while_one_was_handed_over_is_looked_for_first_thing(self):
+        self.offering()
+        self.sender.send("work", {"n": 1})  # handed over
+        self.sender.send("work", {"n": 2})  # stored: its poke is read with the hand-off
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+        with mock.patch.object(WakeDirectory, "wait", side_effect=AssertionError("waited for a poke read already")):
+            self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_a_message_its_sender_stored_before_comes_first(self):
+        self.offering()
+        self.sender.send("work", {"n": 1, "body": b"x" * DATAGRAM_LIMIT})  # too large: stored
+        self.sender.send("work", {"n": 2})  # handed over, after the stored one
+        self.assertEqual(self.inserted(), 1)
+        self.assertEqual(self.worker_side.receive(["work"], block=True)[1]["n"], 1)
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_a_message_its_sender_stored_by_a_group_send_before_comes_first(self):
+        self.sender.group_add("everyone", "work")
+        self.offering()
+        self.sender.send_group("everyone", {"n": 1})  # stored: a group send pokes, hands nothing over
+        self.sender.send("work", {"n": 2})
+        self.assertEqual(self.inserted(), 1)
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_messages_handed_over_and_not_taken_are_stored_when_the_worker_stops(self):
+        stack = self.offering()
+        self.sender.send("work", {"n": 1})
+        self.assertEqual(self.inserted(), 0)
+        stack.close()
+        self.assertEqual(self.offers(), [])
+        self.assertEqual(self.sender.receive(["work"]), ("work", {"n": 1}))
+
+    def test_a_worker_stopping_waits_for_the_message_of_a_claimed_offer(self):
+        stack = self.offering()
+        # A sender has claimed the offer and sends a moment later.
+        os.unlink(os.path.join(self.path + ".wake", OFFERS, self.offers()[0]))
+        later = threading.Timer(0.2, self.sender.send, ("work", {"n": 1}))
+        later.start()
+        self.addCleanup(later.join, 10)
+        stack.close()
+        self.assertEqual(self.inserted(), 1, "the message was not stored for another receiver")
+        self.assertEqual(self.sender.receive(["work"]), ("work", {"n": 1}))
+
+    def test_closing_the_layer_stores_what_was_handed_over(self):
+        self.offering()
+        self.sender.send("work", {"n": 1})
+        self.worker_side.close()
+        self.assertEqual(self.sender.receive(["work"]), ("work", {"n": 1}))
+
+    def test_the_offer_of_a_killed_worker_gets_no_message(self):
+        ready = SPAWN.Queue()
+        child = self.start(offer_and_wait, self.path, ready)
+        ready.get(timeout=60)
+        self.assertEqual(len(self.offers()), 1)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        self.sender.send("work", {"n": 1})  # claims the dead one's offer, finds it dead, stores
+        self.assertEqual(self.inserted(), 1)
+        self.assertEqual(self.sender.receive(["work"]), ("work", {"n": 1}))
+        self.assertEqual(os.listdir(self.path + ".wake"), [OFFERS], "the dead one's socket was left")
+
+    def test_an_event_loop_watching_a_channel_is_handed_nothing(self):
+        self.worker_side.watch(["work"])
+        self.assertEqual(self.worker_side.try_receive(["work"]), ([], False))
+        self.sender.send("work", {"n": 1})
+        self.assertEqual(self.inserted(), 1)
+
+    def test_a_worker_takes_hand_offs(self):
+        from channels_test.asgi import ChannelLayerWrapper
+        from channels_test.routing import route
+        from channels_test.worker import Worker
+
+        done: queue.Queue = queue.Queue()
+        wrapper = ChannelLayerWrapper(
+            self.worker_side, "default", [route("work", lambda message: done.put(message["n"]))]
+        )
+        worker = Worker(wrapper, signal_handlers=False)
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        self.addCleanup(worker.stop)
+        deadline = time.monotonic() + 10
+        while not self.offers():
+            self.assertLess(time.monotonic(), deadline, "the worker made no offer")
+            time.sleep(0.01)
+        self.sender.send("work", {"n": 1})
+        self.assertEqual(done.get(timeout=10), 1)
+        self.assertEqual(self.inserted(), 0)
+        worker.stop()
+        thread.join(10)
+        self.assertEqual(self.offers(), [], "the worker left its offer up")

@@ -11,6 +11,11 @@ receive asks for their channel.
 A message datagram is ``b"m"``, the message's expiry time (a double, on the
 sender's clock, as the file stores it), the length of the channel name (one
 byte), the name in ASCII, then the encoded message. A poke is ``b"!"``.
+
+A hand-off (a message for any channel, to a worker idle in a blocking
+receive that offered to take one: see ``wake``) is ``b"h"``, the expiry,
+the sender's bound (an unsigned 64-bit id, see :class:`StoredIds`), then
+the name's length, the name and the message as above.
 """
 
 from __future__ import annotations
@@ -18,12 +23,23 @@ from __future__ import annotations
 import struct
 import threading
 from collections import deque
+from typing import NamedTuple
 
-from .wake import DATAGRAM_LIMIT, MESSAGE
+from .wake import DATAGRAM_LIMIT, HAND_OFF, MESSAGE
 
-__all__ = ["Inbox", "StoredChannels", "encode_datagram", "parse_datagram"]
+__all__ = [
+    "HandOff",
+    "Inbox",
+    "StoredChannels",
+    "StoredIds",
+    "encode_datagram",
+    "encode_hand_off",
+    "parse_datagram",
+    "parse_hand_off",
+]
 
 _HEADER = struct.Struct("!dB")
+_HAND_OFF_HEADER = struct.Struct("!dQB")
 
 
 def encode_datagram(channel: str, expires: float, data: bytes) -> bytes | None:
@@ -44,6 +60,74 @@ def parse_datagram(datagram: bytes) -> tuple[str, float, bytes]:
     if len(name) != length or b"!" not in name:
         raise ValueError("its channel name is cut short, or not a process-local one")
     return name.decode("ascii"), expires, datagram[start + length :]
+
+
+class HandOff(NamedTuple):
+    """A message handed to a worker: its channel, expiry, sender's bound (see :class:`StoredIds`), data."""
+
+    channel: str
+    expires: float
+    bound: int
+    data: bytes
+
+
+def encode_hand_off(channel: str, expires: float, bound: int, data: bytes) -> bytes | None:
+    """Return the datagram handing ``data`` for ``channel`` over; None if it would exceed ``DATAGRAM_LIMIT``."""
+    name = channel.encode("ascii")
+    if 1 + _HAND_OFF_HEADER.size + len(name) + len(data) > DATAGRAM_LIMIT:
+        return None
+    return HAND_OFF + _HAND_OFF_HEADER.pack(expires, bound, len(name)) + name + data
+
+
+def parse_hand_off(datagram: bytes) -> HandOff:
+    """Return the :class:`HandOff` a hand-off datagram carries; raise ValueError if it is malformed."""
+    if datagram[:1] != HAND_OFF or len(datagram) < 1 + _HAND_OFF_HEADER.size:
+        raise ValueError(f"not a hand-off datagram ({len(datagram)} bytes, starting {datagram[:1]!r})")
+    expires, bound, length = _HAND_OFF_HEADER.unpack_from(datagram, 1)
+    start = 1 + _HAND_OFF_HEADER.size
+    name = datagram[start : start + length]
+    if len(name) != length or not name:
+        raise ValueError("its channel name is cut short")
+    return HandOff(name.decode("ascii"), expires, bound, datagram[start + length :])
+
+
+class StoredIds:
+    """The id of the last message a layer object stored on each channel, while it may still wait.
+
+    A message handed to a worker carries the sender's bound: the id of the
+    last message the sender stored on its channel, or by a group send (whose
+    members the sender does not know), that may still wait in the file; 0
+    if none may. The worker takes any message of that channel with an id up
+    to the bound first, so one sender's messages to a channel stay in order
+    whichever way each travels.
+    """
+
+    PRUNE_ABOVE = 10000
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[int, float]] = {}  # channel -> (id, expires)
+        self._group: tuple[int, float] = (0, 0.0)
+        self._lock = threading.Lock()  # a prune must not lose another thread's add
+
+    def add(self, channel: str, message_id: int, expires: float, now: float) -> None:
+        with self._lock:
+            if len(self._last) >= self.PRUNE_ABOVE:
+                self._last = {name: last for name, last in self._last.items() if last[1] > now}
+            self._last[channel] = (message_id, expires)
+
+    def add_group(self, message_id: int, expires: float) -> None:
+        self._group = (message_id, expires)
+
+    def bound(self, channel: str, now: float) -> int:
+        """Return the id up to which messages this object stored on ``channel`` may still wait; 0 if none may."""
+        message_id, expires = self._last.get(channel, (0, 0.0))
+        bound = message_id if expires > now else 0
+        group_id, group_expires = self._group
+        return max(bound, group_id) if group_expires > now else bound
+
+    def clear(self) -> None:
+        with self._lock:
+            self._last, self._group = {}, (0, 0.0)
 
 
 class Inbox:

@@ -14,15 +14,26 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from .._local import ForkSafeLocal
 from ..base import BaseChannelLayer, ChannelFull
 from .connection import RetryingConnection, open_connection
-from .direct import Inbox, StoredChannels, encode_datagram, parse_datagram
+from .direct import (
+    HandOff,
+    Inbox,
+    StoredChannels,
+    StoredIds,
+    encode_datagram,
+    encode_hand_off,
+    parse_datagram,
+    parse_hand_off,
+)
 from .files import create_private_file, make_files_private
 from .take import Take
-from .wake import WakeDirectory, WakeSockets, drain
+from .wake import HAND_OFF, WakeDirectory, WakeSockets, drain
 
 __all__ = ["SQLiteChannelLayer"]
 
@@ -50,6 +61,10 @@ WHERE g.prefix = ? AND g.grp = ? AND g.expires > ?
 _GROUP_LOCAL_MEMBERS = """
 SELECT channel FROM channels_test_groups WHERE prefix = ? AND grp = ? AND local IS NOT NULL AND expires > ?
 """
+# Whether a message of the channel up to a hand-off's bound may still wait (see StoredIds).
+_STORED_UP_TO = """
+SELECT 1 FROM channels_test_messages WHERE prefix = ? AND channel = ? AND id <= ? AND expires > ? LIMIT 1
+"""
 
 # Connections opened before a fork, kept so the child never closes (and
 # checkpoints) what its parent still uses.
@@ -64,6 +79,8 @@ _SLOW_POLL = 0.025
 _ACTIVE_WINDOW = 2.0
 # With wake-up sockets, a blocked receiver still looks this often, in case a poke is lost.
 _BACKUP_POLL = 0.1
+# How long a worker that stops taking hand-offs waits for one a sender claimed its offer for.
+_CLAIMED_HAND_OFF_WAIT = 1.0
 
 
 def default_path(prefix: str) -> str:
@@ -119,6 +136,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
     say so instead), and :meth:`watch` gives a socket to wait on in the loop.
     A message for a process-local channel whose prefix such a loop watches
     travels in the datagram instead of the file (see ``direct``).
+
+    For a worker: within :meth:`take_hand_offs`, a thread idle in a blocking
+    receive offers to be handed its next message, which then travels in the
+    datagram too (see ``wake``).
     """
 
     logger = logger
@@ -147,6 +168,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._take_cache: tuple | None = None  # (channels, Take) of the last receive
         self._inbox = Inbox()  # messages that came in datagrams (see direct.py)
         self._stored = StoredChannels()  # process-local channels this object stored messages on
+        self._stored_ids = StoredIds()  # the last message this object stored on each other channel
         self._watched: dict[socket.socket, WakeSockets] = {}  # watch()'s sockets, for unwatch()
         # Close what this layer opened when it is garbage collected (not at
         # exit, when daemon threads may still be using their connections).
@@ -196,6 +218,11 @@ class SQLiteChannelLayer(BaseChannelLayer):
         Threads still running keep theirs; the layer stays usable (a later
         call opens a new connection).
         """
+        state = self._threads.peek()
+        if state is not None and (state.takes_hand_offs or state.handed):
+            # Stored through this thread's connection, before it closes.
+            state.takes_hand_offs = False
+            self._release_hand_offs(state)
         with self._opened_lock:
             state = self._threads.forget()
             if state is not None:
@@ -236,8 +263,13 @@ class SQLiteChannelLayer(BaseChannelLayer):
         """
         local = self._local_part(channel)
         now = self.clock()
-        if local is not None and self._send_direct(channel, local, data, now):
-            return True
+        if local is not None:
+            if self._send_direct(channel, local, data, now):
+                return True
+        elif self._wake.usable:
+            datagram = encode_hand_off(channel, now + self.expiry, self._stored_ids.bound(channel, now), data)
+            if datagram is not None and self._wake.hand_off(self._state().sockets, channel, datagram):
+                return True
         counted = local or channel
         capacity = self.get_capacity(counted)
         connection = self._connection()
@@ -255,6 +287,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
             )
         if local is not None:
             self._stored.add(channel, now + self.expiry, now)
+        else:
+            self._stored_ids.add(channel, cursor.lastrowid, now + self.expiry, now)
         self._wake.poke(self._state().sockets, counted)
         if wait and now > self._next_sweep:
             self._sweep(connection, now)
@@ -281,7 +315,9 @@ class SQLiteChannelLayer(BaseChannelLayer):
         now = self.clock()
         expires = now + self.expiry
         connection = self._connection()
-        connection.execute(_SEND_GROUP, (expires, data, self.prefix, group, now, now))
+        cursor = connection.execute(_SEND_GROUP, (expires, data, self.prefix, group, now, now))
+        if cursor.rowcount:
+            self._stored_ids.add_group(cursor.lastrowid, expires)
         # Marked after the send (a full member too, which only sends its next messages
         # through the file for a while): a query of the few local members costs far less
         # than reading back a row for every member the send stored.
@@ -389,11 +425,19 @@ class SQLiteChannelLayer(BaseChannelLayer):
             self._take_in(datagrams)
         return read, read - len(datagrams)
 
-    def _take_in(self, datagrams: list[bytes]) -> None:
-        """Put the messages ``datagrams`` carry in the inbox; log and drop any malformed one."""
+    def _take_in(self, datagrams: list[bytes], state: _ThreadState | None = None) -> None:
+        """Keep the messages ``datagrams`` carry: hand-offs in ``state`` (a blocking receive's), others in the inbox.
+
+        A malformed datagram is logged and dropped, and so is a hand-off to
+        a socket an event loop watches (no sender of this layer sends one).
+        """
         now = self.clock()
         for datagram in datagrams:
             try:
+                if datagram[:1] == HAND_OFF and state is not None:
+                    state.handed.append(parse_hand_off(datagram))
+                    state.sockets.offered = False  # the offer was claimed for it
+                    continue
                 channel, expires, data = parse_datagram(datagram)
             except ValueError as error:
                 self.logger.error(
@@ -438,19 +482,27 @@ class SQLiteChannelLayer(BaseChannelLayer):
         # Linked before looking: a send committed after the look pokes the
         # socket. If this thread's last look, linked as now, saw nothing more
         # waiting, whatever came since has poked it: no need to look first.
-        found = (None, None) if sockets.caught_up and not self._inbox else self._take(state, take)
+        if sockets.caught_up and not self._inbox and not state.handed:
+            found: tuple = (None, None)
+        else:
+            found = self._take(state, take)
         deadline = time.monotonic() + self.blocking_timeout
         while found[0] is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                break
-            # Messages are sent only to watched sockets, but one read here is
-            # taken in all the same, never dropped.
+                return found  # an offer stays up: a worker receives again at once
+            if state.takes_hand_offs:
+                self._wake.offer(sockets)
+            # Messages of process-local channels are sent only to watched
+            # sockets, but one read here is taken in all the same, never dropped.
             datagrams: list[bytes] = []
-            self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining), datagrams)
+            if self._wake.wait(wake_socket, min(_BACKUP_POLL, remaining), datagrams) > len(datagrams):
+                sockets.caught_up = False  # poked: a message was stored, even if a handed one comes first
             if datagrams:
-                self._take_in(datagrams)
+                self._take_in(datagrams, state)
             found = self._take(state, take)
+        # Busy from now on: a message handed over meanwhile waits in the socket for the next receive.
+        self._wake.withdraw(sockets)
         return found
 
     def _receive_polling(self, state: _ThreadState, take: Take) -> tuple:
@@ -473,6 +525,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
         return found
 
     def _take(self, state: _ThreadState, take: Take, *, expected: bool = False) -> tuple:
+        if state.handed:
+            found = self._take_handed(state, take)
+            if found is not None:
+                return found
         if self._inbox:
             for channel, data in self._inbox.take(take.wanted, self.clock(), 1):
                 message = self.decode(channel, data)
@@ -491,6 +547,87 @@ class SQLiteChannelLayer(BaseChannelLayer):
             message = self.decode(channel, data)
             if message is not None:
                 return channel, message
+
+    def _take_handed(self, state: _ThreadState, take: Take) -> tuple | None:
+        """Return the oldest message for ``take`` handed to this thread; None if there is none.
+
+        Where a message its sender stored on that channel before may still
+        wait in the file (see ``StoredIds``), the oldest message waiting in
+        the file comes first, and the handed one waits its turn.
+        """
+        now = self.clock()
+        handed = state.handed
+        while handed and handed[0].expires <= now:
+            handed.popleft()
+        for index, item in enumerate(handed):
+            if item.channel not in take.wanted or item.expires <= now:
+                continue
+            connection = state.connection
+            if (
+                item.bound
+                and connection.execute(_STORED_UP_TO, (self.prefix, item.channel, item.bound, now)).fetchone()
+            ):
+                rows, _ = take.run(connection, now)
+                if rows:  # else another receiver took it meanwhile
+                    channel, data = rows[0]
+                    message = self.decode(channel, data)
+                    return None if message is None else (channel, message)
+            del handed[index]
+            self._last_activity = time.monotonic()
+            message = self.decode(item.channel, item.data)
+            return None if message is None else (item.channel, message)
+        return None
+
+    @contextmanager
+    def take_hand_offs(self) -> Iterator[None]:
+        """Within it, this thread's blocking receives may be handed their messages directly.
+
+        For a worker's loop, which receives again as soon as it has handled
+        a message: while such a receive waits with nothing to take, it
+        offers to take the next message sent to one of its channels, and a
+        sender that claims the offer sends that message in the datagram that
+        would have woken it, not through the file (see ``wake``). A message
+        handed over while the thread was busy waits for its next receive.
+        On leaving, the offer is withdrawn, and the messages handed over but
+        not taken yet are stored in the file for any receiver. A worker
+        process killed while a message is handed to it loses that message,
+        as one killed right after taking a message from the file would.
+        """
+        state = self._state()
+        state.takes_hand_offs = True
+        try:
+            yield
+        finally:
+            state.takes_hand_offs = False
+            self._release_hand_offs(state)
+
+    def _release_hand_offs(self, state: _ThreadState) -> None:
+        """Withdraw the thread's offer and store the messages handed to it but not taken."""
+        sockets = state.sockets
+        wake_socket = sockets.wake_socket
+        if wake_socket is not None:
+            claimed = self._wake.withdraw(sockets)
+            datagrams: list[bytes] = []
+            read = drain(wake_socket, datagrams)
+            # A sender sends right after claiming the offer (or, failing, stores the message and pokes).
+            deadline = time.monotonic() + _CLAIMED_HAND_OFF_WAIT
+            while claimed and not read and (remaining := deadline - time.monotonic()) > 0:
+                read = self._wake.wait(wake_socket, remaining, datagrams)
+            if datagrams:
+                self._take_in(datagrams, state)
+        handed, state.handed = state.handed, deque()
+        now = self.clock()
+        for item in handed:
+            if item.expires <= now:
+                continue
+            try:
+                self._insert(item.channel, item.data, wait=True)
+            except Exception:
+                self.logger.exception(
+                    "Could not store a message handed to this thread on %r as it stopped taking messages; "
+                    "that message is lost.",
+                    item.channel,
+                )
 
     def _poll_interval(self) -> float:
         idle = time.monotonic() - self._last_activity
@@ -543,6 +680,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             drain(wake_socket, [])  # what came before the flush goes with it
         self._inbox.clear()
         self._stored.clear()
+        self._stored_ids.clear()
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -611,6 +749,8 @@ class _ThreadState:
         self.watch_sockets = WakeSockets(watched=True)  # for watch() and try_receive()
         self.never_waits = False  # set by try_send_encoded: no checkpoints on this connection
         self.found_last: Take | None = None  # the take of this thread's last receive, if it found a message
+        self.takes_hand_offs = False  # within take_hand_offs()
+        self.handed: deque[HandOff] = deque()  # messages handed to this thread, not taken yet
 
     def close(self) -> None:
         self.connection.close()

@@ -16,6 +16,14 @@ A socket an event loop watches (the layer's ``watch``) has a name ending in
 long as it stays linked: a message for a process-local channel may then
 travel in the datagram itself (see ``direct``). Every reader of a socket
 hands such datagrams on (:func:`drain` collects them); none swallows them.
+
+A worker's thread, idle in a blocking receive, may offer to be handed its
+next message (the layer's ``take_hand_offs``): it makes an entry named
+after its socket in ``<path>.wake/offers/``. A sender to a channel the
+socket is linked under claims the offer by removing that entry (a removal
+succeeds for one sender only) and sends the message in the datagram, which
+is not stored. Without an offer to claim, the message is stored and the
+sockets poked as before.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import time
 
 __all__ = [
     "DATAGRAM_LIMIT",
+    "HAND_OFF",
     "KEY_PREFIX",
     "MESSAGE",
     "POKE",
@@ -58,6 +67,10 @@ _MAX_SOCKET_PATH = 104
 POKE = b"!"
 #: The first byte of a datagram carrying a message (see ``direct``).
 MESSAGE = b"m"
+#: The first byte of a datagram handing a message to a worker that offered to take one.
+HAND_OFF = b"h"
+#: The subdirectory of the offers to take a message handed over.
+OFFERS = "offers"
 #: The largest datagram sent, and the buffer every read uses, so none is cut
 #: short. Well under what a socket queues: Linux holds up to
 #: ``net.unix.max_dgram_qlen`` datagrams (10 by default) per socket, charged
@@ -97,6 +110,7 @@ class WakeSockets:
         self.keys: frozenset = frozenset()
         self.links: dict[str, str] = {}
         self.caught_up = False
+        self.offered = False  # an offer was made and not seen claimed (see WakeDirectory.offer)
 
     def unlink_all(self) -> None:
         """Remove the socket's links: no send reaches it any more (the socket stays bound)."""
@@ -108,6 +122,8 @@ class WakeSockets:
     def close(self) -> None:
         self.unlink_all()
         if self.wake_path is not None:
+            if self.offered:
+                unlink(os.path.join(os.path.dirname(self.wake_path), OFFERS, os.path.basename(self.wake_path)))
             unlink(self.wake_path)
         for open_socket in (self.wake_socket, self.poke_socket):
             if open_socket is not None:
@@ -229,6 +245,71 @@ class WakeDirectory:
         name, link = links[0]
         return self._send(poke_socket, datagram, directory, name, link)
 
+    def offer(self, sockets: WakeSockets) -> None:
+        """Offer to take the next message for one of the thread's keys in a datagram (see ``hand_off``).
+
+        Call it while the thread waits on its socket, having found nothing
+        waiting. The offer stays until a sender claims it or :meth:`withdraw`
+        removes it.
+        """
+        if sockets.offered or sockets.wake_name is None:
+            return
+        directory = os.path.join(self.path, OFFERS)
+        offer = os.path.join(directory, sockets.wake_name)
+        try:
+            os.symlink(os.path.join(os.pardir, sockets.wake_name), offer)
+        except FileNotFoundError:
+            try:
+                os.mkdir(directory, 0o700)
+                os.symlink(os.path.join(os.pardir, sockets.wake_name), offer)
+            except OSError:
+                return  # made meanwhile, or not possible: no offer this time
+        except FileExistsError:
+            pass  # an earlier offer still stands
+        except OSError:
+            return
+        sockets.offered = True
+
+    def withdraw(self, sockets: WakeSockets) -> bool:
+        """Remove the thread's offer; return True if a sender had claimed it (its datagram is coming)."""
+        if not sockets.offered:
+            return False
+        sockets.offered = False
+        assert sockets.wake_name is not None  # offer() needs a bound socket
+        try:
+            os.unlink(os.path.join(self.path, OFFERS, sockets.wake_name))
+        except FileNotFoundError:
+            return True
+        except OSError:
+            pass
+        return False
+
+    def hand_off(self, sockets: WakeSockets, key: str, datagram: bytes) -> bool:
+        """Hand ``datagram`` (a message) to a receiver waiting on ``key`` that offered to take one.
+
+        Returns False, having sent nothing, where none offered; and where the
+        one whose offer this claimed has died, or its queue is full (the
+        caller then stores the message and pokes the receivers, that one
+        among them, which makes a new offer once it looks again).
+        """
+        if not self.usable:
+            return False
+        directory = os.path.join(self.path, key_directory(key))
+        links = self._links(directory)
+        if not links:
+            return False
+        offers = os.path.join(self.path, OFFERS)
+        for name, link in links:
+            if name.endswith(WATCHED_SUFFIX):
+                continue  # an event loop's: it takes no hand-offs
+            try:
+                os.unlink(os.path.join(offers, name))
+            except OSError:
+                continue  # no offer: busy, or claimed by another sender
+            poke_socket = self._poke_socket(sockets)
+            return poke_socket is not None and self._send(poke_socket, datagram, directory, name, link)
+        return False
+
     def _send(self, poke_socket: socket.socket, datagram: bytes, directory: str, name: str, link: str) -> bool:
         """Send ``datagram`` through ``link``; on failure return False, removing a dead receiver's link."""
         try:
@@ -283,8 +364,8 @@ class WakeDirectory:
         if poke_socket is None:
             return
         for name in names:
-            if name.startswith(KEY_PREFIX):
-                continue
+            if not name[:1].isdigit():
+                continue  # a key's subdirectory or the offers: sockets are named after their process
             path = os.path.join(self.path, name)
             try:
                 poke_socket.sendto(POKE, path)
@@ -306,10 +387,10 @@ class WakeDirectory:
         return sockets.poke_socket
 
     @staticmethod
-    def wait(wake_socket: socket.socket, timeout: float, messages: list[bytes]) -> None:
+    def wait(wake_socket: socket.socket, timeout: float, messages: list[bytes]) -> int:
         """Wait up to ``timeout`` seconds for a datagram, then read every one waiting (see :func:`drain`)."""
         select.select([wake_socket], [], [], timeout)
-        drain(wake_socket, messages)
+        return drain(wake_socket, messages)
 
 
 def drain(wake_socket: socket.socket, messages: list[bytes]) -> int:
