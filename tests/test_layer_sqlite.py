@@ -51,18 +51,37 @@ def send_many(path: str, sender: int, count: int) -> None:
         layer.send(WORK_CHANNELS[number % 2], {"id": f"{sender}-{number}"})
 
 
-def receive_until_stop(path: str, results) -> None:
-    """Receive (blocking) until a stop message; put the list of ids received on ``results``."""
+def receive_until_stop(path: str, results, hand_offs: bool = False) -> None:
+    """Receive (blocking) until a stop message; put the list of ids received on ``results``.
+
+    ``hand_offs``: receive as a worker does, within ``take_hand_offs()``;
+    then the stop message, from another sender, may come before messages
+    stored earlier, so the receiver goes on until it finds nothing more.
+    """
     layer = SQLiteChannelLayer(path=path, blocking_timeout=0.2)
     received = []
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        channel, message = layer.receive(WORK_CHANNELS + ["stop"], block=True)
-        if channel == "stop":
-            break
-        if channel is not None:
-            received.append(message["id"])
+    with layer.take_hand_offs() if hand_offs else contextlib.nullcontext():
+        stopping = False
+        while time.monotonic() < deadline:
+            channel, message = layer.receive(WORK_CHANNELS + ["stop"], block=True)
+            if channel == "stop":
+                if not hand_offs:
+                    break
+                stopping = True
+            elif channel is not None:
+                received.append(message["id"])
+            elif stopping:
+                break
     results.put(received)
+
+
+def send_many_some_large(path: str, sender: int, count: int) -> None:
+    """As :func:`send_many`, every fifth message too large for a datagram (so stored)."""
+    layer = SQLiteChannelLayer(path=path, capacity=100000)
+    for number in range(count):
+        body = b"x" * DATAGRAM_LIMIT if number % 5 == 4 else b""
+        layer.send(WORK_CHANNELS[number % 2], {"id": f"{sender}-{number}", "body": body})
 
 
 def receive_until_stop_keeping_logs(path: str, results) -> None:
@@ -272,6 +291,51 @@ class MultiProcessTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual(len(received), len(self.expected_ids()), "messages lost or duplicated")
         self.assertEqual(sorted(received), self.expected_ids())
         self.assertEqual(layer.receive(WORK_CHANNELS + ["stop"]), (None, None))
+
+    def test_every_message_delivered_exactly_once_to_workers_taking_hand_offs(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        results = SPAWN.Queue()
+        receivers = [self.start(receive_until_stop, path, results, True) for _ in range(self.receivers)]
+        senders = [self.start(send_many, path, sender, self.per_sender) for sender in range(self.senders)]
+        self.join_all(senders)
+        received = self.stop_receivers(layer, receivers, results)
+        while True:  # what a receiver stopping first stored again for the others
+            channel, message = layer.receive(WORK_CHANNELS)
+            if channel is None:
+                break
+            received.append(message["id"])
+        self.assertEqual(len(received), len(self.expected_ids()), "messages lost or duplicated")
+        self.assertEqual(sorted(received), self.expected_ids())
+        self.assertEqual(layer.receive(WORK_CHANNELS + ["stop"]), (None, None))
+
+    def test_each_senders_messages_reach_one_worker_in_order_stored_or_handed_over(self):
+        path = self.make_path()
+        layer = SQLiteChannelLayer(path=path)
+        results = SPAWN.Queue()
+        receiver = self.start(receive_until_stop, path, results, True)
+        senders = [self.start(send_many_some_large, path, sender, self.per_sender) for sender in range(self.senders)]
+        self.join_all(senders)
+        received = self.stop_receivers(layer, [receiver], results)
+        self.assertEqual(sorted(received), self.expected_ids(), "messages lost or duplicated")
+        for sender in range(self.senders):
+            for channel in range(2):  # in order on each channel
+                numbers = [int(id_.split("-")[1]) for id_ in received if id_.startswith(f"{sender}-")]
+                numbers = [number for number in numbers if number % 2 == channel]
+                self.assertEqual(numbers, sorted(numbers), f"sender {sender}'s messages out of order")
+
+    def stop_receivers(self, layer, receivers, results) -> list:
+        """Send each receiver a stop message; return every id they received."""
+        for _ in receivers:
+            layer.send("stop", {})
+        received = []
+        for _ in receivers:
+            try:
+                received += results.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError("A receiver process sent no results within 60 s.") from None
+        self.join_all(receivers)
+        return received
 
     def test_killed_receiver_loses_nothing(self):
         path = self.make_path()
@@ -1225,6 +1289,64 @@ class HandOffTests(LayerFileMixin, SimpleTestCase):
         self.sender.send("work", {"n": 2})
         self.assertEqual(self.inserted(), 1)
         self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_a_message_handed_over_while_the_worker_was_busy_comes_before_its_senders_later_ones(self):
+        self.offering()
+        large = b"x" * DATAGRAM_LIMIT
+        for number in (1, 2):
+            self.sender.send("work", {"n": number, "body": large})  # stored
+        withdraw = WakeDirectory.withdraw
+
+        def sends_meanwhile(wake, sockets):
+            if not sent:
+                sent.append(True)
+                self.sender.send("work", {"n": 3})  # claims the offer still up: handed over
+                self.sender.send("work", {"n": 4})  # stored
+            return withdraw(wake, sockets)
+
+        sent: list = []
+        with mock.patch.object(WakeDirectory, "withdraw", autospec=True, side_effect=sends_meanwhile):
+            self.assertEqual(self.worker_side.receive(["work"], block=True)[1]["n"], 1)
+        self.assertEqual(self.inserted(), 3, "the third message was not handed over")
+        received = [self.worker_side.receive(["work"], block=True)[1]["n"] for _ in range(3)]
+        self.assertEqual(received, [2, 3, 4])
+
+    def test_a_message_handed_over_while_the_worker_takes_from_the_file_comes_before_its_senders_next(self):
+        from channels_test.layers.sqlite.take import Take
+
+        self.offering()
+        run = Take.run
+
+        def sends_meanwhile(take, connection, now, **options):
+            if not sent:
+                sent.append(True)
+                self.sender.send("work", {"n": 1})  # claims the offer still up: handed over
+                self.sender.send("work", {"n": 2})  # stored, and found by this very take
+            return run(take, connection, now, **options)
+
+        sent: list = []
+        with mock.patch.object(Take, "run", autospec=True, side_effect=sends_meanwhile):
+            self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
+        self.assertEqual(self.inserted(), 1)
+        self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
+
+    def test_a_message_its_sender_stored_before_the_one_handed_over_meanwhile_comes_first(self):
+        from channels_test.layers.sqlite.take import Take
+
+        self.offering()
+        run = Take.run
+
+        def sends_meanwhile(take, connection, now, **options):
+            if not sent:
+                sent.append(True)
+                self.sender.send("work", {"n": 1, "body": b"x" * DATAGRAM_LIMIT})  # stored, found by this take
+                self.sender.send("work", {"n": 2})  # handed over, after it
+            return run(take, connection, now, **options)
+
+        sent: list = []
+        with mock.patch.object(Take, "run", autospec=True, side_effect=sends_meanwhile):
+            self.assertEqual(self.worker_side.receive(["work"], block=True)[1]["n"], 1)
         self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
 
     def test_messages_handed_over_and_not_taken_are_stored_when_the_worker_stops(self):

@@ -469,6 +469,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _receive(self, channels: tuple, block: bool) -> tuple:
         state = self._state()
         take = self._take_for(channels)
+        if state.takes_hand_offs and state.sockets.wake_socket is not None:
+            # A message handed over while this thread was busy came before any
+            # its sender stored after it: read it before looking in the file.
+            self._read_hand_offs(state)
         if not block:
             # A receive that found a message is most likely followed by one
             # that finds another (a worker busy on its channels, a send then
@@ -505,6 +509,16 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._wake.withdraw(sockets)
         return found
 
+    def _read_hand_offs(self, state: _ThreadState) -> None:
+        """Read what came on the thread's blocking socket while it was not waiting (it never blocks)."""
+        sockets = state.sockets
+        assert sockets.wake_socket is not None  # the caller checked
+        datagrams: list[bytes] = []
+        if drain(sockets.wake_socket, datagrams) > len(datagrams):
+            sockets.caught_up = False  # poked: a message was stored
+        if datagrams:
+            self._take_in(datagrams, state)
+
     def _receive_polling(self, state: _ThreadState, take: Take) -> tuple:
         """Receive with no wake-up socket: look whenever ``PRAGMA data_version`` says another connection wrote."""
         connection = state.connection
@@ -536,6 +550,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
                     return channel, message
         sockets = state.sockets
         while True:
+            offered = sockets.offered  # a sender may claim the offer while this takes
             rows, more = take.run(state.connection, self.clock(), expected=expected)
             # Caught up: nothing else waited on the keys the socket is linked under.
             sockets.caught_up = not more and sockets.keys == take.wanted
@@ -543,10 +558,30 @@ class SQLiteChannelLayer(BaseChannelLayer):
             if not rows:
                 return None, None
             self._last_activity = time.monotonic()
-            channel, data = rows[0]
+            message_id, channel, data = rows[0]
+            if offered and self._handed_first(state, take, message_id, channel, data):
+                found = self._take_handed(state, take)
+                return found if found is not None else (None, None)  # it was damaged: the next comes next time
             message = self.decode(channel, data)
             if message is not None:
                 return channel, message
+
+    def _handed_first(self, state: _ThreadState, take: Take, message_id: int, channel: str, data: bytes) -> bool:
+        """Return True if a message handed over while this thread took ``message_id`` must come before it.
+
+        Its sender may have stored its next messages meanwhile, this one among
+        them (see ``_receive``): the handed one comes first unless its sender
+        had stored this one before it (its bound). This one then waits in the
+        thread's hand-offs, next in line.
+        """
+        known = len(state.handed)
+        self._read_hand_offs(state)
+        for index in range(known, len(state.handed)):
+            item = state.handed[index]
+            if item.channel in take.wanted and not (item.channel == channel and message_id <= item.bound):
+                state.handed.insert(index + 1, HandOff(channel, self.clock() + self.expiry, 0, data))
+                return True
+        return False
 
     def _take_handed(self, state: _ThreadState, take: Take) -> tuple | None:
         """Return the oldest message for ``take`` handed to this thread; None if there is none.
@@ -569,7 +604,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             ):
                 rows, _ = take.run(connection, now)
                 if rows:  # else another receiver took it meanwhile
-                    channel, data = rows[0]
+                    _, channel, data = rows[0]
                     message = self.decode(channel, data)
                     return None if message is None else (channel, message)
             del handed[index]

@@ -50,15 +50,15 @@ class Take:
     def run(self, connection: RetryingConnection, now: float, *, expected: bool = False) -> tuple[list, bool]:
         """Take the oldest message, waiting while another connection holds the lock.
 
-        Returns ``(rows, more)``: ``[(channel, data)]``, or ``[]`` if none is
-        waiting, and whether others were (or, with ``expected``, may be)
-        waiting. ``expected``: a message is most likely waiting, so take it in
-        one statement, without looking first.
+        Returns ``(rows, more)``: ``[(id, channel, data)]``, or ``[]`` if
+        none is waiting, and whether others were (or, with ``expected``, may
+        be) waiting. ``expected``: a message is most likely waiting, so take
+        it in one statement, without looking first.
         """
         if expected and not self.scan:
             cursor = connection.execute(self.delete_query, (*self._params(now, 1), 1))
             taken = cursor.fetchall()
-            return [(channel, data) for _, channel, data in taken], bool(taken)
+            return taken, bool(taken)
         found = self._take(connection.execute, now, 1)
         assert found is not None  # execute waits; it never answers None
         return found
@@ -76,7 +76,10 @@ class Take:
         """
         execute = connection.execute_unless_locked
         if not expected or self.scan:
-            return self._take(execute, now, limit)
+            found = self._take(execute, now, limit)
+            if found is None:
+                return None
+            return [(channel, data) for _, channel, data in found[0]], found[1]
         params = self._params(now, limit)
         cursor = execute(self.delete_query, (*params, limit))
         if cursor is None:
@@ -85,6 +88,7 @@ class Take:
         return [(channel, data) for _, channel, data in taken], len(taken) == limit
 
     def _take(self, execute: Callable, now: float, limit: int) -> tuple[list, bool] | None:
+        """Take up to ``limit`` messages; return ``([(id, channel, data)], more)``, or None if locked."""
         while True:
             ids = self._find(execute, now, limit + 1)
             if ids is None:
@@ -102,7 +106,7 @@ class Take:
             taken = sorted(cursor.fetchall())
             if taken:
                 # Fewer than found: another receiver took some, and others may be waiting.
-                return [(channel, data) for _, channel, data in taken], more or len(taken) < len(ids)
+                return taken, more or len(taken) < len(ids)
             # Another receiver took them all first: look again.
 
     def _find(self, execute: Callable, now: float, count: int) -> list | None:
