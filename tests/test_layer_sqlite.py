@@ -273,34 +273,20 @@ class MultiProcessTests(LayerFileMixin, SimpleTestCase):
         return sorted(f"{s}-{n}" for s in range(self.senders) for n in range(self.per_sender))
 
     def test_every_message_delivered_exactly_once(self):
-        path = self.make_path()
-        layer = SQLiteChannelLayer(path=path)
-        results = SPAWN.Queue()
-        receivers = [self.start(receive_until_stop, path, results) for _ in range(self.receivers)]
-        senders = [self.start(send_many, path, sender, self.per_sender) for sender in range(self.senders)]
-        self.join_all(senders)
-        for _ in receivers:
-            layer.send("stop", {})
-        received = []
-        for _ in receivers:
-            try:
-                received += results.get(timeout=60)
-            except queue.Empty:
-                raise AssertionError("A receiver process sent no results within 60 s.") from None
-        self.join_all(receivers)
-        self.assertEqual(len(received), len(self.expected_ids()), "messages lost or duplicated")
-        self.assertEqual(sorted(received), self.expected_ids())
-        self.assertEqual(layer.receive(WORK_CHANNELS + ["stop"]), (None, None))
+        self.check_delivered_exactly_once(hand_offs=False)
 
     def test_every_message_delivered_exactly_once_to_workers_taking_hand_offs(self):
+        self.check_delivered_exactly_once(hand_offs=True)
+
+    def check_delivered_exactly_once(self, *, hand_offs: bool) -> None:
         path = self.make_path()
         layer = SQLiteChannelLayer(path=path)
         results = SPAWN.Queue()
-        receivers = [self.start(receive_until_stop, path, results, True) for _ in range(self.receivers)]
+        receivers = [self.start(receive_until_stop, path, results, hand_offs) for _ in range(self.receivers)]
         senders = [self.start(send_many, path, sender, self.per_sender) for sender in range(self.senders)]
         self.join_all(senders)
         received = self.stop_receivers(layer, receivers, results)
-        while True:  # what a receiver stopping first stored again for the others
+        while hand_offs:  # what a receiver stopping first stored again for the others
             channel, message = layer.receive(WORK_CHANNELS)
             if channel is None:
                 break
@@ -1244,6 +1230,20 @@ class HandOffTests(LayerFileMixin, SimpleTestCase):
         self.assertEqual(len(self.offers()), 1, "the idle receive made no offer")
         return stack
 
+    def sending_during(self, owner: type, name: str, *messages: dict) -> contextlib.AbstractContextManager:
+        """Patch ``owner.name`` so that its first call sends ``messages`` to "work" first, then runs as usual."""
+        original = getattr(owner, name)
+        sent: list = []
+
+        def sends_first(*args, **kwargs):
+            if not sent:
+                sent.append(True)
+                for message in messages:
+                    self.sender.send("work", message)
+            return original(*args, **kwargs)
+
+        return mock.patch.object(owner, name, autospec=True, side_effect=sends_first)
+
     def test_a_message_is_handed_to_an_idle_worker_without_the_file(self):
         self.offering()
         self.sender.send("work", {"n": 1})
@@ -1296,17 +1296,8 @@ class HandOffTests(LayerFileMixin, SimpleTestCase):
         large = b"x" * DATAGRAM_LIMIT
         for number in (1, 2):
             self.sender.send("work", {"n": number, "body": large})  # stored
-        withdraw = WakeDirectory.withdraw
-
-        def sends_meanwhile(wake, sockets):
-            if not sent:
-                sent.append(True)
-                self.sender.send("work", {"n": 3})  # claims the offer still up: handed over
-                self.sender.send("work", {"n": 4})  # stored
-            return withdraw(wake, sockets)
-
-        sent: list = []
-        with mock.patch.object(WakeDirectory, "withdraw", autospec=True, side_effect=sends_meanwhile):
+        # While it withdraws its offer after taking the first: the third claims it, the fourth is stored.
+        with self.sending_during(WakeDirectory, "withdraw", {"n": 3}, {"n": 4}):
             self.assertEqual(self.worker_side.receive(["work"], block=True)[1]["n"], 1)
         self.assertEqual(self.inserted(), 3, "the third message was not handed over")
         received = [self.worker_side.receive(["work"], block=True)[1]["n"] for _ in range(3)]
@@ -1316,17 +1307,8 @@ class HandOffTests(LayerFileMixin, SimpleTestCase):
         from channels_test.layers.sqlite.take import Take
 
         self.offering()
-        run = Take.run
-
-        def sends_meanwhile(take, connection, now, **options):
-            if not sent:
-                sent.append(True)
-                self.sender.send("work", {"n": 1})  # claims the offer still up: handed over
-                self.sender.send("work", {"n": 2})  # stored, and found by this very take
-            return run(take, connection, now, **options)
-
-        sent: list = []
-        with mock.patch.object(Take, "run", autospec=True, side_effect=sends_meanwhile):
+        # The first claims the offer still up; the second is stored, and found by that very take.
+        with self.sending_during(Take, "run", {"n": 1}, {"n": 2}):
             self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 1}))
         self.assertEqual(self.inserted(), 1)
         self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
@@ -1335,17 +1317,8 @@ class HandOffTests(LayerFileMixin, SimpleTestCase):
         from channels_test.layers.sqlite.take import Take
 
         self.offering()
-        run = Take.run
-
-        def sends_meanwhile(take, connection, now, **options):
-            if not sent:
-                sent.append(True)
-                self.sender.send("work", {"n": 1, "body": b"x" * DATAGRAM_LIMIT})  # stored, found by this take
-                self.sender.send("work", {"n": 2})  # handed over, after it
-            return run(take, connection, now, **options)
-
-        sent: list = []
-        with mock.patch.object(Take, "run", autospec=True, side_effect=sends_meanwhile):
+        # The first is stored, and found by the take; the second is handed over after it.
+        with self.sending_during(Take, "run", {"n": 1, "body": b"x" * DATAGRAM_LIMIT}, {"n": 2}):
             self.assertEqual(self.worker_side.receive(["work"], block=True)[1]["n"], 1)
         self.assertEqual(self.worker_side.receive(["work"], block=True), ("work", {"n": 2}))
 
