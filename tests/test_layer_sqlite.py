@@ -1303,6 +1303,13 @@ class HandOffTests(LayerFileMixin, SimpleTestCase):
         received = [self.worker_side.receive(["work"], block=True)[1]["n"] for _ in range(3)]
         self.assertEqual(received, [2, 3, 4])
 
+    def test_a_message_handed_over_while_the_worker_was_busy_is_taken_without_waiting(self):
+        self.offering()
+        self.sender.send("work", {"n": 1, "body": b"x" * DATAGRAM_LIMIT})  # stored
+        with self.sending_during(WakeDirectory, "withdraw", {"n": 2}):  # claims the offer still up
+            self.assertEqual(self.worker_side.receive(["work"], block=True)[1]["n"], 1)
+        self.assertEqual(self.worker_side.receive(["work"]), ("work", {"n": 2}))
+
     def test_a_message_handed_over_while_the_worker_takes_from_the_file_comes_before_its_senders_next(self):
         from channels_test.layers.sqlite.take import Take
 

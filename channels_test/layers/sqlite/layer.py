@@ -258,21 +258,21 @@ class SQLiteChannelLayer(BaseChannelLayer):
         """Store one message and wake its receivers; False if ``wait`` is off and the file is locked.
 
         A message for a process-local channel goes in a datagram to the
-        event loop watching it, where it can (see ``direct``), and is not
-        stored.
+        event loop watching it, where it can (see ``direct``); one for any
+        other channel to a worker that offered to take one, where one did
+        (see ``wake``). Neither is stored.
         """
+        state = self._state()
         local = self._local_part(channel)
         now = self.clock()
         if local is not None:
-            if self._send_direct(channel, local, data, now):
+            if self._send_direct(state, channel, local, data, now):
                 return True
-        elif self._wake.usable:
-            datagram = encode_hand_off(channel, now + self.expiry, self._stored_ids.bound(channel, now), data)
-            if datagram is not None and self._wake.hand_off(self._state().sockets, channel, datagram):
-                return True
+        elif self._hand_off(state, channel, data, now):
+            return True
         counted = local or channel
         capacity = self.get_capacity(counted)
-        connection = self._connection()
+        connection = state.connection
         execute = connection.execute if wait else connection.execute_unless_locked
         cursor = execute(
             _SEND_LOCAL if local else _SEND,
@@ -289,12 +289,12 @@ class SQLiteChannelLayer(BaseChannelLayer):
             self._stored.add(channel, now + self.expiry, now)
         else:
             self._stored_ids.add(channel, cursor.lastrowid, now + self.expiry, now)
-        self._wake.poke(self._state().sockets, counted)
+        self._wake.poke(state.sockets, counted)
         if wait and now > self._next_sweep:
             self._sweep(connection, now)
         return True
 
-    def _send_direct(self, channel: str, local: str, data: bytes, now: float) -> bool:
+    def _send_direct(self, state: _ThreadState, channel: str, local: str, data: bytes, now: float) -> bool:
         """Send a message for a process-local channel in a datagram, if it can go that way; True if sent.
 
         Not if this object stored a message on the channel that may still
@@ -305,11 +305,20 @@ class SQLiteChannelLayer(BaseChannelLayer):
         """
         if not self._wake.usable or self._stored.holds(channel, now):
             return False
-        expires = now + self.expiry
-        datagram = encode_datagram(channel, expires, data)
+        datagram = encode_datagram(channel, now + self.expiry, data)
         if datagram is None:
             return False
-        return self._wake.deliver(self._state().sockets, local, datagram)
+        return self._wake.deliver(state.sockets, local, datagram)
+
+    def _hand_off(self, state: _ThreadState, channel: str, data: bytes, now: float) -> bool:
+        """Hand a message to a worker that offered to take one, if one did and it fits a datagram; True if sent.
+
+        The datagram carries this sender's bound (see ``StoredIds``).
+        """
+        if not self._wake.usable:
+            return False
+        datagram = encode_hand_off(channel, now + self.expiry, self._stored_ids.bound(channel, now), data)
+        return datagram is not None and self._wake.hand_off(state.sockets, channel, datagram)
 
     def _send_group(self, group: str, data: bytes) -> None:
         now = self.clock()
@@ -436,7 +445,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
             try:
                 if datagram[:1] == HAND_OFF and state is not None:
                     state.handed.append(parse_hand_off(datagram))
-                    state.sockets.offered = False  # the offer was claimed for it
+                    state.sockets.offered = state.sockets.claimed = False  # the offer was claimed for it
                     continue
                 channel, expires, data = parse_datagram(datagram)
             except ValueError as error:
@@ -469,7 +478,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _receive(self, channels: tuple, block: bool) -> tuple:
         state = self._state()
         take = self._take_for(channels)
-        if state.takes_hand_offs and state.sockets.wake_socket is not None:
+        if state.sockets.offered or state.sockets.claimed:
             # A message handed over while this thread was busy came before any
             # its sender stored after it: read it before looking in the file.
             self._read_hand_offs(state)
@@ -512,7 +521,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
     def _read_hand_offs(self, state: _ThreadState) -> None:
         """Read what came on the thread's blocking socket while it was not waiting (it never blocks)."""
         sockets = state.sockets
-        assert sockets.wake_socket is not None  # the caller checked
+        assert sockets.wake_socket is not None  # an offer needs one
         datagrams: list[bytes] = []
         if drain(sockets.wake_socket, datagrams) > len(datagrams):
             sockets.caught_up = False  # poked: a message was stored
@@ -550,7 +559,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
                     return channel, message
         sockets = state.sockets
         while True:
-            offered = sockets.offered  # a sender may claim the offer while this takes
+            offered = sockets.offered or sockets.claimed  # a message may be handed over while this takes
             rows, more = take.run(state.connection, self.clock(), expected=expected)
             # Caught up: nothing else waited on the keys the socket is linked under.
             sockets.caught_up = not more and sockets.keys == take.wanted
@@ -641,13 +650,14 @@ class SQLiteChannelLayer(BaseChannelLayer):
         sockets = state.sockets
         wake_socket = sockets.wake_socket
         if wake_socket is not None:
-            claimed = self._wake.withdraw(sockets)
+            self._wake.withdraw(sockets)
             datagrams: list[bytes] = []
             read = drain(wake_socket, datagrams)
             # A sender sends right after claiming the offer (or, failing, stores the message and pokes).
             deadline = time.monotonic() + _CLAIMED_HAND_OFF_WAIT
-            while claimed and not read and (remaining := deadline - time.monotonic()) > 0:
+            while sockets.claimed and not read and (remaining := deadline - time.monotonic()) > 0:
                 read = self._wake.wait(wake_socket, remaining, datagrams)
+            sockets.claimed = False
             if datagrams:
                 self._take_in(datagrams, state)
         handed, state.handed = state.handed, deque()

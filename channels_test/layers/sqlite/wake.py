@@ -110,7 +110,9 @@ class WakeSockets:
         self.keys: frozenset = frozenset()
         self.links: dict[str, str] = {}
         self.caught_up = False
-        self.offered = False  # an offer was made and not seen claimed (see WakeDirectory.offer)
+        self.offer_path: str | None = None  # the thread's offer, once made (see WakeDirectory.offer)
+        self.offered = False  # the offer is up, or was claimed and its datagram not read yet
+        self.claimed = False  # withdrawn too late: a sender had claimed it, and its datagram is not read yet
 
     def unlink_all(self) -> None:
         """Remove the socket's links: no send reaches it any more (the socket stays bound)."""
@@ -122,8 +124,8 @@ class WakeSockets:
     def close(self) -> None:
         self.unlink_all()
         if self.wake_path is not None:
-            if self.offered:
-                unlink(os.path.join(os.path.dirname(self.wake_path), OFFERS, os.path.basename(self.wake_path)))
+            if self.offered and self.offer_path is not None:
+                unlink(self.offer_path)
             unlink(self.wake_path)
         for open_socket in (self.wake_socket, self.poke_socket):
             if open_socket is not None:
@@ -256,33 +258,33 @@ class WakeDirectory:
             return
         directory = os.path.join(self.path, OFFERS)
         offer = os.path.join(directory, sockets.wake_name)
+        target = os.path.join(os.pardir, sockets.wake_name)
         try:
-            os.symlink(os.path.join(os.pardir, sockets.wake_name), offer)
+            os.symlink(target, offer)
         except FileNotFoundError:
             try:
                 os.mkdir(directory, 0o700)
-                os.symlink(os.path.join(os.pardir, sockets.wake_name), offer)
+                os.symlink(target, offer)
             except OSError:
                 return  # made meanwhile, or not possible: no offer this time
         except FileExistsError:
             pass  # an earlier offer still stands
         except OSError:
             return
-        sockets.offered = True
+        sockets.offer_path, sockets.offered = offer, True
 
-    def withdraw(self, sockets: WakeSockets) -> bool:
-        """Remove the thread's offer; return True if a sender had claimed it (its datagram is coming)."""
+    def withdraw(self, sockets: WakeSockets) -> None:
+        """Remove the thread's offer; if a sender had claimed it, set ``sockets.claimed`` (its datagram is coming)."""
         if not sockets.offered:
-            return False
+            return
         sockets.offered = False
-        assert sockets.wake_name is not None  # offer() needs a bound socket
+        assert sockets.offer_path is not None  # offer() made it
         try:
-            os.unlink(os.path.join(self.path, OFFERS, sockets.wake_name))
+            os.unlink(sockets.offer_path)
         except FileNotFoundError:
-            return True
+            sockets.claimed = True
         except OSError:
             pass
-        return False
 
     def hand_off(self, sockets: WakeSockets, key: str, datagram: bytes) -> bool:
         """Hand ``datagram`` (a message) to a receiver waiting on ``key`` that offered to take one.
