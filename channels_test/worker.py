@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from ._stop import StopRequest, termed_property
 from .exceptions import ChannelSocketException, ConsumeLater, DenyConnection
 from .message import Message, pending_message_store
 from .signals import (
@@ -105,31 +106,17 @@ class Worker:
         self.signal_handlers = signal_handlers
         self.only_channels = list(only_channels or [])
         self.exclude_channels = list(exclude_channels or [])
-        self._stopping = threading.Event()
+        self._stopping = StopRequest()
         self.termed = False
         self.in_job = False
         self.outage_retry_interval = 1.0
         self._unrouted_channels: set[str] = set()
         self._send_outage_started: float | None = None
 
-    @property
-    def termed(self) -> bool:
-        """True once the worker was asked to stop; :meth:`run` checks it before each message.
-
-        A plain attribute in Channels 1.x: setting it to True stops the
-        worker, and a subclass may override it (as 1.x's own tests did).
-        """
-        return self._stopping.is_set()
-
-    @termed.setter
-    def termed(self, value: bool) -> None:
-        if value:
-            self._stopping.set()
-        else:
-            self._stopping.clear()
+    termed = termed_property("worker", "message")
 
     def stop(self) -> None:
-        """Ask the worker to exit after the message in hand (thread-safe)."""
+        """Ask the worker to exit after the message in hand (thread-safe; safe in a signal handler)."""
         self.termed = True
 
     def install_signal_handler(self) -> None:

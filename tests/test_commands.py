@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -20,6 +21,7 @@ from tests.support.interface import CLIENT_TIMEOUT, get, make_layer_directory
 from tests.support.processes import (
     REPO_ROOT,
     SLOW_VIEW_STARTED,
+    Child,
     descendants,
     project_env,
     start_daphne,
@@ -108,6 +110,55 @@ class RunworkerTests(SimpleTestCase):
     def wait_for_view(self, worker, timeout: float = 10.0) -> None:
         """Return once the worker runs the /slow/ view (its output says so)."""
         worker.wait_for(re.escape(SLOW_VIEW_STARTED), timeout=timeout)
+
+
+@tag("live")
+class StopOnSignalTests(SimpleTestCase):
+    """SIGTERM stops the worker's and the delay server's loops wherever it lands in them.
+
+    A ``threading.Event`` set by the handler deadlocked the delay server
+    when the signal came while its ``wait()`` held the Event's lock: one
+    SIGTERM in a thousand in a 1 ms wait, one in a few in a 0 s wait, as
+    the storm's loops make.
+    """
+
+    signals = 1000
+
+    def test_worker_stops_on_every_sigterm(self):
+        self.storm("worker", self.signals)
+
+    def test_delay_server_stops_on_every_sigterm(self):
+        self.storm("delay", self.signals)
+
+    def storm(self, kind: str, signals: int) -> None:
+        env = project_env(None)
+        env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+        argv = [sys.executable, "-m", "tests.live.signal_storm", kind, str(signals)]
+        child = Child(f"signal_storm {kind}", argv, env)
+        self.addCleanup(child.stop)
+        seen = 0  # lines read so far; the child prints "running" and "stopped" by turns
+        for number in range(signals):
+            seen = self.next_line(child, "running", seen)
+            time.sleep(random.uniform(0, 0.001))  # anywhere in the loop's waits
+            child.signal(signal.SIGTERM)
+            try:
+                seen = self.next_line(child, "stopped", seen)
+            except AssertionError:
+                child.signal(signal.SIGUSR1)  # its stack, to the output
+                child.wait_for(r"most recent call first", timeout=10, start=seen)
+                raise AssertionError(
+                    f"The {kind} loop did not stop within 10 s of SIGTERM number {number + 1}. "
+                    f"Its stack:\n{child.output()}"
+                ) from None
+        self.assertEqual(child.wait(10), 0, child.output())
+
+    @staticmethod
+    def next_line(child: Child, text: str, seen: int) -> int:
+        """Wait for ``text`` as the child's next line after the first ``seen``; return the lines read."""
+        child.wait_for(f"^{text}$", timeout=10, start=seen)
+        if child.lines[seen] != text:
+            raise AssertionError(f"Expected {text!r} after line {seen}, got:\n{child.output()}")
+        return seen + 1
 
 
 @tag("live")

@@ -6,6 +6,8 @@ server) are in :mod:`tests.test_delay_servers`.
 
 import json
 import math
+import threading
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 from unittest import mock
@@ -175,6 +177,26 @@ class DelayServerTests(ChannelTestCase):
         worker.ready = worker.stop
         worker.run()
         self.assertTrue(worker.termed)
+
+    def test_termed_is_the_attribute_1x_had(self):
+        Channel("asgi.delay").send(request())
+        worker = SteppingWorker(steps=1)
+        self.assertFalse(worker.termed)
+        worker.termed = True
+        worker.run()
+        self.assertEqual(DelayedMessage.objects.count(), 0, "run() returned before its first step")
+        worker.termed = False
+        worker.run()
+        self.assertEqual(DelayedMessage.objects.count(), 1)
+        self.assertTrue(worker.termed)
+
+    def test_stop_from_another_thread_cuts_the_idle_wait_short(self):
+        worker = Worker(channel_layers["default"], signal_handlers=False)
+        worker.idle_wait = 60
+        worker.ready = lambda: threading.Timer(0.05, worker.stop).start()
+        started = time.monotonic()
+        worker.run()
+        self.assertLess(time.monotonic() - started, 30, "run() waited out its idle wait")
 
 
 class DelayedMessageTests(ChannelTestCase):

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
+from .._stop import StopRequest, termed_property
 from ..layers.base import MessageTooLarge
 from .models import DelayedMessage, decode_content, encode_content
 
@@ -70,20 +71,20 @@ class Worker:
     def __init__(self, channel_layer: Any, signal_handlers: bool = True, database_sleep_duration: float = 1):
         self.channel_layer = channel_layer
         self.signal_handlers = signal_handlers
-        self.termed = False
+        self._stopping = StopRequest()
         self.in_job = False
         self.database_sleep_duration = database_sleep_duration
-        self._stop_requested = threading.Event()
         self._next_check = 0.0
         self._layer_outage = False
         self._database_outage = False
 
     # -- stopping ---------------------------------------------------------
 
+    termed = termed_property("server", "step")
+
     def stop(self) -> None:
-        """Ask :meth:`run` to return after the step in hand (thread-safe)."""
+        """Ask :meth:`run` to return after the step in hand (thread-safe; safe in a signal handler)."""
         self.termed = True
-        self._stop_requested.set()
 
     def install_signal_handler(self) -> None:
         signal.signal(signal.SIGTERM, self.sigterm_handler)
@@ -116,7 +117,7 @@ class Worker:
             if content is None:
                 wait = min(self.idle_wait, self._next_check - time.monotonic())
                 if wait > 0:
-                    self._stop_requested.wait(wait)
+                    self._stopping.wait(wait)
         self.in_job = False
 
     def receive(self) -> dict | None:
@@ -131,7 +132,7 @@ class Worker:
                     error,
                     self.outage_retry_interval,
                 )
-            self._stop_requested.wait(self.outage_retry_interval)
+            self._stopping.wait(self.outage_retry_interval)
             return None
         if self._layer_outage:
             self._layer_outage = False
@@ -164,7 +165,7 @@ class Worker:
                 send_error,
                 content,
             )
-        self._stop_requested.wait(self.outage_retry_interval)
+        self._stopping.wait(self.outage_retry_interval)
 
     def check_due(self) -> None:
         """Send what is due, logging (not raising) database errors; schedule the next check."""

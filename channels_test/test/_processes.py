@@ -40,7 +40,8 @@ __all__ = [
 
 # Every child started and not yet stopped: the safety net's list.
 _running: set[LiveProcess] = set()
-_running_lock = threading.Lock()
+# Reentrant: the SIGTERM handler takes it too, in the main thread, which may hold it already.
+_running_lock = threading.RLock()
 # Directories the live servers made, by the pid of the process that made them:
 # the safety net removes what is left of them, after the children are gone.
 _directories: dict[str, int] = {}
