@@ -7,6 +7,7 @@ its routing), built on first use. Tests swap one with ``channel_layers.set``.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils.module_loading import import_string
 from .defaults import DEFAULT_CHANNEL_LAYER
 from .deprecation import legacy_options, resolve_backend
 from .exceptions import ConfigurationError
+from .layers import _held
 from .layers.inmemory import InMemoryChannelLayer
 
 __all__ = [
@@ -40,19 +42,16 @@ _EXAMPLE = """CHANNEL_LAYERS = {
 
 
 #: The layer's calls of every message: the wrapper holds them as its own attributes.
-_PASSED_ON = (
-    "send",
-    "receive",
-    "send_and_receive",
-    "send_group",
-    "send_encoded",
-    "send_group_encoded",
-    "encode_for_later",
-)
+_PASSED_ON = _held.WRAPPED_CALLS
 
 
 class ChannelLayerWrapper:
-    """A channel layer with its alias and routing; other attributes pass to the layer."""
+    """A channel layer with its alias and routing; other attributes pass to the layer.
+
+    Replacing one of the layer's calls of every message, on the layer, its
+    class or this wrapper (as a test does with ``mock.patch.object``), is
+    seen at once: every send then goes through the replacement.
+    """
 
     # The layer's own bound methods (see _PASSED_ON), where it has them.
     send: Any
@@ -68,6 +67,7 @@ class ChannelLayerWrapper:
         self.alias = alias
         self.routing = routing
         self._router: Any = None
+        _wrappers.add(self)
 
     @property
     def channel_layer(self) -> Any:
@@ -89,6 +89,26 @@ class ChannelLayerWrapper:
                 self.__dict__[name] = method
             else:
                 self.__dict__.pop(name, None)  # __getattr__ then says the layer has none
+        # True while the layer's sends are our layers' own and none of this wrapper's
+        # calls is replaced: the test clients' one step and the outbox's encoded sends
+        # run only then (see layers._held).
+        self.__dict__["_plain"] = _own_sends(channel_layer)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _PASSED_ON:  # replaced on the wrapper (mock.patch.object(wrapper, "send")), or put back
+            self._recheck()
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in _PASSED_ON:
+            self._recheck()
+
+    def _recheck(self) -> None:
+        layer = self._channel_layer
+        self.__dict__["_plain"] = _own_sends(layer) and all(
+            self.__dict__.get(name) == getattr(layer, name, None) for name in _PASSED_ON
+        )
 
     @property
     def router(self):
@@ -130,6 +150,29 @@ class ChannelLayerWrapper:
 
 
 _MISSING = object()
+
+
+def _own_sends(layer: Any) -> bool:
+    """Return True if ``layer`` is ours and its sends are its class's own (see layers._held)."""
+    try:
+        return getattr(layer, "_own_sends", False) is True
+    except Exception:  # a layer that refuses to be used (the live server's stand-in)
+        return False
+
+
+# Every wrapper made: a layer whose calls were replaced is taken again by its wrappers.
+_wrappers: weakref.WeakSet = weakref.WeakSet()
+
+
+def _retake(target: Any) -> None:
+    """Have the wrappers of ``target`` (a layer, or a layer class) take its calls again."""
+    for wrapper in list(_wrappers):
+        layer = wrapper.__dict__.get("_channel_layer")
+        if layer is target or (isinstance(target, type) and isinstance(layer, target)):
+            wrapper.channel_layer = layer
+
+
+_held.watch(_retake)
 
 
 class ChannelLayerManager:

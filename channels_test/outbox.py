@@ -45,14 +45,17 @@ class PendingMessageStore:
         """Hold ``content`` as it is now, to send with ``sender`` (a Channel or Group) later.
 
         Our layers encode it now, once (``encode_for_later``); for a layer of
-        another package, a copy of the dict is held and sent with
-        ``sender.send``.
+        another package, or one whose ``send`` a test replaced, a copy of the
+        dict is held and sent with ``sender.send``.
         """
-        # The wrapper passes on its layer's encode_for_later, where the layer has one.
-        encode_for_later = getattr(sender.channel_layer, "encode_for_later", None)
-        if encode_for_later is not None:
+        layer = sender.channel_layer
+        try:
+            plain = layer._plain  # a wrapper of our layer, its sends not replaced (layers._held)
+        except AttributeError:  # a layer of another package, or one without its wrapper
+            plain = False
+        if plain:
             # The layer's stored form (bytes, or the in-memory layer's copy): sent as it is.
-            self._local.messages.append((sender, encode_for_later(content), True))
+            self._local.messages.append((sender, layer.encode_for_later(content), True))
         else:
             held = decode_message(encode_message(validate_message(content)))
             self._local.messages.append((sender, held, False))

@@ -4,6 +4,7 @@ import importlib
 import logging
 import sys
 import warnings
+from unittest import mock
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
@@ -257,6 +258,86 @@ class HttpUserOnEveryMessageTests(ChannelTestCase):
             self.assertTrue(client.login(username="ann", password="secret"))
             client.send_and_consume("websocket.receive", text={})
             self.assertEqual(client.receive(), {"user": "ann"})
+
+
+class ReplyConsumer(WebsocketConsumer):
+    def receive(self, text=None, bytes=None, **kwargs):
+        self.send(text=text)
+
+
+class ReplacedLayerCallsTests(ChannelTestCase):
+    """A test that replaces the layer's send (mock.patch) sees every send, as in 1.x.
+
+    The one-step ``send_and_consume`` and the encoded held sends stand in for
+    ``send`` only while it is the layer's own.
+    """
+
+    def setUp(self):
+        super().setUp()
+        routes = apply_routes([route_class(ReplyConsumer)])
+        routes.__enter__()
+        self.addCleanup(routes.__exit__, None, None, None)
+        self.wrapper = channel_layers[DEFAULT_CHANNEL_LAYER]
+
+    def echo(self, client: WSClient) -> None:
+        client.send_and_consume("websocket.receive", text={"n": 1})
+
+    def test_a_send_replaced_on_the_layer_class_sees_every_send(self):
+        client = WSClient()
+        client.send_and_consume("websocket.connect")
+        layer_class = type(self.wrapper.channel_layer)
+        with mock.patch.object(layer_class, "send", autospec=True, side_effect=layer_class.send) as send:
+            self.echo(client)
+        self.assertEqual([call.args[1] for call in send.call_args_list], ["websocket.receive", client.reply_channel])
+        self.assertEqual(client.receive(), {"n": 1})
+
+    def test_a_send_replaced_on_the_layer_or_its_wrapper_sees_every_send(self):
+        for target in (self.wrapper.channel_layer, self.wrapper):
+            with self.subTest(target=target):
+                client = WSClient()
+                client.send_and_consume("websocket.connect")
+                with mock.patch.object(target, "send", wraps=target.send) as send:
+                    self.echo(client)
+                sent_to = [call.args[0] for call in send.call_args_list]
+                self.assertEqual(sent_to, ["websocket.receive", client.reply_channel])
+                self.assertEqual(client.receive(), {"n": 1})
+
+    def test_a_replaced_send_can_refuse(self):
+        layer = self.wrapper.channel_layer
+        with mock.patch.object(layer, "send", side_effect=layer.ChannelFull("full")):
+            with self.assertRaises(layer.ChannelFull):
+                Channel("somewhere").send({"n": 1})
+            with self.assertRaises(layer.ChannelFull):
+                WSClient().send_and_consume("websocket.connect")
+
+    def test_a_subclass_send_is_called_for_held_sends(self):
+        sent = []
+
+        class Recording(type(self.wrapper.channel_layer)):
+            def send(self, channel, message):
+                sent.append(channel)
+                super().send(channel, message)
+
+        self.addCleanup(setattr, self.wrapper, "channel_layer", self.wrapper.channel_layer)
+        self.wrapper.channel_layer = Recording()
+        client = WSClient()
+        client.send_and_consume("websocket.connect")
+        self.echo(client)
+        self.assertEqual(sent, ["websocket.connect", client.reply_channel, "websocket.receive", client.reply_channel])
+        self.assertEqual(client.receive(), {"n": 1})
+
+    def test_the_short_cuts_come_back_when_the_patch_ends(self):
+        layer = self.wrapper.channel_layer
+        for target in (layer, type(layer), self.wrapper):
+            with self.subTest(target=target):
+                with mock.patch.object(target, "send"):
+                    self.assertFalse(self.wrapper._plain)
+                self.assertTrue(self.wrapper._plain)
+                self.assertTrue(layer._one_step)
+                client = WSClient()
+                client.send_and_consume("websocket.connect")
+                self.echo(client)
+                self.assertEqual(client.receive(), {"n": 1})
 
 
 class WorkerFilterOrderTests(SimpleTestCase):

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._held import HELD_METHODS, LayerType, replaced, track
 from .encoding import (
     MAX_MESSAGE_DEPTH,
     UndecodableMessage,
@@ -101,7 +102,7 @@ def process_local_name(prefix: str) -> str:
     return prefix + random_letters(12)
 
 
-class BaseChannelLayer:
+class BaseChannelLayer(metaclass=LayerType):
     """The shared part of every channel layer.
 
     Settings (the ``CONFIG`` of a ``CHANNEL_LAYERS`` entry), all keyword-only:
@@ -134,6 +135,9 @@ class BaseChannelLayer:
     MessageTooLarge = MessageTooLarge
     # Where a backend reports stored messages it had to skip; each names its own module.
     logger = logging.getLogger("channels_test.layers")
+    # Flag attribute -> the methods its short cut stands in for (see _held):
+    # the outbox's encoded sends, for held messages, stand in for send and send_group.
+    _short_cuts: dict[str, tuple[str, ...]] = {"_own_sends": ("send", "send_group")}
     #: The time expiry is measured on, in seconds. Layers whose data several
     #: processes share need the wall clock; a subclass may swap it.
     clock: Callable[[], float] = staticmethod(time.time)
@@ -174,6 +178,18 @@ class BaseChannelLayer:
         self._checked_channels: dict[tuple, tuple[tuple, frozenset]] = {}
         # Channel names send() validated already (reply channels recur), up to CHECKED_CHANNEL_LISTS.
         self._sendable: dict[str, None] = {}
+        self._own_sends = False
+        track(self)  # sets the flags of _short_cuts
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in HELD_METHODS:  # a replaced method (mock.patch.object(layer, "send"))
+            replaced(self)
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in HELD_METHODS:
+            replaced(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} prefix={self.prefix!r}>"
