@@ -44,8 +44,12 @@ class StopRequest:
 
     def wait(self, timeout: float) -> bool:
         """Wait until the flag is set or ``timeout`` seconds pass; return whether it is set."""
-        if not self._set and self._gate.acquire(timeout=max(timeout, 0)):
-            self._gate.release()  # keep it open for the next wait
+        if not self._set and self._gate.acquire(timeout=max(timeout, 0)) and self._set:
+            # Open: keep it so for the next wait. (Cleared meanwhile, it stays shut.)
+            try:
+                self._gate.release()
+            except RuntimeError:
+                pass  # a set() just now opened it again
         return self._set
 
 

@@ -76,39 +76,50 @@ class ChannelLayerWrapper:
 
     @channel_layer.setter
     def channel_layer(self, channel_layer: Any) -> None:
-        # A message's calls go straight to the layer's methods, not through a method of
-        # the wrapper each (or __getattr__): they run for every message.
         self._channel_layer = channel_layer
         self._local_only = isinstance(channel_layer, InMemoryChannelLayer)
+        self._take_calls()
+
+    def _take_calls(self) -> None:
+        """Hold the layer's calls of every message as this wrapper's attributes (see _PASSED_ON).
+
+        A message's calls go straight to the layer's methods, not through a
+        method of the wrapper each (or __getattr__): they run for every
+        message. One a test replaced on the wrapper itself stays.
+        """
+        own = self.__dict__
+        taken = own.get("_taken", {})
+        now_taken = {}
         for name in _PASSED_ON:
+            if name in own and own[name] is not taken.get(name):
+                if name in taken:
+                    now_taken[name] = taken[name]  # what to know it by when the test puts it back
+                continue  # replaced on the wrapper
             try:
-                method = getattr(channel_layer, name, None)
+                method = getattr(self._channel_layer, name, None)
             except Exception:  # a layer that refuses to be used (the live server's stand-in): asked on use
                 method = None
             if method is not None:
-                self.__dict__[name] = method
+                own[name] = now_taken[name] = method
             else:
-                self.__dict__.pop(name, None)  # __getattr__ then says the layer has none
+                own.pop(name, None)  # __getattr__ then says the layer has none
+        own["_taken"] = now_taken
         # True while the layer's sends are our layers' own and none of this wrapper's
         # calls is replaced: the test clients' one step and the outbox's encoded sends
         # run only then (see layers._held).
-        self.__dict__["_plain"] = _own_sends(channel_layer)
+        own["_plain"] = _own_sends(self._channel_layer) and all(
+            own.get(name) is now_taken.get(name) for name in _PASSED_ON
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name in _PASSED_ON:  # replaced on the wrapper (mock.patch.object(wrapper, "send")), or put back
-            self._recheck()
+            self._take_calls()
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
         if name in _PASSED_ON:
-            self._recheck()
-
-    def _recheck(self) -> None:
-        layer = self._channel_layer
-        self.__dict__["_plain"] = _own_sends(layer) and all(
-            self.__dict__.get(name) == getattr(layer, name, None) for name in _PASSED_ON
-        )
+            self._take_calls()
 
     @property
     def router(self):
@@ -169,7 +180,7 @@ def _retake(target: Any) -> None:
     for wrapper in list(_wrappers):
         layer = wrapper.__dict__.get("_channel_layer")
         if layer is target or (isinstance(target, type) and isinstance(layer, target)):
-            wrapper.channel_layer = layer
+            wrapper._take_calls()
 
 
 _held.watch(_retake)

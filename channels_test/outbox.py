@@ -51,8 +51,8 @@ class PendingMessageStore:
         layer = sender.channel_layer
         try:
             plain = layer._plain  # a wrapper of our layer, its sends not replaced (layers._held)
-        except AttributeError:  # a layer of another package, or one without its wrapper
-            plain = False
+        except AttributeError:  # a layer without its wrapper: ours, or of another package
+            plain = getattr(layer, "_own_sends", False)
         if plain:
             # The layer's stored form (bytes, or the in-memory layer's copy): sent as it is.
             self._local.messages.append((sender, layer.encode_for_later(content), True))

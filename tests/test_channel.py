@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
 
 from channels_test import DEFAULT_CHANNEL_LAYER, Channel, Group
+from channels_test._stop import StopRequest
 from channels_test.asgi import ChannelLayerWrapper, channel_layers, get_channel_layer
 from channels_test.deprecation import ChannelsTestDeprecationWarning
 from channels_test.exceptions import (
@@ -541,3 +542,36 @@ class WorkerTests(LayerSwapMixin, SimpleTestCase):
         worker = Worker(self.layer, signal_handlers=False, only_channels=["nothing.*"])
         with self.assertRaisesMessage(ValueError, "no channels to listen on"):
             worker.run()
+
+
+class StopRequestTests(SimpleTestCase):
+    """The stop flag the workers and the delay server wait on (signal handlers set it)."""
+
+    def test_set_ends_a_wait_and_clear_shuts_the_gate_again(self):
+        request = StopRequest()
+        self.assertFalse(request.wait(0))
+        threading.Timer(0.05, request.set).start()
+        self.assertTrue(request.wait(30))
+        request.set()  # twice is fine
+        self.assertTrue(request.wait(0))
+        request.clear()
+        self.assertFalse(request.wait(0))
+
+    def test_a_clear_during_a_wait_leaves_the_gate_shut(self):
+        request = StopRequest()
+        gate = request._gate
+
+        class ClearedMidWait:
+            """The gate, with a clear() from another thread landing as wait() gets it."""
+
+            def acquire(self, blocking=True, timeout=-1):
+                got = gate.acquire(blocking, timeout)
+                request._gate = gate
+                request.clear()
+                return got
+
+        request.set()
+        request._set = False  # set, seen as not set by wait(): the race's first half
+        request._gate = ClearedMidWait()
+        self.assertFalse(request.wait(0))
+        self.assertTrue(gate.locked(), "the gate stays shut after a clear(): the next wait waits")

@@ -302,6 +302,15 @@ class ReplacedLayerCallsTests(ChannelTestCase):
                 self.assertEqual(sent_to, ["websocket.receive", client.reply_channel])
                 self.assertEqual(client.receive(), {"n": 1})
 
+    def test_a_send_replaced_on_the_wrapper_stays_through_a_patch_of_the_layer(self):
+        layer = self.wrapper.channel_layer
+        with mock.patch.object(self.wrapper, "send") as wrapper_send:
+            with mock.patch.object(type(layer), "receive", autospec=True, side_effect=type(layer).receive):
+                Channel("somewhere").send({"n": 1})
+            Channel("somewhere").send({"n": 2})
+        self.assertEqual([call.args[1] for call in wrapper_send.call_args_list], [{"n": 1}, {"n": 2}])
+        self.assertTrue(self.wrapper._plain)
+
     def test_a_replaced_send_can_refuse(self):
         layer = self.wrapper.channel_layer
         with mock.patch.object(layer, "send", side_effect=layer.ChannelFull("full")):
