@@ -138,6 +138,7 @@ class BaseChannelLayer(metaclass=LayerType):
     # Flag attribute -> the methods its short cut stands in for (see _held):
     # the outbox's encoded sends, for held messages, stand in for send and send_group.
     _short_cuts: dict[str, tuple[str, ...]] = {"_own_sends": ("send", "send_group")}
+    _own_sends: bool
     #: The time expiry is measured on, in seconds. Layers whose data several
     #: processes share need the wall clock; a subclass may swap it.
     clock: Callable[[], float] = staticmethod(time.time)
@@ -178,7 +179,6 @@ class BaseChannelLayer(metaclass=LayerType):
         self._checked_channels: dict[tuple, tuple[tuple, frozenset]] = {}
         # Channel names send() validated already (reply channels recur), up to CHECKED_CHANNEL_LISTS.
         self._sendable: dict[str, None] = {}
-        self._own_sends = False
         track(self)  # sets the flags of _short_cuts
 
     def __setattr__(self, name: str, value: Any) -> None:
